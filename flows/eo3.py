@@ -1,0 +1,114 @@
+"""eo3 dataset documents: deterministic ids, grids read from raster headers, idempotent indexing.
+
+Shared by every source (STAC items, Theia folders, products written by the flows): one way to build a
+document's grids, one way to name a dataset, one way to add it to the index.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import rasterio
+from affine import Affine
+from datacube.index.hl import Doc2Dataset
+from rasterio.errors import RasterioIOError
+
+SNOWLAND_NAMESPACE = uuid.UUID("6f4e2a8c-5d1b-4c3e-9a7f-2b8d0e1c4a55")
+EO3_SCHEMA = "https://schemas.opendatacube.org/dataset"
+BOA_OFFSET_PROPERTY = "snowland:boa_add_offset"  # DN offset to add before scaling (Sentinel-2 baseline >= 04.00)
+
+
+class BadSourceError(ValueError):
+    """A source item or file that cannot be indexed; the message says why."""
+
+
+def dataset_id(product: str, key: str) -> str:
+    """The same product and source key always give the same dataset id."""
+    return str(uuid.uuid5(SNOWLAND_NAMESPACE, f"{product}/{key}"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class RasterGrid:
+    crs: str
+    shape: tuple[int, int]
+    transform: tuple[float, ...]  # the six GDAL-order affine coefficients a, b, c, d, e, f
+
+    def matches(self, other: RasterGrid, *, tolerance: float = 1e-6) -> bool:
+        return (
+            self.crs == other.crs
+            and self.shape == other.shape
+            and all(abs(a - b) <= tolerance * max(1.0, abs(a)) for a, b in zip(self.transform, other.transform))
+        )
+
+
+def read_grid(href: str, *, band: int = 1) -> RasterGrid:
+    """The grid of a raster from its header alone (no pixels read)."""
+    try:
+        with rasterio.open(href) as src:
+            if src.crs is None:
+                raise BadSourceError(f"{href} has no coordinate reference system")
+            if band > src.count:
+                raise BadSourceError(f"{href} has {src.count} band(s), not band {band}")
+            return RasterGrid(crs=_crs_name(src.crs), shape=(src.height, src.width), transform=tuple(src.transform)[:6])
+    except RasterioIOError as err:
+        raise BadSourceError(f"cannot read {href}: {err}") from err
+
+
+def _crs_name(crs: rasterio.crs.CRS) -> str:
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else crs.to_wkt()
+
+
+def grids_section(grids: Mapping[str, RasterGrid]) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """eo3 ``crs`` and ``grids`` for measurements on possibly several resolutions of one CRS.
+
+    Returns (crs, grids, grid name per measurement); the most common grid is the ``default``.
+    """
+    crss = {g.crs for g in grids.values()}
+    if len(crss) != 1:
+        raise BadSourceError(f"bands are in different coordinate systems: {sorted(crss)}")
+    counts = Counter((g.shape, g.transform) for g in grids.values())
+    names: dict[tuple, str] = {}
+    for i, (key, _) in enumerate(counts.most_common()):
+        name = "default" if i == 0 else f"g{abs(key[1][0]):g}m"
+        names[key] = name if name not in names.values() else f"{name}_{i}"
+    section = {
+        name: {"shape": list(shape), "transform": list(transform) + [0.0, 0.0, 1.0]}
+        for (shape, transform), name in names.items()
+    }
+    per_band = {band: names[(g.shape, g.transform)] for band, g in grids.items()}
+    return crss.pop(), section, per_band
+
+
+def measurements_section(
+    paths: Mapping[str, str], grid_names: Mapping[str, str], bands: Mapping[str, int] | None = None
+) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for name, path in paths.items():
+        entry: dict[str, Any] = {"path": path}
+        if grid_names[name] != "default":
+            entry["grid"] = grid_names[name]
+        if bands and bands.get(name, 1) != 1:
+            entry["band"] = bands[name]
+        out[name] = entry
+    return out
+
+
+def affine_of(grid: RasterGrid) -> Affine:
+    return Affine(*grid.transform)
+
+
+def add_dataset(index: Any, doc: Mapping[str, Any], *, uri: str | None) -> bool:
+    """Add an eo3 document to the index; False if a dataset with its id is already there."""
+    if index.datasets.has(doc["id"]):
+        return False
+    resolver = Doc2Dataset(index, products=[doc["product"]["name"]], skip_lineage=True, verify_lineage=False)
+    dataset, err = resolver(dict(doc), uri)
+    if dataset is None:
+        raise BadSourceError(f"not a valid {doc['product']['name']} dataset: {err}")
+    index.datasets.add(dataset, with_lineage=False)
+    return True

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Install what snowland needs on a fresh Debian machine; fast (a few seconds) when already done.
+#   - PostgreSQL 15 + PostGIS 3 from Debian (needs root; otherwise says which packages to install)
+#   - a Python 3.12 virtual environment in .venv with the locked dependencies and the project
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+venv="$root/.venv"
+lock="$root/infra/requirements.lock"
+stamp="$venv/.snowland-installed"
+
+say() { printf '[bootstrap] %s\n' "$*" >&2; }
+
+pg_bin=/usr/lib/postgresql/15/bin
+if [ ! -x "$pg_bin/initdb" ] || [ ! -f /usr/share/postgresql/15/extension/postgis.control ]; then
+  pkgs="postgresql-15 postgresql-15-postgis-3"
+  if [ "$(id -u)" = 0 ]; then
+    say "installing $pkgs from Debian"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+  else
+    say "PostgreSQL 15 with PostGIS 3 is missing; as root run: apt-get install $pkgs"
+    say "(or point ODC_ENVIRONMENT / ODC_<ENV>_DB_URL at a PostGIS database of your own)"
+    exit 1
+  fi
+fi
+
+find_python() {
+  local c
+  for c in "${SNOWLAND_PYTHON:-}" python3.12 "$HOME"/.pyenv/versions/3.12*/bin/python3.12 /usr/bin/python3.12 /usr/local/bin/python3.12; do
+    [ -n "$c" ] || continue
+    if "$c" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null; then
+      command -v "$c" 2>/dev/null || echo "$c"
+      return 0
+    fi
+  done
+  return 1
+}
+
+if [ -f "$stamp" ] && [ "$stamp" -nt "$lock" ] && [ "$stamp" -nt "$root/pyproject.toml" ]; then
+  exit 0
+fi
+
+python=$(find_python) || { say "Python 3.12 not found: install it or set SNOWLAND_PYTHON=/path/to/python3.12"; exit 1; }
+if ! command -v uv >/dev/null 2>&1; then
+  say "installing uv"
+  "$python" -m pip install -q --disable-pip-version-check uv >/dev/null 2>&1 || python3 -m pip install -q uv >/dev/null
+fi
+uv=$(command -v uv || echo "$("$python" -m site --user-base)/bin/uv")
+[ -x "$venv/bin/python" ] || { say "creating $venv with $python"; "$uv" venv -q -p "$python" "$venv"; }
+say "installing locked dependencies and the project into .venv"
+"$uv" pip install -q -p "$venv/bin/python" --compile-bytecode -r "$lock"
+"$uv" pip install -q -p "$venv/bin/python" --no-deps -e "$root"
+touch "$stamp"
+say "done"

@@ -1,0 +1,1 @@
+"""Configuration as data: the datacube environment, grid and areas, overridable by environment variables."""

@@ -1,0 +1,87 @@
+"""Where snowland keeps its state and which ODC index it talks to.
+
+Every setting has a default for the embedded laptop set-up and an environment variable to override it.
+A user who sets the standard ``ODC_ENVIRONMENT`` / ``ODC_<ENV>_DB_URL`` variables gets their own index;
+otherwise snowland points the datacube at its private PostgreSQL + PostGIS cluster.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+EMBEDDED_ENV = "snowland"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    state_dir: Path
+    db_port: int
+    db_name: str
+    env_name: str
+    external_index: bool
+
+    @property
+    def db_url(self) -> str:
+        if self.external_index:
+            return os.environ.get(f"ODC_{self.env_name.upper()}_DB_URL", "")
+        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.db_port}/{self.db_name}"
+
+    @property
+    def pg_dir(self) -> Path:
+        return self.state_dir / "pg"
+
+    @property
+    def data_dir(self) -> Path:
+        """Where products written by the flows live (COGs + eo3 documents)."""
+        return Path(os.environ.get("SNOWLAND_DATA_DIR", self.state_dir / "data"))
+
+    def odc_environ(self) -> dict[str, str]:
+        """The ODC_* variables that make ``datacube`` (and dask workers) use this index."""
+        if self.external_index:
+            return {k: v for k, v in os.environ.items() if k.startswith("ODC_")}
+        key = self.env_name.upper()
+        return {
+            "ODC_ENVIRONMENT": self.env_name,
+            f"ODC_{key}_INDEX_DRIVER": "postgis",
+            f"ODC_{key}_DB_URL": self.db_url,
+        }
+
+
+def load_settings() -> Settings:
+    """Settings from the environment (``SNOWLAND_HOME``, ``SNOWLAND_DB_PORT``, ``ODC_ENVIRONMENT``)."""
+    external = os.environ.get("ODC_ENVIRONMENT", EMBEDDED_ENV) != EMBEDDED_ENV
+    return Settings(
+        state_dir=Path(os.environ.get("SNOWLAND_HOME", PROJECT_ROOT / ".snowland")).resolve(),
+        db_port=int(os.environ.get("SNOWLAND_DB_PORT", "54329")),
+        db_name=os.environ.get("SNOWLAND_DB_NAME", "snowland"),
+        env_name=os.environ.get("ODC_ENVIRONMENT", EMBEDDED_ENV),
+        external_index=external,
+    )
+
+
+def apply_odc_environ(settings: Settings) -> None:
+    """Export the ODC_* variables into this process (dask workers started after inherit them)."""
+    os.environ.update(settings.odc_environ())
+
+
+def prefect_environ(settings: Settings) -> dict[str, str]:
+    """Prefect settings for an offline machine: private home, no telemetry, patient ephemeral server."""
+    return {
+        "PREFECT_HOME": str(settings.state_dir / "prefect"),
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+        "PREFECT_LOGGING_LEVEL": os.environ.get("PREFECT_LOGGING_LEVEL", "WARNING"),
+    }
+
+
+def apply_environ(settings: Settings | None = None) -> Settings:
+    """Export the datacube and Prefect settings (before Prefect is imported); keeps values the user set."""
+    settings = settings or load_settings()
+    apply_odc_environ(settings)
+    for key, value in prefect_environ(settings).items():
+        os.environ.setdefault(key, value)
+    return settings

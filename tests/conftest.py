@@ -1,0 +1,70 @@
+"""Shared fixtures: a real private PostGIS index, Prefect's test harness, the real samples in ../shared."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_STATE = Path(tempfile.mkdtemp(prefix="snowland-test-"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+os.environ["SNOWLAND_HOME"] = str(_STATE)
+os.environ["SNOWLAND_DB_PORT"] = str(_free_port())
+os.environ.pop("ODC_ENVIRONMENT", None)
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+from odc_config.settings import apply_environ, load_settings  # noqa: E402
+
+apply_environ()
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+for _candidate in (REAL, Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"):
+    if _candidate.exists():
+        REAL = _candidate
+        break
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    if not REAL.exists():
+        pytest.skip(f"real samples not found at {REAL} (they live in ../shared/data/real beside the checkout)")
+    return REAL
+
+
+@pytest.fixture(scope="session")
+def database():
+    """A throw-away PostgreSQL + PostGIS cluster (fsync off) with the ODC index initialised."""
+    from flows.cube import init_index
+    from infra.localdb import LocalPostgis
+
+    s = load_settings()
+    db = LocalPostgis(root=s.pg_dir, port=s.db_port, db_name=s.db_name, fast_unsafe=True)
+    db.up()
+    init_index()
+    yield db
+    db.destroy()
+
+
+@pytest.fixture(scope="session")
+def dc(database):
+    from flows.cube import connect
+
+    return connect()
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
