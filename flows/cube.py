@@ -66,8 +66,10 @@ def add_product(index: Any, definition: Mapping[str, Any]) -> str:
     existing = index.products.get_by_name(product.name)
     if existing is None:
         index.products.add(product, allow_table_lock=True)
-    elif existing.definition != product.definition:
-        index.products.update(product, allow_unsafe_updates=False, allow_table_lock=True)
+    else:
+        _, safe, unsafe = index.products.can_update(product)
+        if safe or unsafe:
+            index.products.update(product, allow_unsafe_updates=False, allow_table_lock=True)
     return product.name
 
 

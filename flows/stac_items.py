@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urljoin, urlparse
@@ -41,7 +41,6 @@ class SourceProfile:
     product: str
     collections: tuple[str, ...]
     assets: Mapping[str, tuple[str, ...]]  # measurement -> asset keys to try, in order
-    optional: frozenset[str] = field(default_factory=frozenset)
 
     def asset_key(self, item: pystac.Item, measurement: str) -> str | None:
         return next((k for k in self.assets[measurement] if k in item.assets), None)
@@ -56,12 +55,11 @@ PROFILES: tuple[SourceProfile, ...] = (
         product="s2_l2a",
         collections=("sentinel-2-l2a", "sentinel-2-c1-l2a", "sentinel-s2-l2a-cogs"),
         assets={
-            **_s2(("coastal", "B01"), ("blue", "B02"), ("green", "B03"), ("red", "B04"), ("rededge1", "B05"),
-                  ("rededge2", "B06"), ("rededge3", "B07"), ("nir", "B08"), ("nir08", "B8A"), ("nir09", "B09"),
+            **_s2(("blue", "B02"), ("green", "B03"), ("red", "B04"), ("rededge1", "B05"),
+                  ("rededge2", "B06"), ("rededge3", "B07"), ("nir", "B08"), ("nir08", "B8A"),
                   ("swir16", "B11"), ("swir22", "B12")),
             "scl": ("scl", "SCL", "SCL_20m"),
         },
-        optional=frozenset({"coastal", "nir09"}),
     ),
     SourceProfile(
         product="landsat_c2l2",
@@ -105,8 +103,7 @@ def item_to_eo3(
     for name in profile.assets:
         key = profile.asset_key(item, name)
         if key is None:
-            if name not in profile.optional:
-                missing.append(name)
+            missing.append(name)
             continue
         hrefs[name] = _absolute(item, item.assets[key].href)
     if missing:
