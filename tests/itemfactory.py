@@ -16,6 +16,7 @@ BANDS_20M = ("rededge1", "rededge2", "rededge3", "nir08", "swir16", "swir22", "s
 def write_tiny_s2_item(
     folder: Path, *, item_id: str = "S2B_31TGL_20240115_0_L2A", baseline: str = "05.10",
     epsg: int = 32631, x0: float = 720_000, y0: float = 5_000_040, dn: int = 3000, size: int = 32,
+    datetime: str = "2024-01-15T10:30:00Z",
 ) -> Path:
     """An item with 10 m and 20 m COG-like GeoTIFFs whose proj fields match the files."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -40,7 +41,7 @@ def write_tiny_s2_item(
         "stac_extensions": [],
         "geometry": {"type": "Polygon", "coordinates": [[[5.9, 45.0], [6.1, 45.0], [6.1, 45.1], [5.9, 45.1], [5.9, 45.0]]]},
         "bbox": [5.9, 45.0, 6.1, 45.1],
-        "properties": {"datetime": "2024-01-15T10:30:00Z", "platform": "sentinel-2b", "instruments": ["msi"],
+        "properties": {"datetime": datetime, "platform": "sentinel-2b", "instruments": ["msi"],
                        "proj:epsg": epsg, "s2:processing_baseline": baseline,
                        "earthsearch:boa_offset_applied": False, "eo:cloud_cover": 0.0},
         "assets": assets, "links": [],
