@@ -43,6 +43,13 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_env(args: argparse.Namespace) -> int:
+    """Shell exports that point the ``datacube`` command (and any script) at snowland's index."""
+    for key, value in sorted(load_settings().odc_environ().items()):
+        print(f"export {key}='{value}'")
+    return 0
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     products = ensure_index()
     print(f"ODC index ready ({load_settings().env_name}); products: {', '.join(products)}")
@@ -153,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["up", "down", "status"])
     p.set_defaults(func=cmd_db)
 
+    p = sub.add_parser("env", help="print the ODC_* exports for `datacube` commands: eval \"$(snowland env)\"")
+    p.set_defaults(func=cmd_env)
+
     p = sub.add_parser("init", help="create the ODC index (schema, EPSG:3035 spatial index) and add the products")
     p.set_defaults(func=cmd_init)
 
@@ -208,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"snowland {args.command}: {err}", file=sys.stderr)
             return 1
         raise
-    if args.command != "db":
+    if args.command not in ("db", "env"):
         print(f"({time.perf_counter() - started:.1f} s)")
     return code
 

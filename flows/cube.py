@@ -7,9 +7,13 @@ Reflectance comes out as float32 reflectance (NaN where nodata); masks keep thei
 
 from __future__ import annotations
 
+import datetime as dt
+import shutil
+import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import datacube
 import numpy as np
@@ -19,7 +23,7 @@ from datacube.model import Dataset, Product
 from odc.geo import CRS, Geometry
 from odc.geo.geobox import GeoBox
 
-from flows.eo3 import BOA_OFFSET_PROPERTY
+from flows.eo3 import BOA_OFFSET_PROPERTY, EO3_SCHEMA, add_dataset, dataset_id, grids_section, measurements_section, read_grid
 from flows.grid import EEA_CRS, Cell, aligned_geobox
 from odc_config.settings import Settings, apply_odc_environ, load_settings
 from products import product_definition_files
@@ -85,11 +89,13 @@ def load(
     chunks: int = 1024,
     scale: bool = True,
     resampling: str | Mapping[str, str] | None = None,
+    group_by: str = "solar_day",
     dc: datacube.Datacube | None = None,
 ) -> xr.Dataset:
     """Load ``product`` on the EEA grid for a cell, a geometry or an explicit geobox, as dask arrays.
 
-    Time steps are solar days: datasets of the same day (neighbouring tiles, in any UTM zone) are fused.
+    Time steps are solar days: datasets of the same day (neighbouring tiles, in any UTM zone) are fused
+    (``group_by="time"`` keeps every acquisition apart, e.g. Sentinel-2 and Landsat of one day).
     With ``scale`` reflectance is float32 with NaN for nodata, from each dataset's scale and offset;
     bands with a ``flags_definition`` keep their codes.
     """
@@ -110,13 +116,13 @@ def load(
         datasets=found,
         like=target,
         measurements=names,
-        group_by="solar_day",
+        group_by=group_by,
         dask_chunks={"time": 1, "y": chunks, "x": chunks},
         resampling=_resampling(prod, names, resampling),
     )
-    data = data.assign_coords(platform=("time", _per_day(dc, found, "platform")))
+    data = data.assign_coords(platform=("time", _per_step(dc, found, group_by, "platform")))
     if scale:
-        data = _to_reflectance(data, prod, _boa_offsets(dc, found, prod))
+        data = _to_reflectance(data, prod, _boa_offsets(dc, found, prod, group_by))
     data.attrs.update(product=product, crs=str(EEA_CRS))
     if cell is not None:
         data.attrs["cell"] = str(cell)
@@ -162,18 +168,18 @@ def _resampling(product: Product, names: Sequence[str], given: str | Mapping[str
     return chosen
 
 
-def _solar_days(dc: datacube.Datacube, datasets: Sequence[Dataset]) -> xr.DataArray:
-    return dc.group_datasets(list(datasets), "solar_day")
+def _groups(dc: datacube.Datacube, datasets: Sequence[Dataset], group_by: str) -> xr.DataArray:
+    return dc.group_datasets(list(datasets), group_by)
 
 
-def _per_day(dc: datacube.Datacube, datasets: Sequence[Dataset], key: str) -> list[str]:
-    groups = _solar_days(dc, datasets)
+def _per_step(dc: datacube.Datacube, datasets: Sequence[Dataset], group_by: str, key: str) -> list[str]:
+    groups = _groups(dc, datasets, group_by)
     return [",".join(sorted({str(getattr(d.metadata, key, None) or "") for d in g})) for g in groups.values]
 
 
-def _boa_offsets(dc: datacube.Datacube, datasets: Sequence[Dataset], product: Product) -> np.ndarray:
-    """Per solar day, the DN offset to add before scaling (Sentinel-2 processing baseline >= 04.00)."""
-    days = _solar_days(dc, datasets)
+def _boa_offsets(dc: datacube.Datacube, datasets: Sequence[Dataset], product: Product, group_by: str) -> np.ndarray:
+    """Per time step, the DN offset to add before scaling (Sentinel-2 processing baseline >= 04.00)."""
+    days = _groups(dc, datasets, group_by)
     offsets = []
     for day, group in zip(days.time.values, days.values):
         values = {float(d.metadata_doc["properties"].get(BOA_OFFSET_PROPERTY, 0)) for d in group}
@@ -211,3 +217,105 @@ def _redact(url: str) -> str:
     scheme, rest = url.split("://", 1)
     cred, host = rest.rsplit("@", 1)
     return f"{scheme}://{cred.split(':')[0]}@{host}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Written:
+    """The outcome of writing one output dataset."""
+
+    id: str
+    path: Path
+    status: Literal["written", "exists", "replaced"]
+
+
+def write_dataset(
+    bands: xr.Dataset,
+    *,
+    geobox: GeoBox,
+    product: str,
+    key: str,
+    region: str,
+    when: str,
+    sources: Mapping[str, Sequence[str]],
+    properties: Mapping[str, Any],
+    overwrite: bool = False,
+    dc: datacube.Datacube | None = None,
+) -> Written:
+    """Write (y, x) bands on ``geobox`` (EEA grid) as COGs with an eo3 document, then index them, atomically.
+
+    The files are written into a hidden folder that is renamed into place once complete, with the
+    eo3 document last; only then is the dataset indexed. The id depends only on ``product`` and ``key``,
+    so a re-run finds it and skips it, or with ``overwrite`` replaces it, never duplicating.
+    ``sources`` maps a lineage classifier (e.g. the source product) to source dataset ids.
+    """
+    index = (dc or connect()).index
+    ds_id = dataset_id(product, key)
+    final = load_settings().data_dir / product / key
+    exists = index.datasets.has(ds_id)
+    if exists and not overwrite:
+        return Written(id=ds_id, path=final, status="exists")
+
+    final.parent.mkdir(parents=True, exist_ok=True)
+    partial = final.parent / f".{final.name}.partial-{uuid.uuid4().hex[:8]}"
+    partial.mkdir()
+    try:
+        stem = f"{product}_{key.replace('/', '_')}"
+        computed = bands.compute()
+        paths = {str(name): _write_cog(band, geobox, partial / f"{stem}_{name}.tif") for name, band in computed.items()}
+        grids = {name: read_grid(str(path)) for name, path in paths.items()}
+        crs, grid_doc, grid_names = grids_section(grids)
+        doc = {
+            "$schema": EO3_SCHEMA,
+            "id": ds_id,
+            "label": stem,
+            "product": {"name": product},
+            "crs": crs,
+            "grids": grid_doc,
+            "measurements": measurements_section({n: p.name for n, p in paths.items()}, grid_names),
+            "properties": {
+                "datetime": when,
+                "odc:processing_datetime": _now_iso(),
+                "odc:file_format": "GeoTIFF",
+                "odc:region_code": region,
+                "odc:product_family": product.split("_")[0],
+                **properties,
+            },
+            "lineage": {k: sorted(set(v)) for k, v in sources.items() if v},
+        }
+        (partial / "odc-metadata.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+        _replace_dir(partial, final)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    if exists:
+        index.datasets.archive([ds_id])
+        index.datasets.purge([ds_id])
+    add_dataset(index, doc, uri=(final / "odc-metadata.yaml").as_uri())
+    return Written(id=ds_id, path=final, status="replaced" if exists else "written")
+
+
+def _write_cog(band: xr.DataArray, geobox: GeoBox, path: Path) -> Path:
+    from odc.geo.cog import write_cog
+    from odc.geo.xr import wrap_xr
+
+    if band.shape != geobox.shape:
+        raise CubeError(f"{path.name}: band shape {band.shape} is not the grid's {tuple(geobox.shape)}")
+    nodata = band.attrs.get("nodata")
+    image = wrap_xr(np.asarray(band.values), geobox, nodata=nodata)
+    write_cog(image, path, blocksize=512, overview_levels=[2, 4, 8, 16], overview_resampling="nearest",
+              compress="deflate", nodata=nodata, overwrite=True)
+    return path
+
+
+def _replace_dir(new: Path, final: Path) -> None:
+    if final.exists():
+        trash = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
+        final.rename(trash)
+        new.rename(final)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        new.rename(final)
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import rasterio
-from affine import Affine
 from datacube.index.hl import Doc2Dataset
 from rasterio.errors import RasterioIOError
 
@@ -98,17 +97,17 @@ def measurements_section(
     return out
 
 
-def affine_of(grid: RasterGrid) -> Affine:
-    return Affine(*grid.transform)
-
-
 def add_dataset(index: Any, doc: Mapping[str, Any], *, uri: str | None) -> bool:
-    """Add an eo3 document to the index; False if a dataset with its id is already there."""
+    """Add an eo3 document to the index; False if a dataset with its id is already there.
+
+    Lineage (``lineage: {classifier: [source ids]}``) is recorded; the sources must be indexed already.
+    """
     if index.datasets.has(doc["id"]):
         return False
-    resolver = Doc2Dataset(index, products=[doc["product"]["name"]], skip_lineage=True, verify_lineage=False)
+    has_lineage = bool(doc.get("lineage"))
+    resolver = Doc2Dataset(index, products=[doc["product"]["name"]], skip_lineage=not has_lineage, verify_lineage=False)
     dataset, err = resolver(dict(doc), uri)
     if dataset is None:
         raise BadSourceError(f"not a valid {doc['product']['name']} dataset: {err}")
-    index.datasets.add(dataset, with_lineage=False)
+    index.datasets.add(dataset, with_lineage=has_lineage)
     return True

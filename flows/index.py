@@ -51,7 +51,7 @@ class IndexReport:
         )
 
 
-def _log(message: str) -> None:
+def log(message: str) -> None:
     try:
         get_run_logger().info(message)
     except MissingContextError:
@@ -157,15 +157,15 @@ def index_scenes(
     if stac_api:
         items = list(search_stac_api(stac_api, collections=collections, bbox=bbox, intersects=intersects,
                                      datetime=datetime, max_items=max_items))
-        _log(f"{stac_api}: {len(items)} item(s) found in {list(collections)}")
+        log(f"{stac_api}: {len(items)} item(s) found in {list(collections)}")
         report = report.merge(index_items(items, grid_from=grid_from, verify=verify))
     for path in static:
         items = list(read_static_items(Path(path)))
-        _log(f"{path}: {len(items)} item(s)")
+        log(f"{path}: {len(items)} item(s)")
         report = report.merge(index_items(items, grid_from=grid_from, verify=verify))
     for root in theia:
         folders = find_theia_products(Path(root))
-        _log(f"{root}: {len(folders)} Theia product folder(s)")
+        log(f"{root}: {len(folders)} Theia product folder(s)")
         report = report.merge(index_theia(folders))
-    _log(report.summary())
+    log(report.summary())
     return report

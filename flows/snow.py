@@ -1,0 +1,345 @@
+"""Snow flows: ``snow_cover`` per acquisition day and 100 km cell, ``snow_season`` per hydrological year.
+
+Each flow finds its work (what is indexed and not yet produced), fans out one task per unit, and each task
+loads on the EEA grid, runs the pure LIS functions of ``products.snow`` and writes through ``flows.cube``.
+Tasks pass cell names, days and ids, never arrays.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dask
+import numpy as np
+import xarray as xr
+from datacube.api.query import solar_day
+from odc.geo import Geometry, geom
+from odc.geo.geobox import GeoBox
+from prefect import flow, task, unmapped
+from prefect.cache_policies import NONE as NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.cube import Written, connect, load, write_dataset
+from flows.eo3 import dataset_id
+from flows.grid import EEA_CRS, Cell, aligned_geobox, cells_covering
+from flows.index import log
+from products.snow import (
+    LIS_NO_ZS,
+    SnowParams,
+    SynthesisParams,
+    detect_snow,
+    fsc_toc,
+    hydrological_year,
+    masks_from_qa_pixel,
+    masks_from_scl,
+    snow_season_synthesis,
+)
+
+METHOD = "LIS (Let-It-Snow) as implemented by snowland"
+METHOD_VERSION = "1.0"
+PIXEL_SIZE_M = 20.0
+CELL_SIZE_M = 100_000
+SENSORS = {"s2_l2a": ("s2", "scl"), "landsat_c2l2": ("l8", "qa_pixel")}
+REFLECTANCE = ("green", "red", "swir16")
+
+
+class SnowInputError(ValueError):
+    """An input that cannot give a snow product (no clear pixel, no DEM, unreadable band)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SnowJob:
+    """One processing unit: a sensor's acquisitions of one solar day over one 100 km cell."""
+
+    cell: str
+    day: str
+    product: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.cell}/{self.day}/{SENSORS[self.product][0]}"
+
+
+@dataclass(kw_only=True)
+class ProductReport:
+    """Outcome of a product flow: one list per outcome, with a reason for every skip or failure."""
+
+    product: str
+    written: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    exists: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    def add(self, key: str, outcome: Written | str) -> None:
+        if isinstance(outcome, Written):
+            getattr(self, outcome.status).append(key)
+        else:
+            self.skipped[key] = outcome
+
+    def summary(self) -> str:
+        lines = [f"{self.product}: {len(self.written)} written, {len(self.replaced)} replaced, "
+                 f"{len(self.exists)} already there, {len(self.skipped)} skipped, {len(self.failed)} failed"]
+        lines += [f"  skipped {k}: {v}" for k, v in sorted(self.skipped.items())]
+        lines += [f"  failed {k}: {v}" for k, v in sorted(self.failed.items())]
+        return "\n".join(lines)
+
+
+def _area(cells: Sequence[str] | None, bbox: Sequence[float] | None) -> tuple[Geometry | None, set[str] | None]:
+    if cells:
+        parsed = [Cell.parse(c) for c in cells]
+        return geom.unary_union([c.geometry for c in parsed]), {c.name for c in parsed}
+    if bbox:
+        return geom.box(*bbox, crs="EPSG:4326"), None
+    return None, None
+
+
+def find_snow_jobs(
+    *, time: tuple[str, str] | None, cells: Sequence[str] | None = None, bbox: Sequence[float] | None = None,
+    products: Sequence[str] = tuple(SENSORS), dc=None,
+) -> list[SnowJob]:
+    """Every unit (cell x solar day x sensor) with indexed input in the period and area."""
+    dc = dc or connect()
+    area, wanted = _area(cells, bbox)
+    jobs: set[SnowJob] = set()
+    for product in products:
+        query: dict[str, Any] = {"product": product}
+        if time:
+            query["time"] = time
+        if area is not None:
+            query["geopolygon"] = area
+        for ds in dc.find_datasets(**query):
+            day = _solar_day(ds)
+            for cell in cells_covering(ds.extent, size_m=CELL_SIZE_M):
+                if wanted is None or cell.name in wanted:
+                    jobs.add(SnowJob(cell=cell.name, day=day, product=product))
+    return sorted(jobs, key=lambda j: (j.day, j.cell, j.product))
+
+
+def _day_datasets(dc, product: str, cell: Cell, day: str) -> list:
+    when = dt.date.fromisoformat(day)
+    around = ((when - dt.timedelta(days=1)).isoformat(), (when + dt.timedelta(days=1)).isoformat())
+    found = dc.find_datasets(product=product, geopolygon=cell.geometry, time=around)
+    return [d for d in found if _solar_day(d) == day]
+
+
+def _footprint_geobox(cell: Cell, datasets: Sequence) -> GeoBox:
+    """The cell's grid cropped to where the datasets are (the pixels stay on the cell's grid)."""
+    footprint = geom.unary_union([d.extent.to_crs(EEA_CRS) for d in datasets]) & cell.geometry
+    return aligned_geobox(footprint, resolution=PIXEL_SIZE_M)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Output:
+    """A computed unit ready to write: bands on a geobox, properties and lineage."""
+
+    bands: xr.Dataset
+    geobox: GeoBox
+    properties: dict[str, Any]
+    lineage: dict[str, list[str]]
+
+
+def compute_snow_cover(job: SnowJob, *, params: SnowParams, dc=None) -> Output:
+    """Load one unit's inputs and run LIS: the bands to write, their properties and their lineage."""
+    dc = dc or connect()
+    cell = Cell.parse(job.cell)
+    sources = _day_datasets(dc, job.product, cell, job.day)
+    if not sources:
+        raise SnowInputError(f"no {job.product} dataset over {job.cell} on {job.day}")
+    gbox = _footprint_geobox(cell, sources)
+    mask_band = SENSORS[job.product][1]
+    try:
+        data = load(job.product, geobox=gbox, time=_window(job.day), measurements=[*REFLECTANCE, mask_band], dc=dc)
+        data = data.isel(time=[str(t)[:10] == job.day for t in data.time.values]).squeeze("time", drop=False)
+        dem = load("dem_cop30", geobox=gbox, dc=dc)
+    except (OSError, RuntimeError) as err:  # rasterio and GDAL errors while reading
+        raise SnowInputError(f"cannot read the inputs of {job.key}: {err}") from err
+    if not dem.sizes.get("time"):
+        raise SnowInputError(f"no DEM (dem_cop30) covers {job.cell}: index one before computing snow")
+    elevation = dem.elevation.isel(time=0)
+    masks = masks_from_scl(scl=data.scl) if mask_band == "scl" else masks_from_qa_pixel(qa_pixel=data.qa_pixel)
+    reflectance = data[list(REFLECTANCE)].drop_vars(["time", "platform"], errors="ignore")
+    masks = masks.drop_vars(["time", "platform"], errors="ignore")
+    elevation = elevation.drop_vars(["time", "platform"], errors="ignore")
+    reflectance, masks, elevation = dask.persist(reflectance, masks, elevation)  # read once, used by several passes
+    clear = int((reflectance.red.notnull() & ~masks.all_cloud).sum().compute())
+    if clear == 0:
+        raise SnowInputError(f"{job.key}: no clear pixel (every valid pixel is cloud or nodata); nothing to map")
+    if not bool(elevation.notnull().any().compute()):
+        raise SnowInputError(f"{job.key}: the DEM has no valid elevation over the scene")
+    result = detect_snow(reflectance=reflectance, masks=masks, dem=elevation, params=params)
+    snow = result.snow
+    bands = {
+        "snow": snow,
+        "fsc_toc": fsc_toc(snow=snow, ndsi=result.ndsi, params=params).astype("uint8"),
+        "ndsi": xr.where(result.ndsi.notnull(), np.round(result.ndsi * 1000), -32768).astype("int16"),
+        "snow_bits": xr.where(snow == 255, 255, result.snow_bits).astype("uint8"),
+    }
+    for name, nodata in (("snow", 255), ("fsc_toc", 255), ("ndsi", -32768), ("snow_bits", 255)):
+        bands[name].attrs["nodata"] = nodata
+    zs = result.attrs["zs"]
+    platform = str(data.platform.values)
+    properties = {
+        "eo:platform": platform.split(",")[0],
+        "snowland:platforms": platform,
+        "snowland:sensor": SENSORS[job.product][0],
+        "snowland:zs": float(LIS_NO_ZS if np.isnan(zs) else zs),
+        "snowland:snow_percent": round(float(result.snow_percent), 3),
+        "snowland:cloud_percent": round(float(result.cloud_percent), 3),
+        "snowland:pass2_run": bool(result.attrs["pass2_run"]),
+        "snowland:method": METHOD,
+        "snowland:method_version": METHOD_VERSION,
+        "snowland:parameters": params.to_dict(),
+        "snowland:fsc_validated": job.product == "s2_l2a",
+    }
+    if any(d.metadata_doc["properties"].get("snowland:simulated") for d in sources):
+        properties["snowland:simulated"] = True
+    lineage = {job.product: [str(d.id) for d in sources], "dem_cop30": [str(d.id) for d in dc.find_datasets(
+        product="dem_cop30", geopolygon=gbox.extent)]}
+    return Output(bands=xr.Dataset(bands), geobox=gbox, properties=properties, lineage=lineage)
+
+
+def _solar_day(dataset) -> str:
+    return str(solar_day(dataset))[:10]
+
+
+def _window(day: str) -> tuple[str, str]:
+    when = dt.date.fromisoformat(day)
+    return ((when - dt.timedelta(days=1)).isoformat(), (when + dt.timedelta(days=1)).isoformat())
+
+
+@task(retries=2, retry_delay_seconds=[5, 30], cache_policy=NO_CACHE)
+def snow_cover_task(job: SnowJob, *, params: dict[str, Any], overwrite: bool) -> Written | str:
+    """One unit, written and indexed; an input that cannot give a product returns its reason."""
+    dc = connect()
+    try:
+        out = compute_snow_cover(job, params=SnowParams.from_mapping(params), dc=dc)
+    except SnowInputError as err:
+        return str(err)
+    when = f"{job.day}T{_acquisition_time(dc, job)}"
+    return write_dataset(out.bands, geobox=out.geobox, product="snow_cover", key=job.key,
+                         region=job.cell, when=when, sources=out.lineage, properties=out.properties,
+                         overwrite=overwrite, dc=dc)
+
+
+def _acquisition_time(dc, job: SnowJob) -> str:
+    sources = _day_datasets(dc, job.product, Cell.parse(job.cell), job.day)
+    return min(d.center_time for d in sources).strftime("%H:%M:%S.%fZ")
+
+
+def _params(params_file: str | None) -> SnowParams:
+    base = SnowParams.for_pixel_size(PIXEL_SIZE_M)
+    if not params_file:
+        return base
+    return SnowParams.from_mapping({**base.to_dict(), **SnowParams.from_file(params_file).to_dict()})
+
+
+@flow(name="snow-cover", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=2))
+def snow_cover(
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    cells: list[str] | None = None,
+    bbox: list[float] | None = None,
+    products: list[str] = list(SENSORS),
+    overwrite: bool = False,
+    params_file: str | None = None,
+) -> ProductReport:
+    """Snow cover for every indexed acquisition in the period and area that has none yet."""
+    params = _params(params_file)
+    time = (start or "1970-01-01", end or "2100-01-01")
+    dc = connect()
+    report = ProductReport(product="snow_cover")
+    jobs = []
+    for job in find_snow_jobs(time=time, cells=cells, bbox=bbox, products=products, dc=dc):
+        if not overwrite and dc.index.datasets.has(dataset_id("snow_cover", job.key)):
+            report.exists.append(job.key)
+        else:
+            jobs.append(job)
+    log(f"snow_cover: {len(jobs)} unit(s) to compute (cell x day x sensor), {len(report.exists)} already there")
+    futures = snow_cover_task.map(jobs, params=unmapped(params.to_dict()), overwrite=unmapped(overwrite))
+    for job, future in zip(jobs, futures):
+        try:
+            report.add(job.key, future.result())
+        except Exception as err:  # reported per unit; a re-run computes exactly what is missing
+            report.failed[job.key] = f"{type(err).__name__}: {err}"
+    log(report.summary())
+    return report
+
+
+def season_cells(*, year: int, cells: Sequence[str] | None = None, dc=None) -> list[str]:
+    """Cells that have snow_cover datasets in the hydrological year ``year`` (starting 1 Sept ``year``)."""
+    dc = dc or connect()
+    start, stop = hydrological_year(year=year)
+    found = dc.find_datasets(product="snow_cover", time=(start.isoformat(), stop.isoformat()))
+    names = sorted({d.metadata_doc["properties"]["odc:region_code"] for d in found})
+    return [c for c in names if not cells or c in cells]
+
+
+def compute_snow_season(cell: str, *, year: int, params: SynthesisParams, dc=None) -> Output:
+    dc = dc or connect()
+    start, stop = hydrological_year(year=year)
+    margin = dt.timedelta(days=params.margin_days)
+    window = ((start - margin).isoformat(), (stop + margin).isoformat())
+    sources = [d for d in dc.find_datasets(product="snow_cover", time=window, geopolygon=Cell.parse(cell).geometry)
+               if d.metadata_doc["properties"]["odc:region_code"] == cell]
+    if not sources:
+        raise SnowInputError(f"no snow_cover dataset over {cell} in the hydrological year {year}-{year + 1}")
+    gbox = _footprint_geobox(Cell.parse(cell), sources)
+    data = load("snow_cover", geobox=gbox, time=window, measurements=["snow"], group_by="time", chunks=512, dc=dc)
+    priority = [0 if str(p).startswith("sentinel-2") else 1 for p in data.platform.values]
+    result = snow_season_synthesis(codes=data.snow.drop_vars("platform"), start=start, stop=stop,
+                                   priority=priority, params=params)
+    bands = {name: result[name].astype("uint16") for name in ("scd", "sod", "smod", "nobs", "nsp")}
+    for band in bands.values():
+        band.attrs["nodata"] = 65535
+    sensors = sorted({d.metadata_doc["properties"].get("snowland:sensor", "") for d in sources})
+    properties = {
+        "dtr:start_datetime": f"{start.isoformat()}T00:00:00Z",
+        "dtr:end_datetime": f"{stop.isoformat()}T23:59:59Z",
+        "snowland:hydrological_year": f"{year}-{year + 1}",
+        "snowland:mission": "S2L8" if sensors == ["l8", "s2"] else "+".join(sensors).upper(),
+        "snowland:inputs": len(sources),
+        "snowland:method": METHOD,
+        "snowland:method_version": METHOD_VERSION,
+        "snowland:parameters": params.to_dict(),
+    }
+    if any(d.metadata_doc["properties"].get("snowland:simulated") for d in sources):
+        properties["snowland:simulated"] = True
+    return Output(bands=xr.Dataset(bands), geobox=gbox, properties=properties,
+                  lineage={"snow_cover": [str(d.id) for d in sources]})
+
+
+@task(retries=2, retry_delay_seconds=[5, 30], cache_policy=NO_CACHE)
+def snow_season_task(cell: str, *, year: int, overwrite: bool) -> Written | str:
+    dc = connect()
+    key = f"{cell}/{year}-{year + 1}"
+    if not overwrite and dc.index.datasets.has(dataset_id("snow_season", key)):
+        return Written(id=dataset_id("snow_season", key), path=Path(), status="exists")
+    try:
+        out = compute_snow_season(cell, year=year, params=SynthesisParams(), dc=dc)
+    except SnowInputError as err:
+        return str(err)
+    return write_dataset(out.bands, geobox=out.geobox, product="snow_season", key=key, region=cell,
+                         when=f"{year}-09-01T00:00:00Z", sources=out.lineage, properties=out.properties,
+                         overwrite=overwrite, dc=dc)
+
+
+@flow(name="snow-season", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=2))
+def snow_season(*, year: int, cells: list[str] | None = None, overwrite: bool = False) -> ProductReport:
+    """Season syntheses of the hydrological year starting 1 September ``year``, per cell with snow_cover."""
+    todo = season_cells(year=year, cells=cells)
+    log(f"snow_season {year}-{year + 1}: {len(todo)} cell(s)")
+    report = ProductReport(product="snow_season")
+    futures = snow_season_task.map(todo, year=unmapped(year), overwrite=unmapped(overwrite))
+    for cell, future in zip(todo, futures):
+        try:
+            report.add(f"{cell}/{year}-{year + 1}", future.result())
+        except Exception as err:
+            report.failed[cell] = f"{type(err).__name__}: {err}"
+    log(report.summary())
+    return report
