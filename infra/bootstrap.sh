@@ -51,6 +51,6 @@ uv=$(command -v uv || echo "$("$python" -m site --user-base)/bin/uv")
 [ -x "$venv/bin/python" ] || { say "creating $venv with $python"; "$uv" venv -q -p "$python" "$venv"; }
 say "installing locked dependencies and the project into .venv"
 "$uv" pip install -q -p "$venv/bin/python" --compile-bytecode -r "$lock"
-"$uv" pip install -q -p "$venv/bin/python" --no-deps -e "$root"
+"$uv" pip install -q -p "$venv/bin/python" --no-deps --config-settings editable_mode=compat -e "$root"
 touch "$stamp"
 say "done"

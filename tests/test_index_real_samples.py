@@ -51,7 +51,7 @@ def test_real_landsat_item_without_projection_is_refused_then_indexed_from_file_
     data = load("landsat_c2l2", geometry=_area(dc, report.added[0]), resolution=1200,
                 measurements=["red", "swir16", "qa_pixel"], dc=dc)
     qa = data.qa_pixel.values.astype(np.uint16)
-    has_data = (qa & 1) == 0
+    has_data = (qa != 0) & ((qa & 1) == 0)  # 0: outside the scene; bit 0: fill
     cloud = (qa & 0b1000) > 0
     assert cloud[has_data].mean() > 0.95, "the sample is 99.9 % cloud"
     red = data.red.values[np.isfinite(data.red.values)]
