@@ -26,7 +26,7 @@ SEED = 42
 SIZE_KM = 5.0
 CENTRE = (4_005_000.0, 2_440_000.0)  # on the 6 E meridian
 START, END = "2024-01-10", "2024-02-01"
-RUN = dict(seed=SEED, size_km=SIZE_KM, centre=CENTRE, start=START, end=END)
+RUN = dict(s2_every_days=15, seed=SEED, size_km=SIZE_KM, centre=CENTRE, start=START, end=END)
 
 
 @pytest.fixture(scope="module")
