@@ -69,8 +69,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_index(args: argparse.Namespace) -> int:
     from flows.index import index_scenes
 
-    if not (args.stac_api or args.static or args.theia):
-        print("nothing to index: give --stac-api URL, --static PATH or --theia PATH", file=sys.stderr)
+    if not (args.stac_api or args.static or args.theia or args.dem):
+        print("nothing to index: give --stac-api URL, --static PATH, --theia PATH or --dem PATH", file=sys.stderr)
         return 2
     ensure_index()
     report = index_scenes(
@@ -82,6 +82,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         max_items=args.max_items,
         static=args.static or (),
         theia=args.theia or (),
+        dem=args.dem or (),
         grid_from=args.grid_from,
     )
     print(report.summary())
@@ -185,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-items", type=int)
     p.add_argument("--static", action="append", help="static catalog, ItemCollection, item JSON or folder (repeatable)")
     p.add_argument("--theia", action="append", help="folder holding Theia L2A product folders (repeatable)")
+    p.add_argument("--dem", action="append", help="DEM GeoTIFF, or folder of them, indexed as dem_cop30 (repeatable)")
     p.add_argument("--grid-from", choices=["item", "file"], default="item",
                    help="take band grids from the item's proj extension (checked against the files) or from the files")
     p.set_defaults(func=cmd_index)

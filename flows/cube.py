@@ -91,12 +91,14 @@ def load(
     scale: bool = True,
     resampling: str | Mapping[str, str] | None = None,
     group_by: str = "solar_day",
+    where: Mapping[str, Any] | None = None,
     dc: datacube.Datacube | None = None,
 ) -> xr.Dataset:
     """Load ``product`` on the EEA grid for a cell, a geometry or an explicit geobox, as dask arrays.
 
     Time steps are solar days: datasets of the same day (neighbouring tiles, in any UTM zone) are fused
     (``group_by="time"`` keeps every acquisition apart, e.g. Sentinel-2 and Landsat of one day).
+    ``where`` adds search fields to the query, e.g. ``{"platform": "landsat-8"}``.
     With ``scale`` reflectance is float32 with NaN for nodata, from each dataset's scale and offset;
     bands with a ``flags_definition`` keep their codes.
     """
@@ -107,7 +109,7 @@ def load(
     unknown = sorted(set(names) - set(prod.measurements) - _aliases(prod))
     if unknown:
         raise CubeError(f"{product} has no measurement {unknown}; it has {sorted(prod.measurements)}")
-    query: dict[str, Any] = {"product": product, "geopolygon": target.extent}
+    query: dict[str, Any] = {**(where or {}), "product": product, "geopolygon": target.extent}
     if time is not None:
         query["time"] = time
     found = dc.find_datasets(**query)

@@ -1,4 +1,4 @@
-"""The main job on the embedded default: simulate, index, load on the EEA grid, look at it."""
+"""The main job on the embedded default: simulate, index, load on the EEA grid, snow products, pictures."""
 
 from __future__ import annotations
 
@@ -13,9 +13,13 @@ from flows.cluster import dask_client
 from flows.cube import connect, load
 from flows.grid import EEA_CRS, cells_covering
 from flows.index import index_scenes
-from flows.quicklook import cube_quicklook
+from flows.quicklook import cube_quicklook, raster_map, season_plot, snow_map
 from flows.simulate import simulate_scenes
+from flows.snow import snow_cover, snow_cover_table, snow_season
+from flows.validate_snow import format_scores, validate_snow
 from odc_config.settings import load_settings
+
+HYDROLOGICAL_YEAR = 2023
 
 
 def _step(message: str) -> None:
@@ -27,35 +31,70 @@ def run_demo(*, out: Path, size_km: float = 20, seed: int = 42) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     settings = load_settings()
     summary: dict = {}
+    started = time.perf_counter()
 
     _step("index: embedded PostgreSQL + PostGIS, ODC schema, EPSG:3035 spatial index, products")
     print(f"products: {', '.join(ensure_index())}")
 
-    _step(f"simulate: SIMULATED Sentinel-2 L2A and Landsat-8 C2 L2 scenes, {size_km:g} km around 6°E 45°N")
-    started = time.perf_counter()
-    sim = simulate_scenes(settings.state_dir / "simulated", seed=seed, size_km=size_km, progress=None)
+    _step(f"simulate: SIMULATED Sentinel-2 L2A and Landsat-8 C2 L2 scenes, {size_km:g} km across 6°E near 45°N, "
+          f"hydrological year {HYDROLOGICAL_YEAR}-{HYDROLOGICAL_YEAR + 1}")
+    sim_dir = settings.state_dir / "simulated"
+    sim = simulate_scenes(sim_dir, seed=seed, size_km=size_km, start=f"{HYDROLOGICAL_YEAR}-09-01",
+                          end=f"{HYDROLOGICAL_YEAR + 1}-08-31")
     print(sim)
-    summary["simulate_s"] = round(time.perf_counter() - started, 1)
 
     _step("index-scenes flow: the simulated static STAC catalog")
     report = index_scenes(static=[str(sim.catalog)])
+    print(report.summary())
     summary["indexed"] = {"added": len(report.added), "already_there": len(report.already_there),
                           "failed": len(report.failed)}
 
-    truth = json.loads(Path(sim.truth).read_text())
-    x0, y0, x1, y1 = truth["area"]["bounds"]
+    x0, y0, x1, y1 = json.loads(Path(sim.truth).read_text())["world"]["bounds"]
     area = geom.box(x0, y0, x1, y1, crs=EEA_CRS)
-    cells = [c.name for c in cells_covering(area, size_m=10_000)]
-    _step(f"load: s2_l2a on the EEA grid at 20 m over {len(cells)} 10 km cells ({cells[0]} .. {cells[-1]})")
+    cells = [c.name for c in cells_covering(area, size_m=100_000)]
     with dask_client() as client:
-        print(f"dask: {len(client.scheduler_info()['workers'])} local workers")
+        _step(f"load: s2_l2a on the EEA grid, 20 m, over the area (cell {', '.join(cells)}), "
+              f"{len(client.scheduler_info()['workers'])} dask workers")
         cube = load("s2_l2a", geometry=area, measurements=["blue", "green", "red", "swir16", "scl"],
-                    resolution=20, dc=connect()).persist()
+                    time=(f"{HYDROLOGICAL_YEAR + 1}-01-01", f"{HYDROLOGICAL_YEAR + 1}-03-31"), dc=connect()).persist()
         print(describe_cube(cube))
-        picture = cube_quicklook(cube, out / "quicklook_s2_l2a.png",
-                                 title="SIMULATED Sentinel-2 L2A, fused across UTM 31N/32N, EPSG:3035 20 m")
-    print(f"quick-look: {picture}")
-    summary.update(cube_shape={k: int(v) for k, v in cube.sizes.items()}, quicklook=str(picture))
+        pictures = [cube_quicklook(cube, out / "quicklook_s2_l2a.png",
+                                   title="SIMULATED Sentinel-2 L2A fused across UTM 31N/32N, EPSG:3035 20 m")]
+        summary["cube_shape"] = {k: int(v) for k, v in cube.sizes.items()}
+
+        _step("snow-cover flow: Let-It-Snow per cell, day and sensor")
+        snow = snow_cover(cells=cells)
+        print(snow.summary())
+        _step(f"snow-season flow: syntheses of {HYDROLOGICAL_YEAR}-{HYDROLOGICAL_YEAR + 1}")
+        season = snow_season(year=HYDROLOGICAL_YEAR, cells=cells)
+        print(season.summary())
+
+        table = snow_cover_table(cells=cells)
+        s2 = table[table.sensor == "s2"]
+        clearest = s2.loc[(s2.snow_percent * (100 - s2.cloud_percent)).idxmax()]  # snowy and clear
+        day = str(clearest.date.date())
+        rgb = load("s2_l2a", geometry=area, measurements=["blue", "green", "red"], time=(day, day), dc=connect())
+        seb = load("snow_cover", geometry=area, measurements=["snow"], time=(day, day), group_by="time", dc=connect())
+        seb = seb.isel(time=[p.startswith("sentinel-2") for p in seb.platform.values]).snow.isel(time=0)
+        pictures.append(snow_map(reflectance=rgb, snow=seb.compute(), path=out / "snow_map.png",
+                                 title=f"SIMULATED: Let-It-Snow on Sentinel-2, {day} (zs {clearest.zs:.0f} m)"))
+        pictures.append(season_plot(table=table, path=out / "snow_season_plot.png",
+                                    title=f"SIMULATED: snow through {HYDROLOGICAL_YEAR}-{HYDROLOGICAL_YEAR + 1}, {cells[0]}"))
+        scd = load("snow_season", geometry=area, measurements=["scd"], dc=connect()).scd.isel(time=0).compute()
+        pictures.append(raster_map(scd, path=out / "snow_cover_duration.png", label="days", cmap="Blues",
+                                   title=f"SIMULATED: snow cover duration {HYDROLOGICAL_YEAR}-{HYDROLOGICAL_YEAR + 1}"))
+
+    _step("validation against the simulated truth (pixels clear in the truth)")
+    scores = validate_snow(sim_dir)
+    print(format_scores(scores))
+    total = sum((s.score for s in scores[1:]), scores[0].score)
+    summary.update(
+        snow_cover={"written": len(snow.written), "already_there": len(snow.exists), "skipped": len(snow.skipped),
+                    "failed": len(snow.failed)},
+        snow_season={"written": len(season.written), "already_there": len(season.exists)},
+        accuracy=round(total.accuracy, 4), kappa=round(total.kappa, 4),
+        pictures=[str(p) for p in pictures], elapsed_s=round(time.perf_counter() - started, 1),
+    )
     (out / "demo.json").write_text(json.dumps(summary, indent=2))
-    _step(f"done: summary in {out / 'demo.json'}")
+    _step(f"done in {summary['elapsed_s']:.0f} s: pictures {', '.join(p.name for p in pictures)} in {out}")
     return summary

@@ -19,6 +19,7 @@ from prefect.cache_policies import NONE as NO_CACHE
 from prefect.exceptions import MissingContextError
 
 from flows.cube import connect, init_index
+from flows.dem_files import dem_to_eo3, find_dem_files
 from flows.eo3 import BadSourceError, add_dataset
 from flows.stac_items import GridSource, item_to_eo3
 from flows.theia import find_theia_products, theia_to_eo3
@@ -137,6 +138,16 @@ def index_theia(folders: Sequence[Path]) -> IndexReport:
     return report
 
 
+@task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+def index_dem_files(files: Sequence[Path]) -> IndexReport:
+    """Index DEM GeoTIFFs as ``dem_cop30``."""
+    dc = connect()
+    report = IndexReport()
+    for path in files:
+        _index_one(dc.index, str(path), lambda path=path: dem_to_eo3(path), report)
+    return report
+
+
 @flow(name="index-scenes", log_prints=True)
 def index_scenes(
     *,
@@ -148,10 +159,11 @@ def index_scenes(
     max_items: int | None = None,
     static: Sequence[str] = (),
     theia: Sequence[str] = (),
+    dem: Sequence[str] = (),
     grid_from: GridSource = "item",
     verify: bool = True,
 ) -> IndexReport:
-    """Index scenes from a STAC API search, static STAC files and Theia folders; print and return counts."""
+    """Index scenes from a STAC API search, static STAC files, Theia folders and DEM GeoTIFFs; print counts."""
     init_index()
     report = IndexReport()
     if stac_api:
@@ -167,5 +179,9 @@ def index_scenes(
         folders = find_theia_products(Path(root))
         log(f"{root}: {len(folders)} Theia product folder(s)")
         report = report.merge(index_theia(folders))
+    for root in dem:
+        files = find_dem_files(Path(root))
+        log(f"{root}: {len(files)} DEM file(s)")
+        report = report.merge(index_dem_files(files))
     log(report.summary())
     return report

@@ -24,7 +24,7 @@ def clearest_time(data: xr.Dataset, *, band: str = "red") -> int:
     valid = data[band].notnull()
     if "scl" in data:
         valid = valid & ~data.scl.isin([0, 3, 8, 9, 10])
-    return int(valid.sum(dim=("y", "x")).argmax().compute())
+    return int(valid.sum(dim=("y", "x")).argmax(dim="time").compute())
 
 
 def true_colour(data: xr.Dataset, t: int) -> np.ndarray:
@@ -57,6 +57,72 @@ def cube_quicklook(data: xr.Dataset, path: Path, *, title: str = "") -> Path:
         ax.ticklabel_format(style="plain")
         ax.tick_params(labelsize=7)
     fig.suptitle(title or f"{data.attrs.get('product', '')} on the EEA grid")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+SNOW_COLOURS = ListedColormap(["#6b8e23", "#ffffff", "#7f7f7f", "#000000"])
+
+
+def snow_map(*, reflectance: xr.Dataset, snow: xr.DataArray, path: Path, title: str) -> Path:
+    """True colour beside the snow codes (0 no snow, 100 snow, 205 cloud, 255 nodata) of the same day."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 6))
+    extent = [float(snow.x.min()), float(snow.x.max()), float(snow.y.min()), float(snow.y.max())]
+    axes[0].imshow(true_colour(reflectance, 0), extent=extent)
+    axes[0].set_title("true colour")
+    classes = np.select([snow == 0, snow == 100, snow == 205], [0, 1, 2], 3)
+    axes[1].imshow(classes, cmap=SNOW_COLOURS, vmin=-0.5, vmax=3.5, extent=extent, interpolation="nearest")
+    axes[1].set_title("snow (white), no snow (green), cloud (grey), no data (black)")
+    for ax in axes:
+        ax.ticklabel_format(style="plain")
+        ax.tick_params(labelsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def season_plot(*, table, path: Path, title: str) -> Path:
+    """Snow-covered share of clear pixels and snow line elevation zs through a season, by sensor.
+
+    ``table``: a pandas DataFrame with columns date, sensor, snow_percent, cloud_percent, zs (m; < 0 = none).
+    """
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
+    for sensor, marker in (("s2", "o"), ("l8", "s")):
+        rows = table[table.sensor == sensor].sort_values("date")
+        if rows.empty:
+            continue
+        clear_share = (100 - rows.cloud_percent).clip(lower=1e-9)
+        top.plot(rows.date, 100 * rows.snow_percent / clear_share, marker=marker, label=f"{sensor} snow / clear pixels")
+        found = rows[rows.zs > -1000]
+        bottom.plot(found.date, found.zs, marker=marker, linestyle="-", label=f"{sensor} zs")
+    top.set_ylabel("snow-covered share of clear pixels (%)")
+    bottom.set_ylabel("snow line elevation zs (m)")
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def raster_map(data: xr.DataArray, *, path: Path, title: str, label: str, cmap: str = "viridis") -> Path:
+    fig, ax = plt.subplots(figsize=(7, 6))
+    extent = [float(data.x.min()), float(data.x.max()), float(data.y.min()), float(data.y.max())]
+    im = ax.imshow(data.values, extent=extent, cmap=cmap, interpolation="nearest")
+    fig.colorbar(im, ax=ax, label=label, fraction=0.046)
+    ax.set_title(title)
+    ax.ticklabel_format(style="plain")
+    ax.tick_params(labelsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -137,7 +137,7 @@ def simulate_scenes(
     """Write SIMULATED Sentinel-2 L2A, Landsat-8 C2 L2 and Copernicus DEM scenes (COGs + STAC) and their truth.
 
     ``size_km``: side of the square area (EEA grid, EPSG:3035, 20 m) centred on ``centre`` (EPSG:3035 x, y;
-    default 4 000 000, 2 440 000, about 5.93 E 44.99 N, 5 km west of the 6 E UTM boundary).
+    default 4 010 000, 2 440 000, about 6.06 E 44.99 N: one 100 km cell crossed by the 6 E UTM boundary).
     ``start``/``end``: ISO dates, inclusive. ``s2_every_days``: Sentinel-2 cadence, a multiple of its 5-day
     revisit; ``l8_every_days``: Landsat-8 cadence, a multiple of 16. Deterministic for ``seed``.
     """

@@ -168,7 +168,7 @@ def compute_snow_cover(job: SnowJob, *, params: SnowParams, dc=None) -> Output:
     reflectance, masks, elevation = dask.persist(reflectance, masks, elevation)  # read once, used by several passes
     clear = int((reflectance.red.notnull() & ~masks.all_cloud).sum().compute())
     if clear == 0:
-        raise SnowInputError(f"{job.key}: no clear pixel (every valid pixel is cloud or nodata); nothing to map")
+        raise SnowInputError("no clear pixel (every valid pixel is cloud or nodata); nothing to map")
     if not bool(elevation.notnull().any().compute()):
         raise SnowInputError(f"{job.key}: the DEM has no valid elevation over the scene")
     result = detect_snow(reflectance=reflectance, masks=masks, dem=elevation, params=params)
@@ -343,3 +343,24 @@ def snow_season(*, year: int, cells: list[str] | None = None, overwrite: bool = 
             report.failed[cell] = f"{type(err).__name__}: {err}"
     log(report.summary())
     return report
+
+
+def snow_cover_table(*, time: tuple[str, str] | None = None, cells: Sequence[str] | None = None, dc=None):
+    """One row per snow_cover dataset: date, cell, sensor, zs, snow and cloud percentages (from the index)."""
+    import pandas as pd
+
+    dc = dc or connect()
+    query: dict[str, Any] = {"product": "snow_cover"}
+    if time:
+        query["time"] = time
+    rows = []
+    for d in dc.find_datasets(**query):
+        p = d.metadata_doc["properties"]
+        if cells and p["odc:region_code"] not in cells:
+            continue
+        rows.append({"date": pd.Timestamp(str(d.center_time)[:10]), "cell": p["odc:region_code"],
+                     "sensor": p.get("snowland:sensor"), "platform": p.get("eo:platform"), "zs": p.get("snowland:zs"),
+                     "snow_percent": p.get("snowland:snow_percent"), "cloud_percent": p.get("snowland:cloud_percent"),
+                     "id": str(d.id)})
+    columns = ["date", "cell", "sensor", "platform", "zs", "snow_percent", "cloud_percent", "id"]
+    return pd.DataFrame(rows, columns=columns).sort_values(["date", "cell", "sensor"]).reset_index(drop=True)
