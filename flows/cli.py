@@ -50,6 +50,23 @@ def cmd_env(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lineage(args: argparse.Namespace) -> int:
+    """A dataset and the datasets it was made from (``datacube dataset info --show-sources`` cannot show
+    the postgis driver's lineage in datacube 1.9)."""
+    from flows.cube import connect, sources_of
+
+    dc = connect()
+    dataset = dc.index.datasets.get(args.id)
+    if dataset is None:
+        print(f"no dataset {args.id} in the index", file=sys.stderr)
+        return 1
+    print(f"{dataset.id}  {dataset.product.name}  {dataset.metadata_doc.get('label', '')}")
+    for classifier, sources in sorted(sources_of(args.id, dc=dc).items()):
+        for source in sources:
+            print(f"  <- {classifier}: {source.id}  {source.product.name}  {source.metadata_doc.get('label', '')}")
+    return 0
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     products = ensure_index()
     print(f"ODC index ready ({load_settings().env_name}); products: {', '.join(products)}")
@@ -164,6 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("env", help="print the ODC_* exports for `datacube` commands: eval \"$(snowland env)\"")
     p.set_defaults(func=cmd_env)
 
+    p = sub.add_parser("lineage", help="show a dataset and the source datasets it was made from")
+    p.add_argument("id", help="dataset id")
+    p.set_defaults(func=cmd_lineage)
+
     p = sub.add_parser("init", help="create the ODC index (schema, EPSG:3035 spatial index) and add the products")
     p.set_defaults(func=cmd_init)
 
@@ -220,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"snowland {args.command}: {err}", file=sys.stderr)
             return 1
         raise
-    if args.command not in ("db", "env"):
+    if args.command not in ("db", "env", "lineage"):
         print(f"({time.perf_counter() - started:.1f} s)")
     return code
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,9 @@ DEFAULT_RESAMPLING = "bilinear"
 LOADER = "rio"  # odc-loader's rasterio reader: several times faster than datacube's legacy loader
 
 
+_CONNECT_LOCK = threading.Lock()
+
+
 class CubeError(RuntimeError):
     """A query the cube cannot answer, said in the user's terms."""
 
@@ -45,7 +49,8 @@ def connect(settings: Settings | None = None, *, app: str = "snowland", validate
     settings = settings or load_settings()
     apply_odc_environ(settings)
     try:
-        return datacube.Datacube(app=app, env=settings.env_name, validate_connection=validate)
+        with _CONNECT_LOCK:  # datacube's configuration loading is not thread-safe
+            return datacube.Datacube(app=app, env=settings.env_name, validate_connection=validate)
     except Exception as err:  # the driver raises several unrelated types for "cannot connect"
         raise CubeError(
             f"cannot open the ODC index {settings.env_name!r} ({_redact(settings.db_url)}): {err}. "
@@ -227,6 +232,16 @@ def _redact(url: str) -> str:
     scheme, rest = url.split("://", 1)
     cred, host = rest.rsplit("@", 1)
     return f"{scheme}://{cred.split(':')[0]}@{host}"
+
+
+def sources_of(dataset_id: str, *, dc: datacube.Datacube | None = None) -> dict[str, list[Dataset]]:
+    """The source datasets of a dataset, by lineage classifier (the postgis index's lineage table)."""
+    index = (dc or connect()).index
+    tree = index.lineage.get_source_tree(dataset_id, max_depth=1)
+    return {
+        classifier: [index.datasets.get(child.dataset_id) for child in children]
+        for classifier, children in (tree.children or {}).items()
+    }
 
 
 @dataclass(frozen=True, kw_only=True)

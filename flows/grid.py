@@ -2,6 +2,8 @@
 
 Cell names follow the EEA convention: size, then the easting and northing of the lower-left corner
 in units of the cell size, e.g. ``100kmE38N22`` (x 3 800 000, y 2 200 000) or ``10kmE385N227``.
+Outside the grid's European domain indices can be negative (``100kmE-39N11``, a scene in Amazonia):
+LAEA is defined there too, only strongly distorted.
 Every pixel grid snowland produces is aligned to this grid, so products of any cell mosaic exactly.
 """
 
@@ -16,7 +18,7 @@ from odc.geo.geobox import GeoBox
 
 EEA_CRS = CRS("EPSG:3035")
 CELL_SIZES_M = (1_000, 10_000, 100_000)
-_NAME = re.compile(r"^(?P<size>1|10|100)km E(?P<e>\d+) ?N(?P<n>\d+)$".replace(" ", ""))
+_NAME = re.compile(r"^(?P<size>1|10|100)kmE(?P<e>-?\d+)N(?P<n>-?\d+)$")
 
 
 @dataclass(frozen=True, order=True)

@@ -127,10 +127,10 @@ def _day_datasets(dc, product: str, cell: Cell, day: str) -> list:
     return [d for d in found if _solar_day(d) == day]
 
 
-def _footprint_geobox(cell: Cell, datasets: Sequence) -> GeoBox:
+def _footprint_geobox(cell: Cell, datasets: Sequence, resolution: float = PIXEL_SIZE_M) -> GeoBox:
     """The cell's grid cropped to where the datasets are (the pixels stay on the cell's grid)."""
     footprint = geom.unary_union([d.extent.to_crs(EEA_CRS) for d in datasets]) & cell.geometry
-    return aligned_geobox(footprint, resolution=PIXEL_SIZE_M)
+    return aligned_geobox(footprint, resolution=resolution)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,29 +143,28 @@ class Output:
     lineage: dict[str, list[str]]
 
 
-def compute_snow_cover(job: SnowJob, *, params: SnowParams, dc=None) -> Output:
+def compute_snow_cover(job: SnowJob, *, params: SnowParams, resolution: float = PIXEL_SIZE_M, dc=None) -> Output:
     """Load one unit's inputs and run LIS: the bands to write, their properties and their lineage."""
     dc = dc or connect()
     cell = Cell.parse(job.cell)
     sources = _day_datasets(dc, job.product, cell, job.day)
     if not sources:
         raise SnowInputError(f"no {job.product} dataset over {job.cell} on {job.day}")
-    gbox = _footprint_geobox(cell, sources)
+    gbox = _footprint_geobox(cell, sources, resolution)
     mask_band = SENSORS[job.product][1]
     try:
         data = load(job.product, geobox=gbox, time=_window(job.day), measurements=[*REFLECTANCE, mask_band], dc=dc)
-        data = data.isel(time=[str(t)[:10] == job.day for t in data.time.values]).squeeze("time", drop=False)
+        acquired = np.datetime64(min(d.center_time for d in sources).replace(tzinfo=None), "ns")
+        data = data.sel(time=[acquired], method="nearest").squeeze("time", drop=False)
         dem = load("dem_cop30", geobox=gbox, dc=dc)
+        if not dem.sizes.get("time"):
+            raise SnowInputError(f"no DEM (dem_cop30) covers {job.cell}: index one before computing snow")
+        masks = masks_from_scl(scl=data.scl) if mask_band == "scl" else masks_from_qa_pixel(qa_pixel=data.qa_pixel)
+        inputs = [x.drop_vars(["time", "platform"], errors="ignore")
+                  for x in (data[list(REFLECTANCE)], masks, dem.elevation.isel(time=0))]
+        reflectance, masks, elevation = dask.persist(*inputs)  # read once, used by several passes
     except (OSError, RuntimeError) as err:  # rasterio and GDAL errors while reading
         raise SnowInputError(f"cannot read the inputs of {job.key}: {err}") from err
-    if not dem.sizes.get("time"):
-        raise SnowInputError(f"no DEM (dem_cop30) covers {job.cell}: index one before computing snow")
-    elevation = dem.elevation.isel(time=0)
-    masks = masks_from_scl(scl=data.scl) if mask_band == "scl" else masks_from_qa_pixel(qa_pixel=data.qa_pixel)
-    reflectance = data[list(REFLECTANCE)].drop_vars(["time", "platform"], errors="ignore")
-    masks = masks.drop_vars(["time", "platform"], errors="ignore")
-    elevation = elevation.drop_vars(["time", "platform"], errors="ignore")
-    reflectance, masks, elevation = dask.persist(reflectance, masks, elevation)  # read once, used by several passes
     clear = int((reflectance.red.notnull() & ~masks.all_cloud).sum().compute())
     if clear == 0:
         raise SnowInputError("no clear pixel (every valid pixel is cloud or nodata); nothing to map")
@@ -213,11 +212,11 @@ def _window(day: str) -> tuple[str, str]:
 
 
 @task(retries=2, retry_delay_seconds=[5, 30], cache_policy=NO_CACHE)
-def snow_cover_task(job: SnowJob, *, params: dict[str, Any], overwrite: bool) -> Written | str:
+def snow_cover_task(job: SnowJob, *, params: dict[str, Any], resolution: float, overwrite: bool) -> Written | str:
     """One unit, written and indexed; an input that cannot give a product returns its reason."""
     dc = connect()
     try:
-        out = compute_snow_cover(job, params=SnowParams.from_mapping(params), dc=dc)
+        out = compute_snow_cover(job, params=SnowParams.from_mapping(params), resolution=resolution, dc=dc)
     except SnowInputError as err:
         return str(err)
     when = f"{job.day}T{_acquisition_time(dc, job)}"
@@ -231,8 +230,8 @@ def _acquisition_time(dc, job: SnowJob) -> str:
     return min(d.center_time for d in sources).strftime("%H:%M:%S.%fZ")
 
 
-def _params(params_file: str | None) -> SnowParams:
-    base = SnowParams.for_pixel_size(PIXEL_SIZE_M)
+def _params(params_file: str | None, resolution: float) -> SnowParams:
+    base = SnowParams.for_pixel_size(resolution)
     if not params_file:
         return base
     return SnowParams.from_mapping({**base.to_dict(), **SnowParams.from_file(params_file).to_dict()})
@@ -248,9 +247,15 @@ def snow_cover(
     products: list[str] = list(SENSORS),
     overwrite: bool = False,
     params_file: str | None = None,
+    resolution: float = PIXEL_SIZE_M,
 ) -> ProductReport:
-    """Snow cover for every indexed acquisition in the period and area that has none yet."""
-    params = _params(params_file)
+    """Snow cover for every indexed acquisition in the period and area that has none yet.
+
+    ``resolution`` is the product's pixel size on the EEA grid: 20 m as Let-It-Snow's Sentinel-2 product;
+    coarser (e.g. 240 m) only for decimated samples. Parameters come from ``params_file`` (YAML/JSON) over
+    the published defaults.
+    """
+    params = _params(params_file, resolution)
     time = (start or "1970-01-01", end or "2100-01-01")
     dc = connect()
     report = ProductReport(product="snow_cover")
@@ -261,7 +266,8 @@ def snow_cover(
         else:
             jobs.append(job)
     log(f"snow_cover: {len(jobs)} unit(s) to compute (cell x day x sensor), {len(report.exists)} already there")
-    futures = snow_cover_task.map(jobs, params=unmapped(params.to_dict()), overwrite=unmapped(overwrite))
+    futures = snow_cover_task.map(jobs, params=unmapped(params.to_dict()), resolution=unmapped(resolution),
+                                   overwrite=unmapped(overwrite))
     for job, future in zip(jobs, futures):
         try:
             report.add(job.key, future.result())

@@ -68,3 +68,20 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+SIM_CENTRE = (4_006_000.0, 2_440_000.0)  # 12 km box x 4 000 000 - 4 012 000: crosses 6 E (x ~4 005 000)
+SIM_PERIOD = ("2023-12-01", "2024-03-31")
+
+
+@pytest.fixture(scope="session")
+def simulated(database, prefect_harness, tmp_path_factory):
+    """A small SIMULATED world across the UTM 31/32 boundary, indexed through the flow."""
+    from flows.index import index_scenes
+    from flows.simulate import simulate_scenes
+
+    sim = simulate_scenes(tmp_path_factory.mktemp("sim"), seed=7, size_km=12, centre=SIM_CENTRE,
+                          start=SIM_PERIOD[0], end=SIM_PERIOD[1])
+    report = index_scenes(static=[str(sim.catalog)])
+    assert not report.failed, report.summary()
+    return sim

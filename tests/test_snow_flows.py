@@ -1,0 +1,176 @@
+"""The snow flows on simulated scenes (against their truth), on bad input, and on the real samples."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+
+from flows.cube import load, sources_of
+from flows.index import index_scenes
+from flows.snow import SnowJob, snow_cover, snow_season
+from flows.validate_snow import validate_snow
+from itemfactory import write_tiny_s2_item
+from realsamples import landsat_item, s2_item
+
+
+@pytest.fixture(scope="module")
+def snow_run(dc, simulated):
+    return snow_cover(start="2023-12-01", end="2024-03-31", cells=["100kmE40N24"])
+
+
+def test_snow_cover_matches_the_simulated_truth(dc, simulated, snow_run):
+    assert snow_run.written and not snow_run.failed, snow_run.summary()
+    scores = validate_snow(simulated.out_dir, dc=dc)
+    total = sum((s.score for s in scores[1:]), scores[0].score)
+    assert total.n > 1_000_000
+    assert total.accuracy >= 0.97 and total.kappa >= 0.90, (total.accuracy, total.kappa)
+    with_zs = [s for s in scores if s.zs > -1000 and np.isfinite(s.zs_truth)]
+    assert len(with_zs) >= len(scores) // 2
+    for s in with_zs:  # one 100 m band, plus the metre LIS floors zs to
+        assert abs(s.zs - s.zs_truth) <= 101, (s.day, s.sensor, s.zs, s.zs_truth)
+    assert all(s.zs < s.snowline for s in with_zs), "LIS puts zs below the 50 % snow line"
+
+
+def test_rerunning_snow_cover_adds_nothing_and_overwrite_replaces_in_place(dc, simulated, snow_run):
+    count = len(dc.find_datasets(product="snow_cover"))
+    again = snow_cover(start="2023-12-01", end="2024-03-31", cells=["100kmE40N24"])
+    assert again.written == [] and sorted(again.exists) == sorted(snow_run.written)
+    first = sorted(snow_run.written)[0]
+    day = first.split("/")[1]
+    replaced = snow_cover(start=day, end=day, cells=["100kmE40N24"], overwrite=True)
+    assert first in replaced.replaced
+    assert len(dc.find_datasets(product="snow_cover")) == count
+
+
+def test_snow_cover_records_zs_platform_and_lineage(dc, simulated, snow_run):
+    ds = dc.find_datasets(product="snow_cover", time=("2023-12-01", "2024-03-31"))[0]
+    props = ds.metadata_doc["properties"]
+    assert props["snowland:sensor"] in ("s2", "l8") and props["eo:platform"]
+    assert {"snowland:zs", "snowland:snow_percent", "snowland:cloud_percent", "snowland:parameters"} <= set(props)
+    assert props["snowland:parameters"]["ndsi_pass1"] == 0.4
+    sources = sources_of(str(ds.id), dc=dc)
+    assert "dem_cop30" in sources and set(sources) & {"s2_l2a", "landsat_c2l2"}
+    assert all(s.product.name == classifier for classifier, found in sources.items() for s in found)
+
+
+def test_datacube_and_snowland_commands_list_products_datasets_and_sources(dc, simulated, snow_run):
+    ds = dc.find_datasets(product="snow_cover")[0]
+    bin_dir = Path(sys.executable).parent
+    listing = subprocess.run([bin_dir / "datacube", "product", "list"], capture_output=True, text=True, check=True)
+    assert "snow_cover" in listing.stdout and "s2_l2a" in listing.stdout
+    search = subprocess.run([bin_dir / "datacube", "dataset", "search", "product=snow_cover"],
+                            capture_output=True, text=True, check=True)
+    assert str(ds.id) in search.stdout
+    lineage = subprocess.run([bin_dir / "snowland", "lineage", str(ds.id)], capture_output=True, text=True, check=True)
+    assert "<- dem_cop30:" in lineage.stdout
+
+
+def test_snow_season_has_lineage_and_more_snow_days_higher_up(dc, simulated, snow_run):
+    report = snow_season(year=2023, cells=["100kmE40N24"])
+    assert len(report.written) == 1, report.summary()
+    ds = dc.find_datasets(product="snow_season")[0]
+    sources = sources_of(str(ds.id), dc=dc)
+    assert set(sources) == {"snow_cover"}
+    in_cell = [d for d in dc.find_datasets(product="snow_cover", time=("2023-08-01", "2024-09-15"))
+               if d.metadata_doc["properties"]["odc:region_code"] == "100kmE40N24"]
+    assert len(sources["snow_cover"]) == len(in_cell)
+    scd = load("snow_season", geobox=_truth_geobox(simulated), measurements=["scd"], dc=dc).scd.isel(time=0).values
+    with rasterio.open(simulated.out_dir / "truth" / "dem.tif") as src:
+        dem = src.read(1)
+    ok = (scd < 65535) & (dem > -1000)
+    assert np.corrcoef(scd[ok], dem[ok])[0, 1] > 0.5
+    assert snow_season(year=2023, cells=["100kmE40N24"]).exists == report.written
+
+
+def _truth_geobox(sim):
+    from odc.geo.geobox import GeoBox
+
+    with rasterio.open(sim.out_dir / "truth" / "dem.tif") as src:
+        return GeoBox(src.shape, src.transform, "EPSG:3035")
+
+
+def _flat_dem(path: Path, *, west: float, south: float, east: float, north: float, elevation: float) -> Path:
+    """A constant-elevation stand-in DEM (EPSG:4326) for real scenes that come without one."""
+    step = 0.01
+    width, height = int((east - west) / step) + 1, int((north - south) / step) + 1
+    with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=1, dtype="float32",
+                       crs="EPSG:4326", transform=from_origin(west, north, step, step), nodata=-32767) as dst:
+        dst.write(np.full((height, width), elevation, dtype="float32"), 1)
+    return path
+
+
+def test_bad_inputs_give_a_reason_and_no_product(dc, prefect_harness, tmp_path):
+    far = dict(x0=300_000, y0=4_900_020)  # ~0.5 E: no DEM indexed there
+    cloudy = write_tiny_s2_item(tmp_path / "cloudy", item_id="S2B_31TGL_20240310_0_L2A", **far,
+                                datetime="2024-03-10T10:30:00Z")
+    with rasterio.open(tmp_path / "cloudy" / "scl.tif", "r+") as dst:
+        dst.write(np.full(dst.shape, 9, dtype="uint8"), 1)
+    no_dem = write_tiny_s2_item(tmp_path / "nodem", item_id="S2B_31TGL_20240311_0_L2A", **far,
+                                datetime="2024-03-11T10:30:00Z")
+    assert len(index_scenes(static=[str(cloudy), str(no_dem)]).added) == 2
+    _flat_dem(tmp_path / "dem_cloudy.tif", west=0.0, south=44.0, east=1.0, north=44.5, elevation=500)
+    # a DEM that covers the cloudy day's scene but not the other one is not possible here: both lie in one
+    # place, so the no-DEM case is checked before the DEM is indexed, the cloudy one after.
+    before = len(dc.find_datasets(product="snow_cover"))
+    report = snow_cover(start="2024-03-11", end="2024-03-11")
+    assert "no DEM" in next(iter(report.skipped.values()))
+    index_scenes(dem=[str(tmp_path / "dem_cloudy.tif")])
+    report = snow_cover(start="2024-03-10", end="2024-03-10")
+    assert "no clear pixel" in next(iter(report.skipped.values()))
+    (tmp_path / "nodem" / "red.tif").unlink()
+    report = snow_cover(start="2024-03-11", end="2024-03-11")
+    assert "cannot read" in next(iter(report.skipped.values())) and not report.failed
+    assert len(dc.find_datasets(product="snow_cover")) == before
+    assert not list(tmp_path.rglob("*.partial-*"))
+
+
+# The real samples are decimated to 100-600 m pixels: products are made at 240 m (rf = 1) to stay fast.
+def test_real_sentinel2_desert_scene_is_snow_free(dc, prefect_harness, real_data, tmp_path):
+    item = s2_item(real_data, tmp_path)
+    index_scenes(static=[str(item)], grid_from="file")
+    index_scenes(dem=[str(_flat_dem(tmp_path / "sahara_flat_dem.tif", west=-12.2, south=24.1, east=-10.7,
+                                    north=25.5, elevation=250))])
+    report = snow_cover(start="2020-02-19", end="2020-02-19", products=["s2_l2a"], resolution=240)
+    assert report.written and not report.failed, report.summary()
+    codes = _codes(dc, "2020-02-19", "s2")
+    valid = codes[codes != 255]
+    assert (valid == 100).mean() < 0.001 and (valid == 0).mean() > 0.9, "bare ground, no snow in the Western Sahara"
+    cells = [d.metadata_doc["properties"] for d in dc.find_datasets(product="snow_cover", time=("2020-02-19", "2020-02-19"))]
+    assert len(cells) == len(report.written) > 1, "the tile spans several 100 km cells of the EEA grid"
+    assert max(p["snowland:snow_percent"] for p in cells) < 0.1
+    assert 0 < max(p["snowland:cloud_percent"] for p in cells) < 20, "a few clouds (SCL 8-10: 4 % of the tile)"
+
+
+def test_real_landsat_cloudy_scene_is_cloud(dc, prefect_harness, real_data, tmp_path):
+    item = landsat_item(real_data, tmp_path)
+    index_scenes(static=[str(item)], grid_from="file")
+    index_scenes(dem=[str(_flat_dem(tmp_path / "amazon_flat_dem.tif", west=-66.3, south=-4.0, east=-64.1,
+                                    north=-1.8, elevation=60))])
+    report = snow_cover(start="2020-10-31", end="2020-10-31", products=["landsat_c2l2"], resolution=240)
+    assert not report.failed, report.summary()
+    if report.skipped:
+        assert "no clear pixel" in next(iter(report.skipped.values()))
+        return
+    valid = _codes(dc, "2020-10-31", "l8")
+    valid = valid[valid != 255]
+    assert (valid == 205).mean() > 0.95, "99.9 % cloud"
+
+
+def _codes(dc, day: str, sensor: str) -> np.ndarray:
+    found = [d for d in dc.find_datasets(product="snow_cover", time=(day, day))
+             if d.metadata_doc["properties"]["snowland:sensor"] == sensor]
+    assert found
+    data = load("snow_cover", geometry=found[0].extent, measurements=["snow"], resolution=200, dc=dc)
+    return data.snow.isel(time=0).values
+
+
+def test_snow_job_keys_name_cell_day_and_sensor():
+    assert SnowJob(cell="100kmE40N24", day="2024-01-15", product="s2_l2a").key == "100kmE40N24/2024-01-15/s2"
+    assert SnowJob(cell="100kmE40N24", day="2024-01-15", product="landsat_c2l2").key == "100kmE40N24/2024-01-15/l8"
