@@ -1,0 +1,142 @@
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from products.landcover.classify import (
+    CLASSIFIERS,
+    RF_IOTA2,
+    ClassifierSpec,
+    FeatureMismatchError,
+    predict,
+    predict_map,
+    predict_samples,
+    train,
+)
+from products.landcover.model_io import ModelFileError, load_model, read_metadata, save_model
+from products.landcover.samples import Samples
+
+
+def _blobs(n_per_class=60, n_features=6, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = {11: 0.0, 22: 2.0, 33: 4.0}
+    x = np.concatenate([rng.normal(c, 0.7, size=(n_per_class, n_features)) for c in centres.values()]).astype(np.float32)
+    y = np.repeat(list(centres), n_per_class)
+    polygons = np.repeat(np.arange(1, 3 * n_per_class // 10 + 1), 10)
+    return Samples(x, y, polygons, tuple(f"f_d{i:03d}" for i in range(n_features)))
+
+
+def _small(kind="random_forest", **params):
+    return ClassifierSpec(kind, {"n_estimators": 9, "max_depth": 6, "min_samples_split": 5, **params})
+
+
+def test_iota2_forest_parameters_map_to_sklearn():
+    model = RF_IOTA2.build(seed=1)
+    assert (model.n_estimators, model.max_depth, model.min_samples_split, model.max_features) == (100, 25, 5, "sqrt")
+    assert model.bootstrap and model.random_state == 1
+
+
+def test_forest_confidence_is_the_share_of_trees_voting_for_the_class():
+    samples = _blobs()
+    model = train(samples, nomenclature="test", spec=_small(), seed=0)
+    x = np.random.default_rng(5).normal(2.0, 2.0, size=(200, 6)).astype(np.float32)
+    codes, confidence = predict(model, x)
+    votes = np.stack([model.estimator.classes_[t.predict(x).astype(int)] for t in model.estimator.estimators_])
+    counts = np.stack([(votes == c).sum(axis=0) for c in model.classes], axis=1)
+    np.testing.assert_array_equal(codes, np.asarray(model.classes)[counts.argmax(axis=1)])
+    np.testing.assert_array_equal(confidence, np.rint(100 * counts.max(axis=1) / 9).astype(np.uint8))
+    assert set(np.unique(codes)) <= {11, 22, 33}
+
+
+def test_other_models_give_the_winning_probability_as_confidence():
+    samples = _blobs()
+    spec = ClassifierSpec("hist_gradient_boosting", {"max_iter": 10})
+    model = train(samples, nomenclature="test", spec=spec)
+    _, confidence = predict(model, samples.features[:20])
+    expected = np.rint(100 * model.estimator.predict_proba(samples.features[:20]).max(axis=1))
+    np.testing.assert_array_equal(confidence, expected)
+
+
+def test_rows_with_missing_features_get_nodata_and_zero_confidence():
+    model = train(_blobs(), nomenclature="test", spec=_small())
+    x = np.zeros((3, 6), dtype=np.float32)
+    x[1, 2] = np.nan
+    codes, confidence = predict(model, x)
+    assert codes[1] == 0 and confidence[1] == 0 and codes[0] != 0
+
+
+def test_predict_map_on_dask_blocks_equals_in_memory():
+    model = train(_blobs(), nomenclature="test", spec=_small())
+    rng = np.random.default_rng(2)
+    cube = xr.DataArray(rng.normal(2, 2, size=(9, 7, 6)).astype(np.float32), dims=("y", "x", "feature"),
+                        coords={"feature": list(model.feature_names), "y": np.arange(9), "x": np.arange(7)})
+    eager = predict_map(model, cube)
+    lazy = predict_map(model, cube.chunk({"y": 4, "x": 3, "feature": 2}))
+    assert lazy["classification"].chunks is not None
+    xr.testing.assert_equal(eager.compute(), lazy.compute())
+    assert eager["classification"].dtype == np.uint8 and eager.attrs["nomenclature"] == "test"
+
+
+def test_features_are_matched_by_name_and_a_missing_one_is_reported():
+    model = train(_blobs(), nomenclature="test", spec=_small())
+    names = list(model.feature_names)
+    cube = xr.DataArray(np.ones((2, 2, 6), dtype=np.float32), dims=("y", "x", "feature"), coords={"feature": names})
+    shuffled = cube.isel(feature=[5, 4, 3, 2, 1, 0])
+    xr.testing.assert_equal(predict_map(model, cube), predict_map(model, shuffled))
+    with pytest.raises(FeatureMismatchError, match="lack 1 of the model's 6 features"):
+        predict_map(model, cube.isel(feature=slice(0, 5)))
+    samples = _blobs()
+    reordered = Samples(samples.features[:, ::-1], samples.labels, samples.polygons, samples.feature_names[::-1])
+    np.testing.assert_array_equal(predict_samples(model, reordered)[0], predict_samples(model, samples)[0])
+
+
+def test_a_saved_model_loads_back_with_its_sidecar(tmp_path):
+    model = train(_blobs(), nomenclature="oso23", spec=_small(), years=(2021, 2022), area="100kmE38N22", key_date="july")
+    path = save_model(model, tmp_path / "models" / "lc")
+    meta = read_metadata(path)
+    assert path.suffix == ".joblib" and meta["model_id"] == model.model_id
+    assert meta["years"] == [2021, 2022] and meta["area"] == "100kmE38N22" and meta["key_date"] == "july"
+    assert meta["feature_names"][0] == "f_d000" and "scikit-learn" in meta["library_versions"]
+    assert json.loads(path.with_suffix(".json").read_text())["nomenclature"] == "oso23"
+    loaded = load_model(path)
+    np.testing.assert_array_equal(predict(loaded, _blobs().features)[0], predict(model, _blobs().features)[0])
+    path.with_suffix(".json").unlink()
+    with pytest.raises(ModelFileError, match="no sidecar"):
+        load_model(path)
+
+
+def test_the_default_and_reference_models_are_registered():
+    from products.landcover.classify import DEFAULT_CLASSIFIER
+
+    assert DEFAULT_CLASSIFIER in CLASSIFIERS and CLASSIFIERS["rf_iota2"] is RF_IOTA2
+    with pytest.raises(ValueError, match="at least two classes"):
+        s = _blobs()
+        train(Samples(s.features[:5], s.labels[:5], s.polygons[:5], s.feature_names), nomenclature="t")
+
+
+def test_adaptive_voting_settles_confident_pixels_early_and_keeps_full_votes_for_the_others():
+    from products.landcover.classify import forest_votes
+
+    model = train(_blobs(), nomenclature="test", spec=_small(n_estimators=20, max_depth=8))
+    forest = model.estimator
+    x = np.concatenate([np.full((5, 6), 0.0), np.full((5, 6), 4.0), np.random.default_rng(1).normal(1.0, 1.5, (40, 6))]).astype(np.float32)
+    full = forest_votes(forest, x)
+    adaptive = forest_votes(forest, x, batch=5, agreement=0.7)
+    first5 = forest_votes(type("F", (), {"estimators_": forest.estimators_[:5], "classes_": forest.classes_})(), x)
+    settled = first5.max(axis=1) >= 0.7
+    np.testing.assert_allclose(adaptive[settled], first5[settled])
+    assert settled[:10].all() and not settled.all()
+    assert np.allclose(forest_votes(forest, x, batch=5, agreement=1.01), full)
+    np.testing.assert_allclose(adaptive.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_benchmark_compares_models_on_paired_runs():
+    from products.landcover.benchmark import compare_classifiers, meets_goal
+
+    specs = {"big": _small(n_estimators=20), "fast": _small(n_estimators=2)}
+    results = compare_classifiers(_blobs(), _blobs().features, specs=specs, reference="big", runs=2, repeats=1, min_pixels=1000)
+    by_name = {r.name: r for r in results}
+    assert by_name["big"].speedup == 1.0 and by_name["big"].kappa_delta.mean == 0.0
+    assert by_name["fast"].speedup > 1.5 and by_name["fast"].kappa.runs == 2
+    assert meets_goal(by_name["fast"], min_speedup=1.5, max_kappa_loss=1.0)
