@@ -11,20 +11,10 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import socket
-import tempfile
 import time
 from pathlib import Path
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _worker_peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from common import peak_rss_mb, simulated_index, world_bounds
 
 
 def _read_band(href: str) -> int:
@@ -42,80 +32,61 @@ def main() -> None:
     parser.add_argument("--end", default="2024-02-29")
     args = parser.parse_args()
 
-    state = Path(tempfile.mkdtemp(prefix="snowland-bench-"))
-    os.environ.update(SNOWLAND_HOME=str(state), SNOWLAND_DB_PORT=str(_free_port()))
-    os.environ.pop("ODC_ENVIRONMENT", None)
-    from odc_config.settings import apply_environ
+    with simulated_index(size_km=args.size_km, start=args.start, end=args.end) as sim:
+        run(sim)
 
-    apply_environ()
+
+def run(sim) -> None:
     from odc.geo import geom
 
     from flows.cluster import dask_client, local_worker_count
-    from flows.cube import connect, init_index, load
+    from flows.cube import connect, load
     from flows.grid import EEA_CRS
     from flows.index import index_items, index_scenes, read_static_items
-    from flows.simulate import simulate_scenes
-    from infra.localdb import LocalPostgis
 
-    db = LocalPostgis(root=state / "pg", port=int(os.environ["SNOWLAND_DB_PORT"]))
-    db.up()
-    try:
-        init_index()
+    items = list(read_static_items(sim.catalog))
+    t = time.perf_counter()
+    report = index_items.fn(items)
+    direct = time.perf_counter() - t
+    print(f"indexing (indexer only, headers read and checked): {len(report.added)} datasets in {direct:.2f} s "
+          f"= {len(report.added) / direct:.1f} datasets/s")
+    t = time.perf_counter()
+    again = index_scenes(static=[str(sim.catalog)])
+    flow_s = time.perf_counter() - t
+    print(f"re-indexing through the Prefect flow (all already there: {len(again.already_there)}): "
+          f"{flow_s:.2f} s = {len(again.already_there) / flow_s:.1f} datasets/s (includes Prefect start-up)")
+
+    cores = local_worker_count()
+    x0, y0, x1, y1 = world_bounds(sim)
+    area = geom.box(x0, y0, x1, y1, crs=EEA_CRS)
+    bands = ["green", "red", "swir16", "scl"]
+    s2_items = [i for i in items if i.collection_id == "sentinel-2-l2a"]
+    hrefs = [h if os.path.isabs(h) else str((Path(i.get_self_href()).parent / h).resolve())
+             for i in s2_items for h in [i.assets[b].href for b in bands]]
+    with dask_client(workers=cores) as client:
         t = time.perf_counter()
-        sim = simulate_scenes(state / "sim", size_km=args.size_km, start=args.start, end=args.end)
-        print(f"simulate: {sum(sim.items.values())} items in {time.perf_counter() - t:.1f} s")
+        native_px = sum(client.gather(client.map(_read_band, hrefs, pure=False)))
+        read_s = time.perf_counter() - t
+        read_rate = native_px / 1e6 / read_s / cores
+        print(f"baseline read only (native grids, no reprojection): {native_px / 1e6:.1f} Mpx in {read_s:.2f} s "
+              f"= {read_rate:.1f} Mpx/s/core")
 
-        items = list(read_static_items(sim.catalog))
+        data = load("s2_l2a", geometry=area, measurements=bands, resolution=20, chunks=1024, dc=connect())
+        data.isel(time=0, y=slice(0, 8), x=slice(0, 8)).compute()  # warm-up: workers import the loader
         t = time.perf_counter()
-        report = index_items.fn(items)
-        direct = time.perf_counter() - t
-        print(f"indexing (indexer only, headers read and checked): {len(report.added)} datasets in {direct:.2f} s "
-              f"= {len(report.added) / direct:.1f} datasets/s")
-        t = time.perf_counter()
-        again = index_scenes(static=[str(sim.catalog)])
-        flow_s = time.perf_counter() - t
-        print(f"re-indexing through the Prefect flow (all already there: {len(again.already_there)}): "
-              f"{flow_s:.2f} s = {len(again.already_there) / flow_s:.1f} datasets/s (includes Prefect start-up)")
-
-        cores = local_worker_count()
-        x0, y0, x1, y1 = sim_bounds(sim)
-        area = geom.box(x0, y0, x1, y1, crs=EEA_CRS)
-        bands = ["green", "red", "swir16", "scl"]
-        s2_items = [i for i in items if i.collection_id == "sentinel-2-l2a"]
-        hrefs = [h if os.path.isabs(h) else str((Path(i.get_self_href()).parent / h).resolve())
-                 for i in s2_items for h in [i.assets[b].href for b in bands]]
-        with dask_client(workers=cores) as client:
-            t = time.perf_counter()
-            native_px = sum(client.gather(client.map(_read_band, hrefs, pure=False)))
-            read_s = time.perf_counter() - t
-            read_rate = native_px / 1e6 / read_s / cores
-            print(f"baseline read only (native grids, no reprojection): {native_px / 1e6:.1f} Mpx in {read_s:.2f} s "
-                  f"= {read_rate:.1f} Mpx/s/core")
-
-            data = load("s2_l2a", geometry=area, measurements=bands, resolution=20, chunks=1024, dc=connect())
-            data.isel(time=0, y=slice(0, 8), x=slice(0, 8)).compute()  # warm-up: workers import the loader
-            t = time.perf_counter()
-            data = data.persist()
-            client.gather(client.futures_of(data))
-            load_s = time.perf_counter() - t
-            out_px = data.sizes["time"] * data.sizes["y"] * data.sizes["x"] * len(bands)
-            load_rate = out_px / 1e6 / load_s / cores
-            peak = max(client.run(_worker_peak_rss_mb).values())
-        print(f"load and reproject to EPSG:3035 20 m, fused per solar day: {data.sizes['time']} days x "
-              f"{data.sizes['y']} x {data.sizes['x']} x {len(bands)} bands = {out_px / 1e6:.1f} Mpx in {load_s:.2f} s "
-              f"= {load_rate:.1f} Mpx/s/core")
-        print(f"ratio load-and-reproject / read-only throughput (output vs native pixels): {load_rate / read_rate:.2f}; "
-              f"wall time {load_s:.2f} s vs {read_s:.2f} s to read the same files = {load_s / read_s:.1f}x")
-        print(f"peak memory per worker: {peak:.0f} MB ({cores} workers x 1 thread); "
-              f"bench process peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
-    finally:
-        db.destroy()
-
-
-def sim_bounds(sim) -> tuple[float, float, float, float]:
-    import json
-
-    return tuple(json.loads(Path(sim.truth).read_text())["world"]["bounds"])
+        data = data.persist()
+        client.gather(client.futures_of(data))
+        load_s = time.perf_counter() - t
+        out_px = data.sizes["time"] * data.sizes["y"] * data.sizes["x"] * len(bands)
+        load_rate = out_px / 1e6 / load_s / cores
+        peak = max(client.run(peak_rss_mb).values())
+    print(f"load and reproject to EPSG:3035 20 m, fused per solar day: {data.sizes['time']} days x "
+          f"{data.sizes['y']} x {data.sizes['x']} x {len(bands)} bands = {out_px / 1e6:.1f} Mpx in {load_s:.2f} s "
+          f"= {load_rate:.1f} Mpx/s/core")
+    print(f"ratio load-and-reproject / read-only throughput (output vs native pixels): {load_rate / read_rate:.2f}; "
+          f"wall time {load_s:.2f} s vs {read_s:.2f} s to read the same files = {load_s / read_s:.1f}x")
+    print(f"peak memory per worker: {peak:.0f} MB ({cores} workers x 1 thread); "
+          f"bench process peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
 if __name__ == "__main__":

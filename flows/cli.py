@@ -153,6 +153,32 @@ def describe_cube(data) -> str:
     return "\n".join(lines)
 
 
+def cmd_snow(args: argparse.Namespace) -> int:
+    from flows.snow import snow_cover
+
+    report = snow_cover(start=args.start, end=args.end, cells=args.cell, bbox=args.bbox,
+                        products=args.product or ["s2_l2a", "landsat_c2l2"],
+                        overwrite=args.overwrite, params_file=args.params, resolution=args.resolution)
+    print(report.summary())
+    return 1 if report.failed else 0
+
+
+def cmd_season(args: argparse.Namespace) -> int:
+    from flows.snow import snow_season
+
+    report = snow_season(year=args.year, cells=args.cell, overwrite=args.overwrite)
+    print(report.summary())
+    return 1 if report.failed else 0
+
+
+def cmd_validate_snow(args: argparse.Namespace) -> int:
+    from flows.validate_snow import format_scores, validate_snow
+
+    scores = validate_snow(Path(args.simulation))
+    print(format_scores(scores) if scores else "no snow_cover dataset matches a simulated date")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from flows.demo import run_demo
 
@@ -211,6 +237,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grid-from", choices=["item", "file"], default="item",
                    help="take band grids from the item's proj extension (checked against the files) or from the files")
     p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("snow", help="snow-cover flow: Let-It-Snow for indexed scenes without a snow product yet")
+    p.add_argument("--start", help="first day (default: everything indexed)")
+    p.add_argument("--end", help="last day")
+    p.add_argument("--cell", action="append", help="100 km EEA cell, e.g. 100kmE40N24 (repeatable)")
+    p.add_argument("--bbox", type=float, nargs=4, metavar=("W", "S", "E", "N"))
+    p.add_argument("--product", action="append", choices=["s2_l2a", "landsat_c2l2"],
+                   help="input product (repeatable; default both)")
+    p.add_argument("--params", help="YAML/JSON file of LIS parameters (ndsi_pass1, red_pass1, dz, ...) over the defaults")
+    p.add_argument("--resolution", type=float, default=20, help="pixel size in m (default 20)")
+    p.add_argument("--overwrite", action="store_true", help="recompute and replace existing products")
+    p.set_defaults(func=cmd_snow, product=None)
+
+    p = sub.add_parser("season", help="snow-season flow: SCD, SOD, SMOD, NOBS, NSP of a hydrological year")
+    p.add_argument("year", type=int, help="the year the season starts (1 September)")
+    p.add_argument("--cell", action="append")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=cmd_season)
+
+    p = sub.add_parser("validate-snow", help="accuracy, kappa and zs of snow_cover against a simulation's truth")
+    p.add_argument("simulation", nargs="?", default=str(load_settings().state_dir / DEFAULT_SIM_DIR))
+    p.set_defaults(func=cmd_validate_snow)
 
     for name, helptext in (("load", "load a product on the EEA grid and describe it"), ("info", "same as load")):
         p = sub.add_parser(name, help=helptext)
