@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -274,9 +275,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_third_party_warnings() -> None:
+    """Warnings that third-party libraries print on every dataset and that say nothing to a user."""
+    warnings.filterwarnings("ignore", message="The exterior ring of this shape is wound clockwise")
+    warnings.filterwarnings("ignore", category=UserWarning, module="rasterio")
+    warnings.filterwarnings("ignore", message="Dataset has no geotransform")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     apply_environ()
+    _quiet_third_party_warnings()
     started = time.perf_counter()
     try:
         code = args.func(args)

@@ -24,7 +24,7 @@ from datacube.model import Dataset, Product
 from odc.geo import CRS, Geometry
 from odc.geo.geobox import GeoBox
 
-from flows.eo3 import BOA_OFFSET_PROPERTY, EO3_SCHEMA, add_dataset, dataset_id, grids_section, measurements_section, read_grid
+from flows.eo3 import BOA_OFFSET_PROPERTY, add_dataset, dataset_id, eo3_document, read_grid
 from flows.grid import EEA_CRS, Cell, aligned_geobox
 from odc_config.settings import Settings, apply_odc_environ, load_settings
 from products import product_definition_files
@@ -234,10 +234,10 @@ def _redact(url: str) -> str:
     return f"{scheme}://{cred.split(':')[0]}@{host}"
 
 
-def sources_of(dataset_id: str, *, dc: datacube.Datacube | None = None) -> dict[str, list[Dataset]]:
+def sources_of(id_: str, *, dc: datacube.Datacube | None = None) -> dict[str, list[Dataset]]:
     """The source datasets of a dataset, by lineage classifier (the postgis index's lineage table)."""
     index = (dc or connect()).index
-    tree = index.lineage.get_source_tree(dataset_id, max_depth=1)
+    tree = index.lineage.get_source_tree(id_, max_depth=1)
     return {
         classifier: [index.datasets.get(child.dataset_id) for child in children]
         for classifier, children in (tree.children or {}).items()
@@ -287,26 +287,14 @@ def write_dataset(
         stem = f"{product}_{key.replace('/', '_')}"
         computed = bands.compute()
         paths = {str(name): _write_cog(band, geobox, partial / f"{stem}_{name}.tif") for name, band in computed.items()}
-        grids = {name: read_grid(str(path)) for name, path in paths.items()}
-        crs, grid_doc, grid_names = grids_section(grids)
-        doc = {
-            "$schema": EO3_SCHEMA,
-            "id": ds_id,
-            "label": stem,
-            "product": {"name": product},
-            "crs": crs,
-            "grids": grid_doc,
-            "measurements": measurements_section({n: p.name for n, p in paths.items()}, grid_names),
-            "properties": {
-                "datetime": when,
-                "odc:processing_datetime": _now_iso(),
-                "odc:file_format": "GeoTIFF",
-                "odc:region_code": region,
-                "odc:product_family": product.split("_")[0],
-                **properties,
-            },
-            "lineage": {k: sorted(set(v)) for k, v in sources.items() if v},
-        }
+        doc = eo3_document(
+            product=product, key=key, label=stem,
+            grids={name: read_grid(str(path)) for name, path in paths.items()},
+            paths={n: p.name for n, p in paths.items()},
+            properties={"datetime": when, "odc:processing_datetime": _now_iso(), "odc:file_format": "GeoTIFF",
+                        "odc:region_code": region, "odc:product_family": product.split("_")[0], **properties},
+            lineage={k: sorted(set(v)) for k, v in sources.items() if v},
+        )
         (partial / "odc-metadata.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
         _replace_dir(partial, final)
     except BaseException:

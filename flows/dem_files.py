@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flows.eo3 import EO3_SCHEMA, dataset_id, grids_section, measurements_section, read_grid
+from flows.eo3 import eo3_document, read_grid
 
 DEM_PRODUCT = "dem_cop30"
 DEM_DATETIME = "2015-01-01T00:00:00.000000Z"  # GLO-30 is a single epoch (2011-2015 acquisitions)
@@ -21,21 +21,10 @@ def find_dem_files(root: Path) -> list[Path]:
 def dem_to_eo3(path: Path) -> tuple[dict[str, Any], str]:
     """The eo3 document of one single-band elevation GeoTIFF (metres), read from its header."""
     path = Path(path).resolve()
-    crs, grids, names = grids_section({"elevation": read_grid(str(path))})
-    doc = {
-        "$schema": EO3_SCHEMA,
-        "id": dataset_id(DEM_PRODUCT, path.name),
-        "label": path.stem,
-        "product": {"name": DEM_PRODUCT},
-        "crs": crs,
-        "grids": grids,
-        "measurements": measurements_section({"elevation": path.name}, names),
-        "properties": {
-            "datetime": DEM_DATETIME,
-            "odc:processing_datetime": DEM_DATETIME,
-            "odc:file_format": "GeoTIFF",
-            "snowland:source_file": path.name,
-        },
-        "lineage": {},
-    }
+    doc = eo3_document(
+        product=DEM_PRODUCT, key=path.name, label=path.stem,
+        grids={"elevation": read_grid(str(path))}, paths={"elevation": path.name},
+        properties={"datetime": DEM_DATETIME, "odc:processing_datetime": DEM_DATETIME,
+                    "odc:file_format": "GeoTIFF", "snowland:source_file": path.name},
+    )
     return doc, path.parent.as_uri() + "/"

@@ -83,6 +83,32 @@ def grids_section(grids: Mapping[str, RasterGrid]) -> tuple[str, dict[str, Any],
     return crss.pop(), section, per_band
 
 
+def eo3_document(
+    *,
+    product: str,
+    key: str,
+    label: str,
+    grids: Mapping[str, RasterGrid],
+    paths: Mapping[str, str],
+    properties: Mapping[str, Any],
+    bands: Mapping[str, int] | None = None,
+    lineage: Mapping[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    """An eo3 dataset document whose id depends only on ``product`` and ``key``."""
+    crs, grid_doc, grid_names = grids_section(grids)
+    return {
+        "$schema": EO3_SCHEMA,
+        "id": dataset_id(product, key),
+        "label": label,
+        "product": {"name": product},
+        "crs": crs,
+        "grids": grid_doc,
+        "measurements": measurements_section(paths, grid_names, bands),
+        "properties": dict(properties),
+        "lineage": dict(lineage or {}),
+    }
+
+
 def measurements_section(
     paths: Mapping[str, str], grid_names: Mapping[str, str], bands: Mapping[str, int] | None = None
 ) -> dict[str, dict[str, Any]]:

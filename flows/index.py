@@ -128,23 +128,17 @@ def index_items(items: Iterable[pystac.Item], *, grid_from: GridSource = "item",
     return report
 
 
-@task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
-def index_theia(folders: Sequence[Path]) -> IndexReport:
-    """Index Theia L2A product folders."""
-    dc = connect()
-    report = IndexReport()
-    for folder in folders:
-        _index_one(dc.index, str(folder), lambda folder=folder: theia_to_eo3(folder), report)
-    return report
+FILE_SOURCES = {"theia": theia_to_eo3, "dem": dem_to_eo3}
 
 
 @task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
-def index_dem_files(files: Sequence[Path]) -> IndexReport:
-    """Index DEM GeoTIFFs as ``dem_cop30``."""
+def index_files(paths: Sequence[Path], *, kind: str) -> IndexReport:
+    """Index products on disk: Theia L2A folders (``kind="theia"``) or DEM GeoTIFFs (``"dem"``)."""
+    build = FILE_SOURCES[kind]
     dc = connect()
     report = IndexReport()
-    for path in files:
-        _index_one(dc.index, str(path), lambda path=path: dem_to_eo3(path), report)
+    for path in paths:
+        _index_one(dc.index, str(path), lambda path=path: build(path), report)
     return report
 
 
@@ -178,10 +172,10 @@ def index_scenes(
     for root in theia:
         folders = find_theia_products(Path(root))
         log(f"{root}: {len(folders)} Theia product folder(s)")
-        report = report.merge(index_theia(folders))
+        report = report.merge(index_files(folders, kind="theia"))
     for root in dem:
         files = find_dem_files(Path(root))
         log(f"{root}: {len(files)} DEM file(s)")
-        report = report.merge(index_dem_files(files))
+        report = report.merge(index_files(files, kind="dem"))
     log(report.summary())
     return report

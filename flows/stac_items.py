@@ -19,16 +19,7 @@ import rasterio
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioIOError
 
-from flows.eo3 import (
-    BOA_OFFSET_PROPERTY,
-    EO3_SCHEMA,
-    BadSourceError,
-    RasterGrid,
-    dataset_id,
-    grids_section,
-    measurements_section,
-    read_grid,
-)
+from flows.eo3 import BOA_OFFSET_PROPERTY, BadSourceError, RasterGrid, eo3_document, read_grid
 
 GridSource = Literal["item", "file"]
 S2_BOA_ADD_OFFSET_DN = -1000.0
@@ -110,34 +101,24 @@ def item_to_eo3(
         raise BadSourceError(f"missing band(s) {missing} (looked for assets {[profile.assets[m] for m in missing]})")
 
     grids = {name: _grid(item, profile, name, hrefs[name], grid_from=grid_from, verify=verify) for name in hrefs}
-    crs, grid_doc, grid_names = grids_section(grids)
     properties = _properties(item, profile)
     if profile.product == "s2_l2a":
         offset, reason = s2_boa_offset(item, hrefs)
         properties[BOA_OFFSET_PROPERTY] = offset
         properties["snowland:boa_offset_reason"] = reason
-    doc = {
-        "$schema": EO3_SCHEMA,
-        "id": dataset_id(profile.product, f"{item.collection_id}/{item.id}"),
-        "label": item.id,
-        "product": {"name": profile.product},
-        "crs": crs,
-        "grids": grid_doc,
-        "measurements": measurements_section(hrefs, grid_names),
-        "properties": properties,
-        "lineage": {},
-    }
+    doc = eo3_document(product=profile.product, key=f"{item.collection_id}/{item.id}", label=item.id,
+                       grids=grids, paths=hrefs, properties=properties)
     self_href = item.get_self_href()
-    return doc, _as_uri(self_href) if self_href else _default_uri(hrefs, grid_names)
+    return doc, _as_uri(self_href) if self_href else _default_uri(hrefs, doc)
 
 
 def _as_uri(href: str) -> str:
     return href if urlparse(href).scheme else Path(href).resolve().as_uri()
 
 
-def _default_uri(hrefs: Mapping[str, str], grid_names: Mapping[str, str]) -> str:
+def _default_uri(hrefs: Mapping[str, str], doc: Mapping[str, Any]) -> str:
     """Where an item with no self link lives: the folder of its default-grid files."""
-    href = next(h for name, h in hrefs.items() if grid_names[name] == "default")
+    href = next(h for name, h in hrefs.items() if "grid" not in doc["measurements"][name])
     return href.rsplit("/", 1)[0] + "/"
 
 

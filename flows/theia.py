@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from flows.eo3 import EO3_SCHEMA, BadSourceError, dataset_id, grids_section, measurements_section, read_grid
+from flows.eo3 import BadSourceError, eo3_document, read_grid
 
 _MAJA = re.compile(
     r"^(?P<platform>SENTINEL2[ABC]|LANDSAT8|LANDSAT9)[-_A-Z]*_(?P<date>\d{8})-(?P<time>\d{6})-\d+_L2A_(?P<tile>[A-Z0-9]+)_"
@@ -43,26 +43,14 @@ def theia_to_eo3(folder: Path) -> tuple[dict[str, Any], str]:
         product, paths, bands, platform, when = _maja(folder, match)
     else:
         raise BadSourceError(f"{folder.name} is not a Theia L2A product folder name")
-    grids = {name: read_grid(path, band=bands.get(name, 1)) for name, path in paths.items()}
-    crs, grid_doc, grid_names = grids_section(grids)
-    doc = {
-        "$schema": EO3_SCHEMA,
-        "id": dataset_id(product, folder.name),
-        "label": folder.name,
-        "product": {"name": product},
-        "crs": crs,
-        "grids": grid_doc,
-        "measurements": measurements_section({k: Path(v).as_uri() for k, v in paths.items()}, grid_names, bands),
-        "properties": {
-            "datetime": when.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
-            "odc:processing_datetime": when.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
-            "odc:file_format": "GeoTIFF",
-            "odc:region_code": match["tile"],
-            "eo:platform": platform,
-            "snowland:source_folder": folder.name,
-        },
-        "lineage": {},
-    }
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+    doc = eo3_document(
+        product=product, key=folder.name, label=folder.name,
+        grids={name: read_grid(path, band=bands.get(name, 1)) for name, path in paths.items()},
+        paths={k: Path(v).as_uri() for k, v in paths.items()}, bands=bands,
+        properties={"datetime": stamp, "odc:processing_datetime": stamp, "odc:file_format": "GeoTIFF",
+                    "odc:region_code": match["tile"], "eo:platform": platform, "snowland:source_folder": folder.name},
+    )
     return doc, folder.as_uri() + "/"
 
 

@@ -84,4 +84,5 @@ def apply_environ(settings: Settings | None = None) -> Settings:
     apply_odc_environ(settings)
     for key, value in prefect_environ(settings).items():
         os.environ.setdefault(key, value)
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
     return settings

@@ -25,7 +25,7 @@ from products.simulated.fields import axis_weights, interp_separable
 
 EEA_EPSG = 3035
 WORLD_RESOLUTION = 20.0
-DEFAULT_CENTRE = (4_000_000.0, 2_440_000.0)  # ~5.93 E 44.99 N; the 6 E meridian crosses at x ~4 005 000
+DEFAULT_CENTRE = (4_010_000.0, 2_440_000.0)  # ~6.06 E 44.99 N: one 100 km cell (100kmE40N24) that the 6 E meridian (x ~4 005 000) crosses
 TILE_SIZE_M = 109_800.0
 MGRS_ALIGN_M = 60.0
 _MGRS_COLUMNS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
