@@ -12,6 +12,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -286,7 +287,10 @@ def write_dataset(
     try:
         stem = f"{product}_{key.replace('/', '_')}"
         computed = bands.compute()
-        paths = {str(name): _write_cog(band, geobox, partial / f"{stem}_{name}.tif") for name, band in computed.items()}
+        with ThreadPoolExecutor(max_workers=len(computed)) as pool:  # GDAL compresses without the GIL
+            futures = {str(name): pool.submit(_write_cog, band, geobox, partial / f"{stem}_{name}.tif")
+                       for name, band in computed.items()}
+            paths = {name: future.result() for name, future in futures.items()}
         doc = eo3_document(
             product=product, key=key, label=stem,
             grids={name: read_grid(str(path)) for name, path in paths.items()},

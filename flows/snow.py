@@ -121,9 +121,7 @@ def find_snow_jobs(
 
 
 def _day_datasets(dc, product: str, cell: Cell, day: str) -> list:
-    when = dt.date.fromisoformat(day)
-    around = ((when - dt.timedelta(days=1)).isoformat(), (when + dt.timedelta(days=1)).isoformat())
-    found = dc.find_datasets(product=product, geopolygon=cell.geometry, time=around)
+    found = dc.find_datasets(product=product, geopolygon=cell.geometry, time=_window(day))
     return [d for d in found if _solar_day(d) == day]
 
 
@@ -165,11 +163,11 @@ def compute_snow_cover(job: SnowJob, *, params: SnowParams, resolution: float = 
         reflectance, masks, elevation = dask.persist(*inputs)  # read once, used by several passes
     except (OSError, RuntimeError) as err:  # rasterio and GDAL errors while reading
         raise SnowInputError(f"cannot read the inputs of {job.key}: {err}") from err
-    clear = int((reflectance.red.notnull() & ~masks.all_cloud).sum().compute())
-    if clear == 0:
+    clear, has_elevation = dask.compute((reflectance.red.notnull() & ~masks.all_cloud).sum(), elevation.notnull().any())
+    if int(clear) == 0:
         raise SnowInputError("no clear pixel (every valid pixel is cloud or nodata); nothing to map")
-    if not bool(elevation.notnull().any().compute()):
-        raise SnowInputError(f"{job.key}: the DEM has no valid elevation over the scene")
+    if not bool(has_elevation):
+        raise SnowInputError("the DEM has no valid elevation over the scene")
     result = detect_snow(reflectance=reflectance, masks=masks, dem=elevation, params=params)
     snow = result.snow
     bands = {
