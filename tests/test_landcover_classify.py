@@ -14,7 +14,7 @@ from products.landcover.classify import (
     predict_samples,
     train,
 )
-from products.landcover.model_io import ModelFileError, load_model, read_metadata, save_model
+from flows.landcover_models import ModelFileError, load_model, read_metadata, save_model
 from products.landcover.samples import Samples
 
 
@@ -132,7 +132,7 @@ def test_adaptive_voting_settles_confident_pixels_early_and_keeps_full_votes_for
 
 
 def test_benchmark_compares_models_on_paired_runs():
-    from products.landcover.benchmark import compare_classifiers, meets_goal
+    from flows.landcover_benchmark import compare_classifiers, meets_goal
 
     specs = {"big": _small(n_estimators=20), "fast": _small(n_estimators=2)}
     results = compare_classifiers(_blobs(), _blobs().features, specs=specs, reference="big", runs=2, repeats=1, min_pixels=1000)

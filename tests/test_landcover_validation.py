@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 
 from products.landcover.nomenclature import load_nomenclature
-from products.landcover.report import write_report
+from flows.landcover_report import write_report
 from products.landcover.validation import accuracy, confusion_matrix, interval, summarise_runs
 
 

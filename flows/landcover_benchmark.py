@@ -6,7 +6,7 @@ seed for every model); the kappa difference is given with its 95 % t interval. T
 measured on one core (BLAS/OpenMP limited to one thread, as a dask worker thread runs a block),
 through `classify.predict`, best of `repeats`.
 
-Measured (`python -m products.landcover.benchmark [--eolearn DIR]`, this 2-core machine,
+Measured (`python -m flows.landcover_benchmark [--eolearn DIR]`, this 2-core machine,
 scikit-learn 1.9.1, paired runs, speed = px/s/core relative to rf_iota2 on >= 100 000 pixels):
 
 real eo-learn series (Slovenia, 68 S2 dates 2015-2017, NDVI only -> 90 features on the 10-day
