@@ -35,8 +35,26 @@ _NDSI = ("ndsi_pass1", "ndsi_pass2")
 _P = TypeVar("_P")
 
 
+class _Settings:
+    """Reading and writing a frozen settings dataclass by its field names."""
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any]) -> Self:
+        """Settings from a mapping of published keys; unknown keys raise a ValueError naming them."""
+        return _from_mapping(cls, mapping)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Self:
+        """Settings from a YAML (.yaml, .yml) or JSON (.json) file holding one mapping."""
+        return cls.from_mapping(_read_mapping(Path(path)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values by published key, for product metadata (``from_mapping`` reads them back)."""
+        return _to_dict(self)
+
+
 @dataclass(frozen=True, kw_only=True)
-class SnowParams:
+class SnowParams(_Settings):
     """Thresholds of the LIS snow detection (science.md A.2) and the FSC equation (A.4)."""
 
     ndsi_pass1: float = 0.40
@@ -83,16 +101,6 @@ class SnowParams:
         _set(self, "water_mask_raster_values", tuple(_int("water_mask_raster_values", v) for v in values))
 
     @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Any]) -> Self:
-        """Parameters from a mapping of published keys; unknown keys raise a ValueError naming them."""
-        return _from_mapping(cls, mapping)
-
-    @classmethod
-    def from_file(cls, path: str | Path) -> Self:
-        """Parameters from a YAML (.yaml, .yml) or JSON (.json) file holding one mapping."""
-        return cls.from_mapping(_read_mapping(Path(path)))
-
-    @classmethod
     def for_sensor(cls, sensor: str, **overrides: Any) -> Self:
         """Defaults with the published rf of a sensor on its native grid (S2 20 m: 12, Landsat 30 m: 8)."""
         key = sensor.lower()
@@ -108,13 +116,9 @@ class SnowParams:
             raise ValueError(f"a pixel size of {pixel_size_m} m gives no whole rf for 240 m")
         return cls.from_mapping({"rf": rf, **overrides})
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain values by published key, for product metadata (``from_mapping`` reads it back)."""
-        return _to_dict(self)
-
 
 @dataclass(frozen=True, kw_only=True)
-class SynthesisParams:
+class SynthesisParams(_Settings):
     """Settings of the season syntheses (science.md A.5)."""
 
     min_snow_days: int = 10
@@ -128,20 +132,6 @@ class SynthesisParams:
             if value < 0:
                 raise ValueError(f"{name}={value} must not be negative")
             _set(self, name, value)
-
-    @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Any]) -> Self:
-        """Settings from a mapping; unknown keys raise a ValueError naming them."""
-        return _from_mapping(cls, mapping)
-
-    @classmethod
-    def from_file(cls, path: str | Path) -> Self:
-        """Settings from a YAML (.yaml, .yml) or JSON (.json) file holding one mapping."""
-        return cls.from_mapping(_read_mapping(Path(path)))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain values by key, for product metadata."""
-        return _to_dict(self)
 
 
 def _from_mapping(cls: type[_P], mapping: Mapping[str, Any]) -> _P:
