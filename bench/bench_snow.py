@@ -1,72 +1,113 @@
 """Snow benchmark: one cell-day of Let-It-Snow (load, compute, write COGs, index) against only loading it.
 
 Both run in the same process on the same unit, on a local dask cluster of one single-threaded worker per
-core; the baseline loads and reprojects the same bands (green, red, swir16, SCL and the DEM) and nothing
-else. SIMULATED scenes, 40 km by default (a 100 km cell at 20 m is 25 Mpx: --size-km 100 measures it whole,
-slowly). Prints figures; asserts nothing.
+core; the baseline loads and reprojects the same bands (green, red, swir16, SCL, the DEM and the tree cover
+density) and nothing else. SIMULATED scenes; each area size gets its own index and a fresh cluster, so the
+peak memory per worker is that size's. A 100 km cell at 20 m is 25 Mpx: ``--sizes 100`` measures it whole,
+slowly. Prints a table; asserts nothing.
 
-    .venv/bin/python bench/bench_snow.py [--size-km 40]
+    .venv/bin/python bench/bench_snow.py [--sizes 20 40]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
+from dataclasses import dataclass
 
-from common import peak_rss_mb, simulated_index
+from common import MONITOR_INTERVAL, simulated_index, worker_peak_mb
+
+INPUT_BYTES_PER_PIXEL = 3 * 4 + 1 + 4 + 1  # green, red, swir16 float32, SCL, DEM float32, TCD
+GDAL_CACHE_MB = "256"  # GDAL's block cache per worker; its default (5 % of RAM) fills with whatever is read
+
+
+@dataclass(frozen=True)
+class Row:
+    size_km: float
+    shape: tuple[int, int]
+    cores: int
+    load_s: float
+    snow_s: float
+    chunk: int
+    idle_mb: float
+    peak_mb: float
+
+    @property
+    def mpx(self) -> float:
+        return self.shape[0] * self.shape[1] / 1e6
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size-km", type=float, default=40)
+    parser.add_argument("--sizes", type=float, nargs="+", default=[20, 40], help="area sides in km")
     args = parser.parse_args()
-    with simulated_index(size_km=args.size_km, start="2024-01-10", end="2024-01-20") as sim:
-        run(sim)
+    os.environ.setdefault("GDAL_CACHEMAX", GDAL_CACHE_MB)  # worker processes inherit these
+    os.environ.setdefault("DASK_DISTRIBUTED__ADMIN__SYSTEM_MONITOR__INTERVAL", MONITOR_INTERVAL)
+    rows = []
+    for size in args.sizes:
+        with simulated_index(size_km=size, start="2024-01-10", end="2024-01-20") as sim:
+            rows.append(run(sim, size_km=size))
+        print_table(rows)  # so far: a later size may be slow or fail
 
 
-def run(sim) -> None:
+def run(sim, *, size_km: float) -> Row:
     import dask
 
     from flows.cluster import dask_client, local_worker_count
-    from flows.cube import connect, load, write_dataset
-    from flows.index import index_scenes
-    from flows.snow import REFLECTANCE, SnowParams, _day_datasets, _footprint_geobox, compute_snow_cover, find_snow_jobs
+    from flows.cube import connect, load
     from flows.grid import Cell
+    from flows.index import index_scenes
+    from flows.simulate import TCD_FILE
+    from flows.snow import (CHUNK, REFLECTANCE, SnowParams, _day_datasets, _footprint_geobox, compute_snow_cover,
+                            find_snow_jobs, write_snow_cover)
 
-    index_scenes(static=[str(sim.catalog)])
+    index_scenes(static=[str(sim.catalog)], tcd=[str(sim.out_dir / TCD_FILE)])
     dc = connect()
-    jobs = [j for j in find_snow_jobs(time=("2024-01-10", "2024-01-20"), products=["s2_l2a"], dc=dc)]
+    jobs = find_snow_jobs(time=("2024-01-10", "2024-01-20"), products=["s2_l2a"], dc=dc)
     job = max(jobs, key=lambda j: len(_day_datasets(dc, j.product, Cell.parse(j.cell), j.day)))
     gbox = _footprint_geobox(Cell.parse(job.cell), _day_datasets(dc, job.product, Cell.parse(job.cell), job.day))
-    mpx = gbox.shape[0] * gbox.shape[1] / 1e6
     cores = local_worker_count()
-    print(f"unit {job.key}: {gbox.shape[0]} x {gbox.shape[1]} px = {mpx:.1f} Mpx at 20 m on {cores} workers")
+    print(f"{size_km:g} km: unit {job.key}, {gbox.shape[0]} x {gbox.shape[1]} px at 20 m, {cores} workers")
     with dask_client(workers=cores) as client:
         load("s2_l2a", geobox=gbox, measurements=["red"], time=(job.day, job.day), dc=dc).red[0, :8, :8].compute()
+        idle = max(client.run(worker_peak_mb, reset=True).values())
 
         def load_only() -> None:
-            data = load("s2_l2a", geobox=gbox, time=(job.day, job.day), measurements=[*REFLECTANCE, "scl"], dc=dc)
-            dem = load("dem_cop30", geobox=gbox, dc=dc)
-            dask.compute(data, dem)
+            data = load("s2_l2a", geobox=gbox, time=(job.day, job.day), measurements=[*REFLECTANCE, "scl"],
+                        chunks=CHUNK, dc=dc)
+            dem = load("dem_cop30", geobox=gbox, chunks=CHUNK, dc=dc)
+            tcd = load("tcd", geobox=gbox, resampling="nearest", chunks=CHUNK, dc=dc)
+            dask.compute(data, dem, tcd)
 
         def snow() -> None:
             out = compute_snow_cover(job, params=SnowParams.for_pixel_size(20), dc=dc)
-            write_dataset(out.bands, geobox=out.geobox, product="snow_cover", key=job.key, region=job.cell,
-                          when=f"{job.day}T10:00:00Z", sources=out.lineage, properties=out.properties,
-                          overwrite=True, dc=dc)
+            write_snow_cover(job, out, overwrite=True, dc=dc)
 
-        timings = {}
-        for name, fn in (("load only", load_only), ("snow", snow), ("load only", load_only), ("snow", snow)):
+        timings: dict[str, list[float]] = {}
+        for name, fn in (("load", load_only), ("snow", snow), ("load", load_only), ("snow", snow)):
             t = time.perf_counter()
             fn()
             timings.setdefault(name, []).append(time.perf_counter() - t)
-        peak = max(client.run(peak_rss_mb).values())
-    best = {k: min(v) for k, v in timings.items()}
-    for name, seconds in best.items():
-        print(f"{name:10s}: {seconds:6.2f} s = {mpx / seconds / cores:.2f} Mpx/s/core (best of 2)")
-    print(f"snow throughput / load-only throughput: {best['load only'] / best['snow']:.2f} (goal >= 0.5)")
-    print(f"peak memory per worker: {peak:.0f} MB; the unit's inputs are {mpx * 1e6 * 17 / 2**20:.0f} MB "
-          "(3 float32 bands, SCL, float32 DEM)")
+        peak = max(client.run(worker_peak_mb).values())
+    return Row(size_km=size_km, shape=tuple(gbox.shape), cores=cores, load_s=min(timings["load"]),
+               snow_s=min(timings["snow"]), chunk=CHUNK, idle_mb=idle, peak_mb=peak)
+
+
+def print_table(rows: list[Row]) -> None:
+    print("\nsnow cell-day vs load only (best of 2 each; Mpx/s/core; MB: largest RSS sampled every "
+          f"{MONITOR_INTERVAL} on the busiest worker, after a warm-up read (idle) and over the 4 runs (peak))")
+    header = (f"{'area':>6} {'pixels':>11} {'Mpx':>5} {'load s':>7} {'snow s':>7} {'load':>6} {'snow':>6} "
+              f"{'ratio':>6} {'inputs MB':>9} {'idle MB':>8} {'peak MB':>8}")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(f"{r.size_km:>4g}km {r.shape[0]:>5}x{r.shape[1]:<5} {r.mpx:>5.1f} {r.load_s:>7.2f} {r.snow_s:>7.2f} "
+              f"{r.mpx / r.load_s / r.cores:>6.2f} {r.mpx / r.snow_s / r.cores:>6.2f} {r.load_s / r.snow_s:>6.2f} "
+              f"{r.mpx * INPUT_BYTES_PER_PIXEL:>9.0f} {r.idle_mb:>8.0f} {r.peak_mb:>8.0f}")
+    print(f"ratio = snow throughput / load-only throughput (goal >= 0.5). Chunks are {rows[0].chunk} px, GDAL's cache "
+          f"{os.environ['GDAL_CACHEMAX']} MB per worker; inputs MB is the unit's loaded bands, which the peak per worker "
+          "should not follow.")
 
 
 if __name__ == "__main__":

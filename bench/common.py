@@ -20,8 +20,23 @@ def _free_port() -> int:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of the calling process (run it on dask workers with ``client.run``)."""
+    """Peak resident memory of the calling process (run it on dask workers with ``client.run``).
+
+    A spawned worker inherits the peak of the process it was forked from (Linux keeps it across exec):
+    use :func:`worker_peak_mb` for what a worker itself used."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+MONITOR_INTERVAL = "100ms"  # set before the cluster starts: DASK_DISTRIBUTED__ADMIN__SYSTEM_MONITOR__INTERVAL
+
+
+def worker_peak_mb(dask_worker, reset: bool = False) -> float:
+    """Largest resident memory a dask worker's system monitor sampled since the last reset (``client.run``)."""
+    samples = dask_worker.monitor.quantities["memory"]
+    peak = max(samples, default=0) / 2**20
+    if reset:
+        samples.clear()
+    return peak
 
 
 @contextmanager
@@ -30,6 +45,7 @@ def simulated_index(*, size_km: float, start: str, end: str, centre: tuple[float
     state = Path(tempfile.mkdtemp(prefix="snowland-bench-"))
     os.environ.update(SNOWLAND_HOME=str(state), SNOWLAND_DB_PORT=str(_free_port()))
     os.environ.pop("ODC_ENVIRONMENT", None)
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")  # a busy machine starts it slowly
     from odc_config.settings import apply_environ
 
     apply_environ()

@@ -7,6 +7,7 @@ while the rest of the batch goes on.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,8 +20,9 @@ from prefect.cache_policies import NONE as NO_CACHE
 from prefect.exceptions import MissingContextError
 
 from flows.cube import connect, init_index
-from flows.dem_files import dem_to_eo3, find_dem_files
 from flows.eo3 import BadSourceError, add_dataset
+from flows.raster_files import RASTER_FILE_PRODUCTS, find_raster_files
+from flows.retry import TRANSIENT_RETRIES
 from flows.stac_items import GridSource, item_to_eo3
 from flows.theia import find_theia_products, theia_to_eo3
 
@@ -117,7 +119,7 @@ def _index_one(index: Any, key: str, build: Callable[[], tuple[dict[str, Any], s
         report.failed.append(Failure(source=key, reason=f"{type(err).__name__}: {err}"))
 
 
-@task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+@task(**TRANSIENT_RETRIES, cache_policy=NO_CACHE)
 def index_items(items: Iterable[pystac.Item], *, grid_from: GridSource = "item", verify: bool = True) -> IndexReport:
     """Index STAC items, one report entry each."""
     dc = connect()
@@ -128,12 +130,13 @@ def index_items(items: Iterable[pystac.Item], *, grid_from: GridSource = "item",
     return report
 
 
-FILE_SOURCES = {"theia": theia_to_eo3, "dem": dem_to_eo3}
+FILE_SOURCES = {"theia": theia_to_eo3, **{kind: spec.to_eo3 for kind, spec in RASTER_FILE_PRODUCTS.items()}}
 
 
-@task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+@task(**TRANSIENT_RETRIES, cache_policy=NO_CACHE)
 def index_files(paths: Sequence[Path], *, kind: str) -> IndexReport:
-    """Index products on disk: Theia L2A folders (``kind="theia"``) or DEM GeoTIFFs (``"dem"``)."""
+    """Index products on disk: Theia L2A folders (``kind="theia"``), DEM (``"dem"``) or tree cover density
+    (``"tcd"``) GeoTIFFs."""
     build = FILE_SOURCES[kind]
     dc = connect()
     report = IndexReport()
@@ -150,14 +153,23 @@ def index_scenes(
     bbox: Sequence[float] | None = None,
     intersects: dict[str, Any] | None = None,
     datetime: str | None = None,
+    since_days: float | None = None,
     max_items: int | None = None,
     static: Sequence[str] = (),
     theia: Sequence[str] = (),
     dem: Sequence[str] = (),
+    tcd: Sequence[str] = (),
     grid_from: GridSource = "item",
     verify: bool = True,
 ) -> IndexReport:
-    """Index scenes from a STAC API search, static STAC files, Theia folders and DEM GeoTIFFs; print counts."""
+    """Index scenes from a STAC API search, static STAC files, Theia folders, DEM and tree cover density
+    GeoTIFFs; print counts.
+
+    ``since_days`` searches the API for scenes acquired in the last days (instead of ``datetime``): what a
+    schedule asks for, as indexing is idempotent and a provider publishes scenes a day or two late.
+    """
+    if since_days is not None and datetime is None:
+        datetime = f"{dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=since_days):%Y-%m-%dT%H:%M:%SZ}/.."
     init_index()
     report = IndexReport()
     if stac_api:
@@ -173,9 +185,10 @@ def index_scenes(
         folders = find_theia_products(Path(root))
         log(f"{root}: {len(folders)} Theia product folder(s)")
         report = report.merge(index_files(folders, kind="theia"))
-    for root in dem:
-        files = find_dem_files(Path(root))
-        log(f"{root}: {len(files)} DEM file(s)")
-        report = report.merge(index_files(files, kind="dem"))
+    for kind, roots in (("dem", dem), ("tcd", tcd)):
+        for root in roots:
+            files = find_raster_files(Path(root))
+            log(f"{root}: {len(files)} {RASTER_FILE_PRODUCTS[kind].product} file(s)")
+            report = report.merge(index_files(files, kind=kind))
     log(report.summary())
     return report

@@ -23,6 +23,7 @@ carry absolute paths and a self link per item)::
     truth/dem.tif                                  the world's elevation, EPSG:3035 20 m
     truth/landcover.gpkg                           parcels: parcel_id, year, code (OSO 23), name
     truth/snow/<YYYY-MM-DD>.tif (+ .json)          0 no snow, 100 snow, 205 cloud, 255 not imaged that day
+    tcd/TCD_2018_020m_03035_SIMULATED.tif          tree cover density (HRL TCD layout, EPSG:3035 20 m, %)
 
 Every file is written to a temporary name and renamed. A folder holds one world (seed, size, centre): running
 again with the same world skips what is complete and adds what is missing (so periods accumulate, nothing is
@@ -76,6 +77,8 @@ SIMULATED_NOTE = ("SIMULATED data made by snowland from a synthetic world (not a
 DEFAULT_S2_EVERY_DAYS = 20
 DEFAULT_L8_EVERY_DAYS = 16
 DEM_NODATA = -32767.0
+TCD_FILE = "tcd/TCD_2018_020m_03035_SIMULATED.tif"  # Copernicus HRL Tree Cover Density naming, reference year 2018
+TCD_NODATA = 255  # HRL: 255 outside the area
 DEFLATE_LEVEL = 1  # fast; level 6 makes files ~3 % smaller and writing twice as slow
 S2_OVERVIEWS_FROM_M = 40.0  # one overview pyramid for all bands: 40, 80, ... m
 EXT = {
@@ -201,6 +204,31 @@ def simulate_scenes(
                                 skipped=skipped, dates=len(days), seed=seed, size_km=float(size_km),
                                 elapsed_s=time.perf_counter() - started)
     return summary
+
+
+# ------------------------------------------------------------------------------------------------ land cover
+LANDCOVER_CENTRE = (4_012_000.0, 2_440_000.0)  # in UTM 32N only (one tile); fields, town, forests, rock within 5 km
+
+
+def simulate_landcover_years(
+    out_dir: Path,
+    *,
+    years: Iterable[int] = (2022, 2023, 2024),
+    seed: int = 11,
+    size_km: float = 5,
+    s2_every_days: int = 10,
+    centre: tuple[float, float] = LANDCOVER_CENTRE,
+    progress: Callable[[str], None] | None = None,
+) -> SimulationSummary:
+    """SIMULATED calendar ``years`` for land cover: the past years to train on and the current one to map.
+
+    A small world imaged by Sentinel-2 every ``s2_every_days`` (a 10-day grid as iota2's) and Landsat-8 only
+    once, so that three years stay quick to write and index; truth/landcover.gpkg holds each year's parcels.
+    """
+    years = sorted(int(y) for y in years)
+    return simulate_scenes(out_dir, seed=seed, size_km=size_km, centre=centre, start=f"{years[0]}-01-01",
+                           end=f"{years[-1]}-12-31", s2_every_days=s2_every_days, l8_every_days=16 * 64,
+                           progress=progress)
 
 
 # ------------------------------------------------------------------------------------------------ internals
@@ -699,6 +727,21 @@ class _Simulation:
         if not gpkg.exists() or not marker.exists() or json.loads(marker.read_text()) != want:
             write_landcover(gpkg, self.world, years)
             _write_json(marker, want)
+        self.write_tcd()
+
+    # ---------------------------------------------------------------- tree cover density (input of FSC on ground)
+    def write_tcd(self) -> Path:
+        """SIMULATED HRL Tree Cover Density: the leaf-on (15 July 2018) share of each parcel that tree crowns
+        hide from the ground, in %, the same canopy that hides the world's snow from the sensors."""
+        path = self.out / TCD_FILE
+        if path.exists() and _tag(path, "SNOWLAND_WORLD") == self.world.fingerprint:
+            return path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        *_, canopy = self.world.parcels.reflectance(dt.date(2018, 7, 15))
+        tcd = np.rint(100 * canopy[self.world.parcels.labels]).astype(np.uint8)
+        return write_cog(path, tcd, self.world.grid, nodata=TCD_NODATA, resampling=Resampling.nearest,
+                         tags={"SIMULATED": "YES", "SNOWLAND_WORLD": self.world.fingerprint,
+                               "TIFFTAG_IMAGEDESCRIPTION": SIMULATED_NOTE, "UNITS": "percent tree cover density"})
 
     def truth_days(self) -> list[dict]:
         return [json.loads(p.read_text()) for p in sorted((self.truth_dir() / "snow").glob("*.json"))]

@@ -14,6 +14,7 @@ from rasterio.transform import from_origin
 
 from flows.cube import load, sources_of
 from flows.index import index_scenes
+from flows.simulate import TCD_FILE
 from flows.snow import SnowJob, snow_cover, snow_season
 from flows.validate_snow import validate_snow
 from itemfactory import write_tiny_s2_item
@@ -22,6 +23,8 @@ from realsamples import landsat_item, s2_item
 
 @pytest.fixture(scope="module")
 def snow_run(dc, simulated):
+    report = index_scenes(tcd=[str(simulated.out_dir / TCD_FILE)])
+    assert len(report.added) == 1, report.summary()
     return snow_cover(start="2023-12-01", end="2024-03-31", cells=["100kmE40N24"])
 
 
@@ -58,6 +61,44 @@ def test_snow_cover_records_zs_platform_and_lineage(dc, simulated, snow_run):
     sources = sources_of(str(ds.id), dc=dc)
     assert "dem_cop30" in sources and set(sources) & {"s2_l2a", "landsat_c2l2"}
     assert all(s.product.name == classifier for classifier, found in sources.items() for s in found)
+
+
+def test_fsc_on_ground_corrects_fsc_top_of_canopy_with_the_indexed_tree_cover(dc, simulated, snow_run):
+    tcd_ds = dc.find_datasets(product="tcd")
+    assert len(tcd_ds) == 1 and str(tcd_ds[0].center_time).startswith("2018"), "reference year from the HRL name"
+    ds = max(dc.find_datasets(product="snow_cover", time=("2023-12-01", "2024-03-31")),
+             key=lambda d: d.metadata_doc["properties"]["snowland:snow_percent"])
+    assert ds.metadata_doc["properties"]["snowland:tcd_used"] is True
+    assert [str(d.id) for d in sources_of(str(ds.id), dc=dc)["tcd"]] == [str(tcd_ds[0].id)]
+    toc, og = _band(ds, "fsc_toc"), _band(ds, "fsc_og")
+    tcd = _read_on(simulated.out_dir / TCD_FILE, _band_path(ds, "fsc_og"))
+    snow = (toc >= 1) & (toc <= 100)
+    assert snow.sum() > 1000
+    assert np.array_equal(og[~snow], toc[~snow]), "cloud, nodata and no-snow codes pass through"
+    open_ground, forest = snow & (tcd == 0), snow & (tcd >= 30) & (tcd <= 100)
+    assert open_ground.sum() > 100 and forest.sum() > 100
+    assert np.array_equal(og[open_ground], toc[open_ground])
+    expected = np.clip(np.rint(100 * toc[forest] / (100 - tcd[forest])), 1, 100)
+    assert np.abs(og[forest] - expected).max() <= 1  # FSC_OG is computed from the unrounded FSC_TOC
+    assert (og[forest] > toc[forest]).mean() > 0.9
+
+
+def _band_path(ds, name: str) -> Path:
+    return Path(ds.uri.removeprefix("file://")).parent / ds.measurements[name]["path"]
+
+
+def _band(ds, name: str) -> np.ndarray:
+    with rasterio.open(_band_path(ds, name)) as src:
+        return src.read(1).astype(int)
+
+
+def _read_on(path: Path, like: Path) -> np.ndarray:
+    """The raster ``path`` read on the grid of ``like`` (both EPSG:3035 20 m, aligned), 255 outside."""
+    from rasterio.windows import from_bounds
+
+    with rasterio.open(like) as ref, rasterio.open(path) as src:
+        window = from_bounds(*ref.bounds, transform=src.transform).round_offsets().round_lengths()
+        return src.read(1, window=window, boundless=True, fill_value=255).astype(int)
 
 
 def test_datacube_and_snowland_commands_list_products_datasets_and_sources(dc, simulated, snow_run):
@@ -145,6 +186,9 @@ def test_real_sentinel2_desert_scene_is_snow_free(dc, prefect_harness, real_data
     cells = [d.metadata_doc["properties"] for d in dc.find_datasets(product="snow_cover", time=("2020-02-19", "2020-02-19"))]
     assert len(cells) == len(report.written) > 1, "the tile spans several 100 km cells of the EEA grid"
     assert max(p["snowland:snow_percent"] for p in cells) < 0.1
+    assert not any(p["snowland:tcd_used"] for p in cells), "no tree cover density indexed over the Sahara"
+    desert = dc.find_datasets(product="snow_cover", time=("2020-02-19", "2020-02-19"))[0]
+    assert (_band(desert, "fsc_og") == 255).all() and "tcd" not in sources_of(str(desert.id), dc=dc)
     assert 0 < max(p["snowland:cloud_percent"] for p in cells) < 20, "a few clouds (SCL 8-10: 4 % of the tile)"
 
 
@@ -174,3 +218,45 @@ def _codes(dc, day: str, sensor: str) -> np.ndarray:
 def test_snow_job_keys_name_cell_day_and_sensor():
     assert SnowJob(cell="100kmE40N24", day="2024-01-15", product="s2_l2a").key == "100kmE40N24/2024-01-15/s2"
     assert SnowJob(cell="100kmE40N24", day="2024-01-15", product="landsat_c2l2").key == "100kmE40N24/2024-01-15/l8"
+
+
+def test_an_index_made_before_fsc_og_gains_the_band_in_place(dc):
+    import yaml
+
+    from flows.cube import add_product
+    from products import PRODUCTS_DIR
+
+    definition = yaml.safe_load((PRODUCTS_DIR / "snow" / "snow_cover.odc-product.yaml").read_text())
+    definition["name"] = definition["metadata"]["product"]["name"] = "snow_cover_before_fsc_og"
+    before = {**definition, "measurements": [m for m in definition["measurements"] if m["name"] != "fsc_og"]}
+    add_product(dc.index, before)
+    add_product(dc.index, definition)
+    assert "fsc_og" in dc.index.products.get_by_name("snow_cover_before_fsc_og").measurements
+    with pytest.raises(ValueError):
+        add_product(dc.index, before)  # removing a band is refused: datasets may have it
+
+
+def test_cog_writer_streams_blocks_and_counts_values_identically_on_threads_and_distributed(tmp_path):
+    import xarray as xr
+    from distributed import Client, LocalCluster
+    from odc.geo.geobox import GeoBox
+
+    from flows.cube import _write_cogs
+
+    gbox = GeoBox.from_bbox((4_000_000, 2_400_000, 4_026_000, 2_422_000), "EPSG:3035", resolution=20)
+    rng = np.random.default_rng(3)
+    codes = rng.choice(np.array([0, 100, 205, 255], dtype="uint8"), size=gbox.shape)
+    ndsi = rng.integers(-1000, 1000, size=gbox.shape, dtype="int16")
+    bands = xr.Dataset({"snow": (("y", "x"), codes), "ndsi": (("y", "x"), ndsi)}).chunk({"y": 500, "x": 700})
+    bands.snow.attrs["nodata"] = 255
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster):
+        on_cluster = _write_cogs(bands, gbox, {n: tmp_path / f"cluster_{n}.tif" for n in bands.data_vars})
+    on_threads = _write_cogs(bands, gbox, {n: tmp_path / f"threads_{n}.tif" for n in bands.data_vars})
+    for paths, counts in (on_cluster, on_threads):
+        assert set(counts) == {"snow"} and (counts["snow"] == np.bincount(codes.ravel(), minlength=256)).all()
+        for name, expected in (("snow", codes), ("ndsi", ndsi)):
+            with rasterio.open(paths[name]) as src:
+                assert src.is_tiled and src.overviews(1) and src.nodata == (255 if name == "snow" else None)
+                assert (src.read(1) == expected).all()
+    assert not list(tmp_path.glob(".*"))  # no staging file left
