@@ -8,7 +8,7 @@ Tasks pass cell names, days and ids, never arrays.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,15 +23,22 @@ from prefect import flow, task, unmapped
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.cluster import flow_client
 from flows.cube import Written, connect, load, write_dataset
 from flows.eo3 import dataset_id
+from flows.fanout import on_cluster
 from flows.grid import EEA_CRS, Cell, aligned_geobox, cells_covering
 from flows.index import log
+from flows.retry import TRANSIENT_RETRIES, is_transient
 from products.snow import (
+    CLOUD,
     LIS_NO_ZS,
+    NODATA,
+    SNOW,
     SnowParams,
     SynthesisParams,
     detect_snow,
+    fsc_og,
     fsc_toc,
     hydrological_year,
     masks_from_qa_pixel,
@@ -45,6 +52,10 @@ PIXEL_SIZE_M = 20.0
 CELL_SIZE_M = 100_000
 SENSORS = {"s2_l2a": ("s2", "scl"), "landsat_c2l2": ("l8", "qa_pixel")}
 REFLECTANCE = ("green", "red", "swir16")
+TCD_PRODUCT = "tcd"
+CHUNK = 1536  # px: whole blocks of the 240 m dark-cloud test (12 px of 20 m) and whole 512 px COG tiles
+FSC_NODATA = 255
+UNITS_IN_FLIGHT = 32  # Prefect threads only wait on dask futures: the cluster's workers bound the concurrency
 
 
 class SnowInputError(ValueError):
@@ -139,6 +150,7 @@ class Output:
     geobox: GeoBox
     properties: dict[str, Any]
     lineage: dict[str, list[str]]
+    counted_properties: Callable[[Mapping[str, np.ndarray]], dict[str, Any]] | None = None
 
 
 def compute_snow_cover(job: SnowJob, *, params: SnowParams, resolution: float = PIXEL_SIZE_M, dc=None) -> Output:
@@ -151,10 +163,11 @@ def compute_snow_cover(job: SnowJob, *, params: SnowParams, resolution: float = 
     gbox = _footprint_geobox(cell, sources, resolution)
     mask_band = SENSORS[job.product][1]
     try:
-        data = load(job.product, geobox=gbox, time=_window(job.day), measurements=[*REFLECTANCE, mask_band], dc=dc)
+        data = load(job.product, geobox=gbox, time=_window(job.day), measurements=[*REFLECTANCE, mask_band],
+                    chunks=CHUNK, dc=dc)
         acquired = np.datetime64(min(d.center_time for d in sources).replace(tzinfo=None), "ns")
         data = data.sel(time=[acquired], method="nearest").squeeze("time", drop=False)
-        dem = load("dem_cop30", geobox=gbox, dc=dc)
+        dem = load("dem_cop30", geobox=gbox, chunks=CHUNK, dc=dc)
         if not dem.sizes.get("time"):
             raise SnowInputError(f"no DEM (dem_cop30) covers {job.cell}: index one before computing snow")
         masks = masks_from_scl(scl=data.scl) if mask_band == "scl" else masks_from_qa_pixel(qa_pixel=data.qa_pixel)
@@ -162,6 +175,8 @@ def compute_snow_cover(job: SnowJob, *, params: SnowParams, resolution: float = 
                   for x in (data[list(REFLECTANCE)], masks, dem.elevation.isel(time=0))]
         reflectance, masks, elevation = dask.persist(*inputs)  # read once, used by several passes
     except (OSError, RuntimeError) as err:  # rasterio and GDAL errors while reading
+        if is_transient(err):
+            raise  # the task's retry policy tries again
         raise SnowInputError(f"cannot read the inputs of {job.key}: {err}") from err
     clear, has_elevation = dask.compute((reflectance.red.notnull() & ~masks.all_cloud).sum(), elevation.notnull().any())
     if int(clear) == 0:
@@ -170,13 +185,16 @@ def compute_snow_cover(job: SnowJob, *, params: SnowParams, resolution: float = 
         raise SnowInputError("the DEM has no valid elevation over the scene")
     result = detect_snow(reflectance=reflectance, masks=masks, dem=elevation, params=params)
     snow = result.snow
+    toc = fsc_toc(snow=snow, ndsi=result.ndsi, params=params).astype("uint8")
+    tcd, tcd_ids = tree_cover_density(gbox, dc=dc)
     bands = {
         "snow": snow,
-        "fsc_toc": fsc_toc(snow=snow, ndsi=result.ndsi, params=params).astype("uint8"),
+        "fsc_toc": toc,
         "ndsi": xr.where(result.ndsi.notnull(), np.round(result.ndsi * 1000), -32768).astype("int16"),
         "snow_bits": xr.where(snow == 255, 255, result.snow_bits).astype("uint8"),
+        "fsc_og": xr.full_like(toc, FSC_NODATA) if tcd is None else fsc_og(fsc_toc=toc, tcd=tcd),
     }
-    for name, nodata in (("snow", 255), ("fsc_toc", 255), ("ndsi", -32768), ("snow_bits", 255)):
+    for name, nodata in (("snow", 255), ("fsc_toc", 255), ("ndsi", -32768), ("snow_bits", 255), ("fsc_og", 255)):
         bands[name].attrs["nodata"] = nodata
     zs = result.attrs["zs"]
     platform = str(data.platform.values)
@@ -185,19 +203,51 @@ def compute_snow_cover(job: SnowJob, *, params: SnowParams, resolution: float = 
         "snowland:platforms": platform,
         "snowland:sensor": SENSORS[job.product][0],
         "snowland:zs": float(LIS_NO_ZS if np.isnan(zs) else zs),
-        "snowland:snow_percent": round(float(result.snow_percent), 3),
-        "snowland:cloud_percent": round(float(result.cloud_percent), 3),
         "snowland:pass2_run": bool(result.attrs["pass2_run"]),
         "snowland:method": METHOD,
         "snowland:method_version": METHOD_VERSION,
         "snowland:parameters": params.to_dict(),
         "snowland:fsc_validated": job.product == "s2_l2a",
+        "snowland:tcd_used": tcd is not None,  # without it fsc_og is nodata
     }
     if any(d.metadata_doc["properties"].get("snowland:simulated") for d in sources):
         properties["snowland:simulated"] = True
     lineage = {job.product: [str(d.id) for d in sources], "dem_cop30": [str(d.id) for d in dc.find_datasets(
-        product="dem_cop30", geopolygon=gbox.extent)]}
-    return Output(bands=xr.Dataset(bands), geobox=gbox, properties=properties, lineage=lineage)
+        product="dem_cop30", geopolygon=gbox.extent)], TCD_PRODUCT: tcd_ids}
+    return Output(bands=xr.Dataset(bands), geobox=gbox, properties=properties, lineage=lineage,
+                  counted_properties=code_percentages)
+
+
+def code_percentages(counts: Mapping[str, np.ndarray]) -> dict[str, float | None]:
+    """Snow and cloud percentages of the valid pixels, from the value counts of the written ``snow`` band
+    (counted while it is written: no second pass over the unit)."""
+    snow = counts["snow"]
+    valid = int(snow.sum() - snow[NODATA])
+    return {"snowland:snow_percent": round(100 * int(snow[SNOW]) / valid, 3) if valid else None,
+            "snowland:cloud_percent": round(100 * int(snow[CLOUD]) / valid, 3) if valid else None}
+
+
+def write_snow_cover(job: SnowJob, out: Output, *, overwrite: bool, dc) -> Written:
+    """Write and index one computed unit as ``snow_cover``."""
+    when = f"{job.day}T{_acquisition_time(dc, job)}"
+    return write_dataset(out.bands, geobox=out.geobox, product="snow_cover", key=job.key, region=job.cell,
+                         when=when, sources=out.lineage, properties=out.properties,
+                         counted_properties=out.counted_properties, overwrite=overwrite, dc=dc)
+
+
+def tree_cover_density(gbox: GeoBox, *, dc) -> tuple[xr.DataArray | None, list[str]]:
+    """The latest indexed tree cover density over ``gbox`` (%, NaN where the layer has no value) and the ids
+    of its datasets; (None, []) when none covers it."""
+    if dc.index.products.get_by_name(TCD_PRODUCT) is None:
+        return None, []
+    found = dc.find_datasets(product=TCD_PRODUCT, geopolygon=gbox.extent)
+    if not found:
+        return None, []
+    latest = max(d.center_time for d in found)
+    found = [d for d in found if d.center_time == latest]
+    tcd = load(TCD_PRODUCT, geobox=gbox, measurements=["tree_cover_density"], resampling="nearest",
+               time=_window(str(latest)[:10]), chunks=CHUNK, dc=dc)
+    return tcd.tree_cover_density.isel(time=-1).drop_vars(["time", "platform"], errors="ignore"), [str(d.id) for d in found]
 
 
 def _solar_day(dataset) -> str:
@@ -209,18 +259,19 @@ def _window(day: str) -> tuple[str, str]:
     return ((when - dt.timedelta(days=1)).isoformat(), (when + dt.timedelta(days=1)).isoformat())
 
 
-@task(retries=2, retry_delay_seconds=[5, 30], cache_policy=NO_CACHE)
+@task(**TRANSIENT_RETRIES, cache_policy=NO_CACHE)
 def snow_cover_task(job: SnowJob, *, params: dict[str, Any], resolution: float, overwrite: bool) -> Written | str:
-    """One unit, written and indexed; an input that cannot give a product returns its reason."""
+    """One unit, written and indexed, on a dask worker; an input that cannot give a product returns its reason."""
+    return on_cluster(snow_cover_unit, job, params=params, resolution=resolution, overwrite=overwrite)
+
+
+def snow_cover_unit(job: SnowJob, *, params: dict[str, Any], resolution: float, overwrite: bool) -> Written | str:
     dc = connect()
     try:
         out = compute_snow_cover(job, params=SnowParams.from_mapping(params), resolution=resolution, dc=dc)
     except SnowInputError as err:
         return str(err)
-    when = f"{job.day}T{_acquisition_time(dc, job)}"
-    return write_dataset(out.bands, geobox=out.geobox, product="snow_cover", key=job.key,
-                         region=job.cell, when=when, sources=out.lineage, properties=out.properties,
-                         overwrite=overwrite, dc=dc)
+    return write_snow_cover(job, out, overwrite=overwrite, dc=dc)
 
 
 def _acquisition_time(dc, job: SnowJob) -> str:
@@ -235,7 +286,7 @@ def _params(params_file: str | None, resolution: float) -> SnowParams:
     return SnowParams.from_mapping({**base.to_dict(), **SnowParams.from_file(params_file).to_dict()})
 
 
-@flow(name="snow-cover", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=2))
+@flow(name="snow-cover", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=UNITS_IN_FLIGHT))
 def snow_cover(
     *,
     start: str | None = None,
@@ -264,13 +315,14 @@ def snow_cover(
         else:
             jobs.append(job)
     log(f"snow_cover: {len(jobs)} unit(s) to compute (cell x day x sensor), {len(report.exists)} already there")
-    futures = snow_cover_task.map(jobs, params=unmapped(params.to_dict()), resolution=unmapped(resolution),
-                                   overwrite=unmapped(overwrite))
-    for job, future in zip(jobs, futures):
-        try:
-            report.add(job.key, future.result())
-        except Exception as err:  # reported per unit; a re-run computes exactly what is missing
-            report.failed[job.key] = f"{type(err).__name__}: {err}"
+    with flow_client():
+        futures = snow_cover_task.map(jobs, params=unmapped(params.to_dict()), resolution=unmapped(resolution),
+                                       overwrite=unmapped(overwrite))
+        for job, future in zip(jobs, futures):
+            try:
+                report.add(job.key, future.result())
+            except Exception as err:  # reported per unit; a re-run computes exactly what is missing
+                report.failed[job.key] = f"{type(err).__name__}: {err}"
     log(report.summary())
     return report
 
@@ -318,8 +370,12 @@ def compute_snow_season(cell: str, *, year: int, params: SynthesisParams, dc=Non
                   lineage={"snow_cover": [str(d.id) for d in sources]})
 
 
-@task(retries=2, retry_delay_seconds=[5, 30], cache_policy=NO_CACHE)
+@task(**TRANSIENT_RETRIES, cache_policy=NO_CACHE)
 def snow_season_task(cell: str, *, year: int, overwrite: bool) -> Written | str:
+    return on_cluster(snow_season_unit, cell, year=year, overwrite=overwrite)
+
+
+def snow_season_unit(cell: str, *, year: int, overwrite: bool) -> Written | str:
     dc = connect()
     key = f"{cell}/{year}-{year + 1}"
     if not overwrite and dc.index.datasets.has(dataset_id("snow_season", key)):
@@ -333,18 +389,27 @@ def snow_season_task(cell: str, *, year: int, overwrite: bool) -> Written | str:
                          overwrite=overwrite, dc=dc)
 
 
-@flow(name="snow-season", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=2))
-def snow_season(*, year: int, cells: list[str] | None = None, overwrite: bool = False) -> ProductReport:
-    """Season syntheses of the hydrological year starting 1 September ``year``, per cell with snow_cover."""
+def last_hydrological_year(today: dt.date | None = None) -> int:
+    """The start year of the latest hydrological year (1 Sept - 31 Aug) that has ended by ``today``."""
+    today = today or dt.date.today()
+    return today.year - 1 if (today.month, today.day) >= (9, 1) else today.year - 2
+
+
+@flow(name="snow-season", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=UNITS_IN_FLIGHT))
+def snow_season(*, year: int | None = None, cells: list[str] | None = None, overwrite: bool = False) -> ProductReport:
+    """Season syntheses of the hydrological year starting 1 September ``year`` (default: the latest one
+    that has ended, so a schedule on 1 September needs no yearly edit), per cell with snow_cover."""
+    year = last_hydrological_year() if year is None else year
     todo = season_cells(year=year, cells=cells)
     log(f"snow_season {year}-{year + 1}: {len(todo)} cell(s)")
     report = ProductReport(product="snow_season")
-    futures = snow_season_task.map(todo, year=unmapped(year), overwrite=unmapped(overwrite))
-    for cell, future in zip(todo, futures):
-        try:
-            report.add(f"{cell}/{year}-{year + 1}", future.result())
-        except Exception as err:
-            report.failed[cell] = f"{type(err).__name__}: {err}"
+    with flow_client():
+        futures = snow_season_task.map(todo, year=unmapped(year), overwrite=unmapped(overwrite))
+        for cell, future in zip(todo, futures):
+            try:
+                report.add(f"{cell}/{year}-{year + 1}", future.result())
+            except Exception as err:
+                report.failed[cell] = f"{type(err).__name__}: {err}"
     log(report.summary())
     return report
 

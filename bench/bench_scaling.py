@@ -1,0 +1,110 @@
+"""Scaling benchmark: the snow-cover flow over 8 cells on 1 dask worker, then on 2, in the same run.
+
+SIMULATED scenes: two square areas, each centred on a corner of the EEA 100 km grid so that it spans four
+cells (8 cells in all), a few Sentinel-2 and Landsat-8 dates each. Every configuration runs the same flow
+(``snow_cover(overwrite=True)``, so every unit is computed and written again) on a fresh local cluster of
+single-threaded worker processes, after a warm-up. Also measures the scheduler's overhead per task: many
+no-op tasks through the dask client, and through a Prefect flow's task runner. Prints figures; asserts nothing.
+
+    .venv/bin/python bench/bench_scaling.py [--size-km 30] [--days 10] [--repeat 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+from common import peak_rss_mb, simulated_index
+
+CORNERS = ((4_000_000.0, 2_400_000.0), (4_200_000.0, 2_400_000.0))  # 100kmE39-40N23-24, 100kmE41-42N23-24
+START = "2024-01-10"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size-km", type=float, default=30, help="side of each of the two areas (default 30)")
+    parser.add_argument("--days", type=int, default=10, help="length of the period (default 10)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per configuration; the best is kept")
+    parser.add_argument("--noop-tasks", type=int, default=500)
+    args = parser.parse_args()
+    end = _plus_days(START, args.days)
+    with simulated_index(size_km=args.size_km, start=START, end=end, centre=CORNERS[0]) as sim:
+        run(sim, size_km=args.size_km, end=end, repeat=args.repeat, noop_tasks=args.noop_tasks)
+
+
+def _plus_days(day: str, days: int) -> str:
+    import datetime as dt
+
+    return (dt.date.fromisoformat(day) + dt.timedelta(days=days)).isoformat()
+
+
+def _noop(i: int) -> int:
+    return i
+
+
+def run(sim, *, size_km: float, end: str, repeat: int, noop_tasks: int) -> None:
+    from distributed import Client, LocalCluster
+    from prefect import flow, task
+    from prefect.cache_policies import NONE as NO_CACHE
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from flows.cube import connect
+    from flows.index import index_scenes
+    from flows.simulate import simulate_scenes
+    from flows.snow import find_snow_jobs, snow_cover
+
+    sims = [sim]
+    for centre in CORNERS[1:]:
+        sims.append(simulate_scenes(sim.catalog.parent.parent / f"sim_{int(centre[0])}", size_km=size_km,
+                                    start=START, end=end, centre=centre))
+    for s in sims:
+        report = index_scenes(static=[str(s.catalog)])  # the first flow also starts Prefect's local server
+        print(report.summary())
+    jobs = find_snow_jobs(time=(START, end), dc=connect())
+    cells = sorted({j.cell for j in jobs})
+    print(f"{len(jobs)} unit(s) (cell x day x sensor) over {len(cells)} cells: {', '.join(cells)}")
+
+    @task(cache_policy=NO_CACHE)
+    def noop_task(i: int) -> int:
+        return i
+
+    @flow(task_runner=ThreadPoolTaskRunner(max_workers=2))
+    def noop_flow(n: int) -> int:
+        return sum(f.result() for f in noop_task.map(range(n)))
+
+    noop_flow(10)
+    t = time.perf_counter()
+    noop_flow(noop_tasks)
+    prefect_per_task = (time.perf_counter() - t) / noop_tasks
+
+    walls: dict[int, float] = {}
+    for workers in (1, 2):
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+                Client(cluster) as client:
+            os.environ["SNOWLAND_DASK_ADDRESS"] = cluster.scheduler_address  # for a flow that makes its own client
+            client.run(lambda: __import__("flows.snow"))
+            if workers == 2:
+                client.gather(client.map(_noop, range(10), pure=False))
+                t = time.perf_counter()
+                client.gather(client.map(_noop, range(noop_tasks), pure=False))
+                dask_per_task = (time.perf_counter() - t) / noop_tasks
+            snow_cover(start=START, end=START, overwrite=True)  # warm-up: one day
+            best = float("inf")
+            for _ in range(repeat):
+                t = time.perf_counter()
+                report = snow_cover(start=START, end=end, overwrite=True)
+                best = min(best, time.perf_counter() - t)
+            walls[workers] = best
+            peak = max(client.run(peak_rss_mb).values())
+            os.environ.pop("SNOWLAND_DASK_ADDRESS", None)
+        done = len(report.written) + len(report.replaced)
+        print(f"{workers} worker(s): {best:6.1f} s for {done} unit(s) written, {len(report.skipped)} skipped, "
+              f"{len(report.failed)} failed; {best / max(done, 1):.2f} s per unit; peak worker memory {peak:.0f} MB")
+    print(f"speed-up 2 workers / 1 worker: {walls[1] / walls[2]:.2f}x (goal >= 1.7 on 2 cores)")
+    print(f"overhead per task: dask client {dask_per_task * 1e3:.1f} ms, "
+          f"Prefect task runner (ThreadPool, 2 threads) {prefect_per_task * 1e3:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""Run one unit of work whole on a dask worker: its reads, its compute and its writes in one process.
+
+A Prefect task of a flow calls ``on_cluster(unit_fn, ...)`` and waits for a small result (a ``Written``, a
+reason), so arrays never travel back to the flow's process and each worker's memory holds one unit at a time.
+With N workers, N units run at once; the flow's process only orchestrates. If a worker dies, the scheduler
+runs the unit again on another worker: units write atomically under deterministic ids, so nothing is
+duplicated. Without a dask client the unit runs in the calling thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+R = TypeVar("R")
+
+
+def _run_in_worker(fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
+    """Inside a worker: the unit's own dask graphs use the worker's threads, not the cluster again."""
+    import dask
+    from distributed import get_worker
+
+    threads = max(1, int(getattr(get_worker().state, "nthreads", 1)))
+    with dask.config.set(scheduler="threads", num_workers=threads):
+        return fn(*args, **kwargs)
+
+
+def on_cluster(fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:
+    """``fn(*args, **kwargs)`` on a worker of the current dask client, else here; ``fn`` must be importable."""
+    from distributed import default_client
+
+    try:
+        client = default_client()
+    except ValueError:  # no client: compute here
+        return fn(*args, **kwargs)
+    return client.submit(_run_in_worker, fn, args, kwargs, pure=False).result()

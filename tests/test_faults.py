@@ -1,0 +1,251 @@
+"""Faults: transient errors are retried, bad input is not; a lost dask worker or a lost database loses nothing.
+
+These tests use their own PostGIS cluster and state folder (the session index is shared by every test and is
+never stopped here), a SIMULATED area centred on a corner of the EEA 100 km grid (four cells), and a real
+``distributed.LocalCluster`` of two worker processes.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+CORNER = (4_000_000.0, 2_400_000.0)  # 100kmE39N23, 100kmE39N24, 100kmE40N23, 100kmE40N24 meet here
+PERIOD = ("2024-01-10", "2024-01-25")
+KILL_PERIOD = ("2024-01-10", "2024-01-17")
+DB_PERIOD = ("2024-01-18", "2024-01-25")
+
+
+@pytest.fixture(scope="module")
+def own_index(prefect_harness, tmp_path_factory):
+    """A private index with the SIMULATED corner area indexed; the session's settings come back afterwards."""
+    from infra.localdb import LocalPostgis
+
+    state = tmp_path_factory.mktemp("faults")
+    saved = {k: os.environ.get(k) for k in ("SNOWLAND_HOME", "SNOWLAND_DB_PORT", "SNOWLAND_DASK_ADDRESS")}
+    os.environ.update(SNOWLAND_HOME=str(state), SNOWLAND_DB_PORT=str(_free_port()))
+    db = LocalPostgis(root=state / "pg", port=int(os.environ["SNOWLAND_DB_PORT"]), fast_unsafe=True)
+    try:
+        db.up()
+        from flows.cube import init_index
+        from flows.index import index_scenes
+        from flows.simulate import simulate_scenes
+
+        init_index()
+        sim = simulate_scenes(state / "sim", seed=3, size_km=8, centre=CORNER, start=PERIOD[0], end=PERIOD[1],
+                              s2_every_days=5)
+        report = index_scenes(static=[str(sim.catalog)])
+        assert not report.failed, report.summary()
+        yield db
+    finally:
+        db.destroy()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        from odc_config.settings import apply_odc_environ, load_settings
+
+        apply_odc_environ(load_settings())
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _products_dir() -> Path:
+    from odc_config.settings import load_settings
+
+    return load_settings().data_dir / "snow_cover"
+
+
+def _indexed_keys(period: tuple[str, str]) -> Counter:
+    """Active snow_cover datasets per unit key (cell/day/sensor) in the period."""
+    from flows.cube import connect
+
+    found = connect().find_datasets(product="snow_cover", time=(period[0], f"{period[1]}T23:59:59"))
+    return Counter(f"{d.metadata_doc['properties']['odc:region_code']}/{str(d.center_time)[:10]}/"
+                   f"{d.metadata_doc['properties']['snowland:sensor']}" for d in found)
+
+
+def _folders(period: tuple[str, str]) -> tuple[set[str], list[Path]]:
+    """Product folders on disk (cell/day/sensor) in the period, and any hidden (partial or old) folder."""
+    root = _products_dir()
+    if not root.exists():
+        return set(), []
+    done = {"/".join(p.relative_to(root).parts) for p in root.glob("*/*/*") if not p.name.startswith(".")}
+    hidden = [p for p in root.rglob(".*") if p.is_dir()]
+    return {k for k in done if period[0] <= k.split("/")[1] <= period[1]}, hidden
+
+
+def _when(condition, *, timeout: float, poll: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(poll)
+    return False
+
+
+def _assert_each_product_once(period: tuple[str, str], expected: set[str]) -> None:
+    counts = _indexed_keys(period)
+    assert set(counts) == expected
+    assert all(n == 1 for n in counts.values()), {k: n for k, n in counts.items() if n != 1}
+    folders, hidden = _folders(period)
+    assert folders == expected
+    root = _products_dir()
+    assert all((root / key / "odc-metadata.yaml").exists() for key in folders)  # no half product in view
+    # a worker killed while writing may leave its hidden ``.<day>.partial-*`` folder: never a product
+    assert all(".partial-" in p.name for p in hidden), hidden
+
+
+def _assert_the_rerun_completes_exactly_what_is_missing(first, again, jobs) -> None:
+    assert not again.failed, again.summary()
+    done_first = set(first.written) | set(first.exists)
+    assert set(again.exists) == done_first  # nothing computed twice
+    assert set(again.written) <= set(first.failed)
+    assert set(again.written) == set(first.failed) - set(again.skipped)
+    assert done_first | set(again.written) | set(again.skipped) == {j.key for j in jobs}
+    assert first.written
+
+
+def test_retry_policy_tells_transient_errors_from_bad_input():
+    import psycopg2
+    from rasterio.errors import RasterioIOError
+    from sqlalchemy.exc import OperationalError
+
+    from flows.cube import CubeError
+    from flows.eo3 import BadSourceError
+    from flows.retry import is_transient
+    from flows.snow import SnowInputError
+
+    lost = OperationalError("SELECT 1", {}, psycopg2.OperationalError("server closed the connection unexpectedly"))
+    try:
+        raise CubeError("cannot open the ODC index") from lost
+    except CubeError as err:
+        cannot_connect = err
+    try:
+        raise SnowInputError("cannot read the inputs") from RasterioIOError("HTTP response code: 503")
+    except SnowInputError as err:
+        unreadable = err
+
+    assert is_transient(lost) and is_transient(cannot_connect)
+    assert is_transient(RasterioIOError("Read failed. HTTP response code: 503"))
+    assert is_transient(ConnectionResetError(104, "Connection reset by peer"))
+    assert not is_transient(RasterioIOError("'/x/B03.tif' not recognized as a supported file format."))
+    assert not is_transient(FileNotFoundError(2, "No such file", "/x/B03.tif"))
+    assert not is_transient(BadSourceError("item has no proj:epsg"))
+    assert not is_transient(unreadable)  # the flow's own verdict on an input stands
+    assert not is_transient(KeyError("red"))
+
+
+def test_tasks_retry_transient_errors_with_backoff_and_fail_bad_input_at_once(prefect_harness):
+    import psycopg2
+    from prefect import flow, task
+    from sqlalchemy.exc import OperationalError
+
+    from flows.index import index_files, index_items
+    from flows.retry import TRANSIENT_RETRIES, retry_on_transient
+    from flows.snow import SnowInputError, snow_cover_task, snow_season_task
+
+    for t in (snow_cover_task, snow_season_task, index_items, index_files):
+        assert t.retries >= 2 and t.retry_condition_fn is retry_on_transient, t.name
+        assert list(t.retry_delay_seconds) == sorted(t.retry_delay_seconds) and t.retry_delay_seconds[0] > 0
+
+    calls: Counter = Counter()
+
+    @task(**{**TRANSIENT_RETRIES, "retry_delay_seconds": [0.01] * TRANSIENT_RETRIES["retries"]})
+    def flaky(kind: str) -> str:
+        calls[kind] += 1
+        if kind == "database" and calls[kind] <= 2:
+            raise OperationalError("SELECT 1", {}, psycopg2.OperationalError("server closed the connection"))
+        if kind == "bad input":
+            raise SnowInputError("no clear pixel (every valid pixel is cloud or nodata); nothing to map")
+        return kind
+
+    @flow
+    def run(kind: str) -> str:
+        return flaky(kind)
+
+    assert run("database") == "database" and calls["database"] == 3
+    with pytest.raises(SnowInputError, match="no clear pixel"):
+        run("bad input")
+    assert calls["bad input"] == 1
+
+
+def test_a_worker_killed_mid_flow_loses_and_duplicates_no_product(own_index, monkeypatch):
+    from distributed import Client, LocalCluster, get_task_stream
+
+    from flows.snow import find_snow_jobs, snow_cover
+
+    jobs = find_snow_jobs(time=KILL_PERIOD)
+    assert len({j.cell for j in jobs}) == 4 and len(jobs) >= 8
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        monkeypatch.setenv("SNOWLAND_DASK_ADDRESS", cluster.scheduler_address)
+        pids = client.run(os.getpid)
+        victim_address, victim_pid = sorted(pids.items())[0]
+        killed = threading.Event()
+
+        def kill_when_busy() -> None:
+            """Once one product is written, kill the first worker while it holds work."""
+            if _when(lambda: _folders(KILL_PERIOD)[0], timeout=120) and _when(
+                    lambda: client.processing().get(victim_address), timeout=60, poll=0.01):
+                os.kill(victim_pid, 9)
+                killed.set()
+
+        killer = threading.Thread(target=kill_when_busy, daemon=True)
+        killer.start()
+        with get_task_stream(client) as stream:
+            first = snow_cover(start=KILL_PERIOD[0], end=KILL_PERIOD[1])
+        killer.join(timeout=5)
+        assert killed.is_set(), "the worker was never killed mid-flow (flow too fast?)"
+        # the units ran on the cluster (the victim's unit never finished there: it ran again elsewhere)
+        assert {t["worker"] for t in stream.data} - {victim_address}
+        again = snow_cover(start=KILL_PERIOD[0], end=KILL_PERIOD[1])
+
+    _assert_the_rerun_completes_exactly_what_is_missing(first, again, jobs)
+    _assert_each_product_once(KILL_PERIOD, set(first.written) | set(first.exists) | set(again.written))
+
+
+def test_database_lost_gives_a_clear_error_and_the_next_run_resumes(own_index, monkeypatch):
+    from flows.cube import CubeError
+    from flows.snow import find_snow_jobs, snow_cover, snow_cover_task
+
+    monkeypatch.setattr(snow_cover_task, "retry_delay_seconds", [0.05, 0.1, 0.2])
+    jobs = find_snow_jobs(time=DB_PERIOD)
+
+    own_index.down()
+    try:
+        with pytest.raises(CubeError) as lost:
+            snow_cover(start=DB_PERIOD[0], end=DB_PERIOD[1])
+    finally:
+        own_index.up()
+    said = str(lost.value)
+    assert said.startswith("cannot open the ODC index") and "Connection refused" in said
+    assert said.endswith("`snowland db up` starts the embedded one.") and "Traceback" not in said
+    assert not _folders(DB_PERIOD)[0]
+
+    stopper = threading.Thread(target=lambda: _when(lambda: _indexed_keys(DB_PERIOD), timeout=120, poll=0.1)
+                               and own_index.down(), daemon=True)  # once one product is indexed
+    stopper.start()
+    try:
+        first = snow_cover(start=DB_PERIOD[0], end=DB_PERIOD[1])
+    finally:
+        stopper.join(timeout=30)
+        own_index.up()
+    assert first.failed, "the database stopped after the flow ended (flow too fast?)"
+    for key, reason in first.failed.items():
+        assert "Traceback" not in reason and any(w in reason for w in ("ODC index", "connection", "server")), reason
+
+    again = snow_cover(start=DB_PERIOD[0], end=DB_PERIOD[1])
+    _assert_the_rerun_completes_exactly_what_is_missing(first, again, jobs)
+    _assert_each_product_once(DB_PERIOD, set(first.written) | set(first.exists) | set(again.written))
