@@ -1,35 +1,169 @@
-"""The one place that makes the dask cluster the flows compute on."""
+"""The one place that makes the dask cluster the flows compute on, from ``odc_config.cluster``.
+
+Three kinds, chosen by configuration (``odc_config/dask.yaml``, ``SNOWLAND_DASK_*``):
+
+- ``local``: worker processes on this machine, one single-threaded worker per core, the machine's memory
+  split between them;
+- ``address``: a scheduler that already runs (``SNOWLAND_DASK_ADDRESS``);
+- ``kubernetes``: a ``DaskCluster`` made by the dask-kubernetes operator from the spec in
+  ``infra/k8s/dask/daskcluster.yaml``, for as long as the client or flow run lasts.
+
+Workers get the datacube (``ODC_*``) and GDAL settings they need: local workers through their nanny's
+environment, Kubernetes pods through their spec (secrets stay in the Secret the spec references).
+"""
 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import yaml
 from distributed import Client, LocalCluster
+
+from odc_config.cluster import ClusterConfig, load_cluster_config
+from odc_config.settings import load_settings
+
+SECRET_SUFFIXES = ("_DB_URL", "_PASSWORD", "_SECRET_ACCESS_KEY", "_TOKEN")  # left to the Secret
 
 
 def local_worker_count() -> int:
+    """Cores this process may run on (its CPU affinity)."""
     return max(1, len(os.sched_getaffinity(0)))
 
 
-@contextmanager
-def dask_client(*, address: str | None = None, workers: int | None = None, memory_limit: str = "auto") -> Iterator[Client]:
-    """A client on ``address`` (or ``SNOWLAND_DASK_ADDRESS``), else on a local cluster sized to the machine.
+def local_memory_limit(config: ClusterConfig, *, workers: int) -> int | str:
+    """Bytes per local worker: the configured size, else a share of the machine's (or cgroup's) memory."""
+    if config.memory_per_worker:
+        return config.memory_per_worker
+    from distributed.system import MEMORY_LIMIT
 
-    Local workers are processes with one thread each (GDAL and numpy release the GIL, but the ODC
-    loader and pure-Python parts do not); they inherit the ODC_* and GDAL_* variables of this process.
+    return int(MEMORY_LIMIT * config.memory_fraction / max(1, workers))
+
+
+def worker_environ(config: ClusterConfig | None = None, *, secrets: bool = True) -> dict[str, str]:
+    """The variables a worker needs: this process's ODC index settings and the configured GDAL settings."""
+    config = config or load_cluster_config()
+    env = {**load_settings().odc_environ(), **{k: v for k, v in os.environ.items() if k.startswith("ODC_")}}
+    if not secrets:
+        env = {k: v for k, v in env.items() if not k.endswith(SECRET_SUFFIXES)}
+    return {**dict(config.worker_env), **env}
+
+
+def local_cluster_kwargs(config: ClusterConfig | None = None, *, workers: int | None = None,
+                         memory_limit: str | int | None = None) -> dict[str, Any]:
+    """Keyword arguments of ``distributed.LocalCluster`` for this configuration."""
+    config = config or load_cluster_config()
+    n = workers or config.workers or local_worker_count()
+    return {
+        "n_workers": n,
+        "threads_per_worker": config.threads_per_worker,
+        "processes": True,
+        "memory_limit": memory_limit or local_memory_limit(config, workers=n),
+        "dashboard_address": "127.0.0.1:0",  # a free loopback port: several clusters may run at once
+        "env": worker_environ(config),
+    }
+
+
+def kube_cluster_spec(config: ClusterConfig | None = None, *, name: str | None = None,
+                      workers: int | None = None) -> dict[str, Any]:
+    """The ``DaskCluster`` resource for one run: the spec file renamed, scaled, with image and env set."""
+    config = config or load_cluster_config()
+    spec = yaml.safe_load(config.k8s_spec.read_text())
+    name = name or f"snowland-{uuid.uuid4().hex[:8]}"
+    spec["metadata"]["name"] = name
+    spec["metadata"].pop("namespace", None)
+    body = spec["spec"]
+    body["scheduler"]["service"].setdefault("selector", {})["dask.org/cluster-name"] = name
+    if workers or config.workers:
+        body["worker"]["replicas"] = workers or config.workers
+    extra = worker_environ(config, secrets=False) if config.pass_environ else {}
+    for part in (body["scheduler"]["spec"], body["worker"]["spec"]):
+        for container in part["containers"]:
+            if config.image:
+                container["image"] = config.image
+            kept = [e for e in container.get("env", []) if e["name"] not in extra]
+            container["env"] = kept + [{"name": k, "value": v} for k, v in sorted(extra.items())]
+    return spec
+
+
+def make_cluster(config: ClusterConfig | None = None, *, workers: int | None = None,
+                 memory_limit: str | int | None = None):
+    """A new cluster (local or Kubernetes); the caller closes it. ``address`` has no cluster to make."""
+    config = config or load_cluster_config()
+    if config.kind == "local":
+        return LocalCluster(**local_cluster_kwargs(config, workers=workers, memory_limit=memory_limit))
+    if config.kind == "kubernetes":
+        return kube_cluster(config, workers=workers)
+    raise ValueError(f"a dask cluster of kind {config.kind!r} is not made here: connect to {config.address}")
+
+
+def kube_cluster(config: ClusterConfig | None = None, *, workers: int | None = None):
+    """A ``KubeCluster`` under a fresh name, removed when closed (needs the operator's CRDs installed)."""
+    from dask_kubernetes.operator import KubeCluster
+
+    config = config or load_cluster_config()
+    return KubeCluster(custom_cluster_spec=kube_cluster_spec(config, workers=workers),
+                       namespace=config.k8s_namespace, shutdown_on_close=True, quiet=True)
+
+
+@contextmanager
+def dask_client(*, address: str | None = None, workers: int | None = None, memory_limit: str | int | None = None,
+                config: ClusterConfig | None = None) -> Iterator[Client]:
+    """A client on ``address``, else on the configured cluster (by default local, sized to the machine).
+
+    The client is the default one while the block runs, so ``dask.compute`` inside tasks uses it.
     """
-    address = address or os.environ.get("SNOWLAND_DASK_ADDRESS")
+    config = config or load_cluster_config()
+    address = address or (config.address if config.kind == "address" else None)
     if address:
         with Client(address) as client:
             yield client
         return
-    with LocalCluster(
-        n_workers=workers or local_worker_count(),
-        threads_per_worker=1,
-        processes=True,
-        memory_limit=memory_limit,
-        dashboard_address=None,
-    ) as cluster, Client(cluster) as client:
+    with make_cluster(config, workers=workers, memory_limit=memory_limit) as cluster, Client(cluster) as client:
         yield client
+
+
+@contextmanager
+def flow_client() -> Iterator[Client]:
+    """The client a flow run fans its units out to: the one already open in this process (the CLI's, a
+    test's, a notebook's), else one on the configured cluster for as long as the run lasts."""
+    from distributed import default_client
+
+    try:
+        client = default_client()
+    except ValueError:
+        client = None
+    if client is not None:
+        yield client
+        return
+    with dask_client() as client:
+        yield client
+
+
+def task_runner(*, config: ClusterConfig | None = None, workers: int | None = None):
+    """A Prefect ``DaskTaskRunner`` on the configured cluster (tasks run on the dask workers)."""
+    from prefect_dask import DaskTaskRunner
+
+    config = config or load_cluster_config()
+    if config.kind == "address":
+        return DaskTaskRunner(address=config.address)
+    if config.kind == "kubernetes":
+        return DaskTaskRunner(cluster_class=kube_cluster, cluster_kwargs={"workers": workers})
+    return DaskTaskRunner(cluster_class=LocalCluster, cluster_kwargs=local_cluster_kwargs(config, workers=workers))
+
+
+def describe(config: ClusterConfig | None = None) -> str:
+    """One line on the cluster the configuration gives."""
+    config = config or load_cluster_config()
+    if config.kind == "address":
+        return f"dask scheduler at {config.address}"
+    if config.kind == "kubernetes":
+        workers = config.workers or "the spec's"
+        return f"DaskCluster in namespace {config.k8s_namespace} from {config.k8s_spec.name}, {workers} workers"
+    kwargs = local_cluster_kwargs(config)
+    memory = kwargs["memory_limit"]
+    memory = f"{memory / 2**30:.1f} GiB" if isinstance(memory, int) else memory
+    return f"local cluster: {kwargs['n_workers']} worker(s) x {config.threads_per_worker} thread(s), {memory} each"

@@ -63,7 +63,16 @@ def dc(database):
 
 
 @pytest.fixture(scope="session")
-def prefect_harness():
+def dask_cluster():
+    """A real distributed cluster of 2 worker processes, the default client the flows fan their units out to."""
+    from flows.cluster import dask_client
+
+    with dask_client(workers=2) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(dask_cluster):
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=120):

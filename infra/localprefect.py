@@ -1,0 +1,250 @@
+"""A local Prefect server and a process worker on one machine, to run the schedules of ``prefect.yaml``.
+
+``up`` is idempotent: it starts the server on loopback if it is not answering, then a worker of the
+``snowland-local`` process pool (which the worker creates). Both run in their own session, their pids and
+logs in the state folder, so ``down`` stops exactly them. Flow runs are subprocesses of the worker and
+inherit its environment: the datacube index (``ODC_*``), snowland's state folder and the server's URL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from odc_config.settings import PROJECT_ROOT, Settings, load_settings, prefect_environ
+
+LOCAL_POOL = "snowland-local"
+KUBERNETES_POOL = "snowland-kubernetes"
+POOLS = {"local": LOCAL_POOL, "kubernetes": KUBERNETES_POOL}
+PREFECT_FILE = PROJECT_ROOT / "prefect.yaml"
+
+
+class LocalPrefectError(RuntimeError):
+    """The local Prefect server or worker cannot be started, reached or used."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrefectStatus:
+    server: bool
+    worker: bool
+    url: str
+    pool: str
+    home: Path
+
+    def describe(self) -> str:
+        server = "running" if self.server else "stopped"
+        worker = "running" if self.worker else "stopped"
+        return (f"Prefect server {server} at {self.url} (UI {self.url.removesuffix('/api')}); worker of pool "
+                f"{self.pool!r} {worker}; state and logs in {self.home}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocalPrefect:
+    """A Prefect server on loopback ``port`` and a worker of ``pool``, with their state under ``home``."""
+
+    home: Path
+    port: int
+    pool: str = LOCAL_POOL
+    project_dir: Path = PROJECT_ROOT
+    env: Mapping[str, str] = field(default_factory=dict)  # more variables for the worker and its flow runs
+    worker_poll_seconds: float = 5.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, **kwargs: Any) -> LocalPrefect:
+        settings = settings or load_settings()
+        return cls(home=settings.state_dir / "prefect-server",
+                   port=int(os.environ.get("SNOWLAND_PREFECT_PORT", "54210")), **kwargs)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def environ(self) -> dict[str, str]:
+        """The environment of the server, the worker and every flow run: this process's, pointed at the server."""
+        settings = load_settings()
+        return {
+            **os.environ,
+            **prefect_environ(settings),
+            **settings.odc_environ(),
+            "PREFECT_HOME": str(self.home),
+            "PREFECT_API_URL": self.url,
+            "PREFECT_WORKER_QUERY_SECONDS": str(self.worker_poll_seconds),
+            "PREFECT_UI_API_URL": self.url,
+            "SNOWLAND_HOME": str(settings.state_dir),
+            "SNOWLAND_PROJECT_DIR": str(self.project_dir),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(self.project_dir), os.environ.get("PYTHONPATH")])),
+            **self.env,
+        }
+
+    def status(self) -> PrefectStatus:
+        return PrefectStatus(server=self._healthy(), worker=_alive(self._pid("worker")), url=self.url,
+                             pool=self.pool, home=self.home)
+
+    def up(self, *, timeout: float = 120, wait: bool = True) -> PrefectStatus:
+        """Start what is not running; ``wait=False`` only starts the server (it takes a while to answer)."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        if not self._healthy() and not _alive(self._pid("server")):
+            self._start("server", ["server", "start", "--host", "127.0.0.1", "--port", str(self.port)])
+        if not wait:
+            return self.status()
+        self._wait(self._healthy, timeout, "server", f"did not answer at {self.url}")
+        if not _alive(self._pid("worker")):
+            self._start("worker", ["worker", "start", "--pool", self.pool, "--type", "process",
+                                   "--name", f"{self.pool}-worker", "--install-policy", "never"])
+            self._wait(lambda: self._get(f"/work_pools/{self.pool}") is not None, timeout, "worker",
+                       f"did not create the work pool {self.pool!r}")
+        return self.status()
+
+    def down(self) -> PrefectStatus:
+        self._stop("worker")
+        self._stop("server")
+        return self.status()
+
+    def deploy(self, *, target: str = "local", names: Sequence[str] = (),
+               prefect_file: Path = PREFECT_FILE) -> list[str]:
+        """Deploy the deployments of ``prefect_file`` on the ``target`` pool (or those ``names``); their names."""
+        chosen = list(names) or deployment_names(prefect_file, pool=POOLS[target])
+        if not chosen:
+            raise LocalPrefectError(f"{prefect_file} has no deployment on the {POOLS[target]!r} pool")
+        self._require_server()
+        args = ["--no-prompt", "deploy", "--prefect-file", str(prefect_file)]
+        for name in chosen:
+            args += ["--name", name]
+        result = self._prefect(args, timeout=600)
+        missing = [n for n in chosen if f"/{n}' successfully" not in " ".join(result.stdout.split())]
+        if result.returncode != 0 or missing:
+            raise LocalPrefectError(f"prefect deploy failed for {', '.join(missing) or 'some deployments'}:\n"
+                                    f"{(result.stdout + result.stderr)[-3000:]}")
+        return chosen
+
+    def run(self, deployment: str, *, parameters: Mapping[str, Any] | None = None, wait: bool = True,
+            timeout: float | None = 3600):
+        """Trigger ``flow-name/deployment-name`` by hand; with ``wait``, return its flow run once it is final."""
+        self._require_server()
+        from prefect.deployments import run_deployment
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings(updates={PREFECT_API_URL: self.url}):
+            return run_deployment(deployment, parameters=dict(parameters or {}), timeout=timeout if wait else 0,
+                                  as_subflow=False)
+
+    def logs(self, name: str, *, tail: int = 4000) -> str:
+        path = self.home / f"{name}.log"
+        return path.read_text(errors="replace")[-tail:] if path.exists() else ""
+
+    def _require_server(self) -> None:
+        if not self._healthy():
+            raise LocalPrefectError(f"no Prefect server answers at {self.url}: `snowland prefect up` starts one")
+
+    def _prefect(self, args: Sequence[str], *, timeout: float) -> subprocess.CompletedProcess[str]:
+        env = {**self.environ(), "COLUMNS": "300"}  # rich wraps its panels at the terminal's width
+        return subprocess.run([_prefect_bin(), *args], cwd=self.project_dir, env=env,
+                              capture_output=True, text=True, timeout=timeout, check=False)
+
+    def _start(self, name: str, args: Sequence[str]) -> None:
+        log = (self.home / f"{name}.log").open("ab")
+        process = subprocess.Popen([_prefect_bin(), *args], cwd=self.project_dir, env=self.environ(), stdout=log,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        (self.home / f"{name}.pid").write_text(str(process.pid))
+
+    def _stop(self, name: str, *, grace: float = 20) -> None:
+        pid = self._pid(name)
+        if _alive(pid):
+            os.killpg(pid, signal.SIGTERM)  # its own session: the process and the children it started
+            deadline = time.monotonic() + grace
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if _alive(pid):
+                os.killpg(pid, signal.SIGKILL)
+            _reap(pid)
+        (self.home / f"{name}.pid").unlink(missing_ok=True)
+
+    def _pid(self, name: str) -> int | None:
+        path = self.home / f"{name}.pid"
+        return int(path.read_text()) if path.exists() else None
+
+    def _wait(self, ready, timeout: float, name: str, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if ready():
+                return
+            if _exited(self._pid(name)):
+                break
+            time.sleep(0.5)
+        raise LocalPrefectError(f"the Prefect {name} {what} (log {self.home / f'{name}.log'}):\n{self.logs(name)}")
+
+    def _healthy(self) -> bool:
+        return self._get("/health") is True
+
+    def _get(self, path: str) -> Any:
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=2) as response:
+                return json.loads(response.read() or b"null")
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
+
+
+def deployment_names(prefect_file: Path = PREFECT_FILE, *, pool: str | None = None) -> list[str]:
+    """Names of the deployments of a ``prefect.yaml``, optionally only those on ``pool``."""
+    doc = yaml.safe_load(Path(prefect_file).read_text())
+    return [d["name"] for d in doc.get("deployments", [])
+            if pool is None or (d.get("work_pool") or {}).get("name") == pool]
+
+
+def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
+    """``k=v`` pairs; a value is read as JSON when it is JSON (numbers, lists, true), else kept as text."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"a parameter is KEY=VALUE, not {pair!r}")
+        try:
+            params[key] = json.loads(value)
+        except ValueError:
+            params[key] = value
+    return params
+
+
+def _alive(pid: int | None) -> bool:
+    """Whether ``pid`` is a live (not zombie) Prefect process: a recycled pid is not ours."""
+    if not pid:
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z" and b"prefect" in cmdline
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status when this process started ``pid`` (no zombie left behind)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def _exited(pid: int | None) -> bool:
+    """Whether ``pid`` is gone or a zombie (right after the fork it may not run ``prefect`` yet)."""
+    try:
+        return not pid or Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def _prefect_bin() -> str:
+    candidate = Path(sys.executable).with_name("prefect")
+    return str(candidate) if candidate.exists() else "prefect"
