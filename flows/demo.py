@@ -14,7 +14,7 @@ from flows.cube import connect, load
 from flows.grid import EEA_CRS, cells_covering
 from flows.index import index_scenes
 from flows.quicklook import cube_quicklook, raster_map, season_plot, snow_map
-from flows.simulate import simulate_scenes
+from flows.simulate import TCD_FILE, simulate_scenes
 from flows.snow import snow_cover, snow_cover_table, snow_season
 from flows.validate_snow import format_scores, validate_snow
 from odc_config.settings import load_settings
@@ -43,8 +43,8 @@ def run_demo(*, out: Path, size_km: float = 20, seed: int = 42) -> dict:
                           end=f"{HYDROLOGICAL_YEAR + 1}-08-31")
     print(sim)
 
-    _step("index-scenes flow: the simulated static STAC catalog")
-    report = index_scenes(static=[str(sim.catalog)])
+    _step("index-scenes flow: the simulated static STAC catalog (scenes, DEM) and tree cover density")
+    report = index_scenes(static=[str(sim.catalog)], tcd=[str(sim.out_dir / TCD_FILE)])
     print(report.summary())
     summary["indexed"] = {"added": len(report.added), "already_there": len(report.already_there),
                           "failed": len(report.failed)}
@@ -88,6 +88,7 @@ def run_demo(*, out: Path, size_km: float = 20, seed: int = 42) -> dict:
     scores = validate_snow(sim_dir)
     print(format_scores(scores))
     total = sum((s.score for s in scores[1:]), scores[0].score)
+    summary["land_cover"] = land_cover_step(out=out, pictures=pictures)  # issue 4
     summary.update(
         snow_cover={"written": len(snow.written), "already_there": len(snow.exists), "skipped": len(snow.skipped),
                     "failed": len(snow.failed)},
@@ -98,3 +99,56 @@ def run_demo(*, out: Path, size_km: float = 20, seed: int = 42) -> dict:
     (out / "demo.json").write_text(json.dumps(summary, indent=2))
     _step(f"done in {summary['elapsed_s']:.0f} s: pictures {', '.join(p.name for p in pictures)} in {out}")
     return summary
+
+
+# --- land cover (issue 4): past years train, the current year is mapped at key dates and for the year ---
+LAND_COVER_PAST, LAND_COVER_YEAR = (2022, 2023), 2024
+
+
+def land_cover_step(*, out: Path, pictures: list[Path]) -> dict:
+    """Train on SIMULATED past years, map the current year at each key date and for the year, score, draw."""
+    from flows.landcover import land_cover, land_cover_key_date, score_map, train_land_cover
+    from flows.landcover_report import plot_land_cover
+    from flows.simulate import simulate_landcover_years
+    from products.landcover.nomenclature import load_nomenclature
+
+    started = time.perf_counter()
+    years = (*LAND_COVER_PAST, LAND_COVER_YEAR)
+    _step(f"land cover: SIMULATED 5 km world, Sentinel-2 every 10 days, calendar years {', '.join(map(str, years))}")
+    sim = simulate_landcover_years(load_settings().state_dir / "simulated_landcover", years=years)
+    print(sim)
+    print(index_scenes(static=[str(sim.catalog)]).summary())
+    reference = str(Path(sim.truth).parent / "landcover.gpkg")
+    common = dict(reference=reference, mapping="oso23_codes", year_column="year", max_samples_per_class=500)
+    folder = out / "land_cover"
+
+    _step(f"land-cover-key-date flow: {LAND_COVER_YEAR} at the end of March, July and December, each with a model "
+          f"trained here on {LAND_COVER_PAST[0]}-{LAND_COVER_PAST[-1]} only (validation by polygon)")
+    result: dict = {"key_dates": {}}
+    for key_date in ("march", "july", "december"):
+        report = land_cover_key_date(year=LAND_COVER_YEAR, key_date=key_date, train_years=list(LAND_COVER_PAST),
+                                     runs=2 if key_date == "december" else 1, report_dir=str(folder), **common)
+        acc = score_map(report.ids[0], reference=reference, mapping="oso23_codes", year_column="year").accuracy
+        result["key_dates"][key_date] = {"overall_accuracy": round(acc.overall_accuracy, 4), "kappa": round(acc.kappa, 4)}
+        print(f"{report.summary()}\n  {key_date}: OA {acc.overall_accuracy:.3f}, kappa {acc.kappa:.3f} against the truth")
+    trained = train_land_cover(years=list(LAND_COVER_PAST), key_date="december", runs=2, report_dir=str(folder),
+                               **common)  # the December model: already there, its figures
+    print(trained.summary())
+    result.update(model=trained.model, validation_page=str(folder / "validation_december.html"),
+                  validation={"overall_accuracy": trained.overall_accuracy, "kappa": trained.kappa})
+
+    _step(f"land-cover flow: yearly map {LAND_COVER_YEAR} with the December model (sieved to 0.12 ha), against the truth")
+    report = land_cover(year=LAND_COVER_YEAR, model=trained.model, min_mapping_unit_m2=1200)
+    print(report.summary())
+    score = score_map(report.ids[0], reference=reference, mapping="oso23_codes", year_column="year")
+    print(f"yearly land cover {LAND_COVER_YEAR}: OA {score.accuracy.overall_accuracy:.3f}, "
+          f"kappa {score.accuracy.kappa:.3f} over {score.accuracy.n} pixels")
+    pictures.append(plot_land_cover(score.classes, folder / "land_cover_map.png", extent=score.extent,
+                                    nomenclature=load_nomenclature(score.nomenclature),
+                                    title=f"SIMULATED: land cover {LAND_COVER_YEAR} (OSO 23), model of "
+                                          f"{LAND_COVER_PAST[0]}-{LAND_COVER_PAST[-1]}, OA {score.accuracy.overall_accuracy:.3f}"))
+    result.update(overall_accuracy=round(score.accuracy.overall_accuracy, 4), kappa=round(score.accuracy.kappa, 4),
+                  map=str(pictures[-1]), elapsed_s=round(time.perf_counter() - started, 1))
+    print(f"validation page {result['validation_page']}; map {pictures[-1]} ({result['elapsed_s']:.0f} s for land cover)")
+    return result
+# --- end land cover ---

@@ -127,3 +127,30 @@ td, th {{ border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }}
 <table>{meta}</table>
 </body></html>
 """
+
+
+def plot_land_cover(classes: np.ndarray, path: str | Path, *, nomenclature: Nomenclature, title: str = "",
+                    extent: tuple[float, float, float, float] | None = None, nodata: int = 0) -> Path:
+    """A class map in the nomenclature's colours with a legend of the classes present (nodata white)."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    present = [int(c) for c in np.unique(classes) if c != nodata and c in nomenclature.codes]
+    index = np.zeros(classes.shape, dtype=np.int16)
+    for i, code in enumerate(present, start=1):
+        index[classes == code] = i
+    colours = ["#ffffff"] + [nomenclature.colours[nomenclature.codes.index(c)] for c in present]
+    fig, ax = plt.subplots(figsize=(8.5, 6))
+    ax.imshow(index, cmap=ListedColormap(colours), vmin=0, vmax=len(colours) - 1, interpolation="nearest",
+              extent=extent)
+    ax.legend(handles=[Patch(color=colours[i], label=class_label(c, nomenclature)) for i, c in enumerate(present, 1)],
+              loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7, frameon=False)
+    ax.set_title(title or f"Land cover ({nomenclature.name})", fontsize=10)
+    ax.ticklabel_format(style="plain")
+    ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

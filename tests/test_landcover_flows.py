@@ -1,0 +1,149 @@
+"""Land-cover flows on a real PostGIS index and real Prefect flows: SIMULATED past years train, the current year is
+mapped (yearly and at key dates) and scored against the simulation's truth; the real Theia Landsat-8 crops with
+their OSO polygons run end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from odc.geo import geom
+
+from flows.cube import load, sources_of
+from flows.grid import EEA_CRS
+from flows.landcover import (
+    LandCoverInputError,
+    NoPolygonError,
+    NoValidDateError,
+    TooFewSamplesError,
+    land_cover,
+    land_cover_key_date,
+    score_map,
+    train_land_cover,
+)
+
+PAST, CURRENT = [2022, 2023], 2024
+FAST = dict(runs=1, max_samples_per_class=400)
+
+
+@pytest.fixture(scope="module")
+def lc_sim(database, prefect_harness, tmp_path_factory):
+    """A small SIMULATED world, three calendar years of Sentinel-2 every 10 days, indexed through the flow."""
+    from flows.index import index_scenes
+    from flows.simulate import simulate_landcover_years
+
+    folder = Path(os.environ.get("SNOWLAND_TEST_LANDCOVER_SIM") or tmp_path_factory.mktemp("lcsim"))
+    sim = simulate_landcover_years(folder, years=(*PAST, CURRENT))
+    report = index_scenes(static=[str(sim.catalog)])
+    assert not report.failed, report.summary()
+    return sim
+
+
+@pytest.fixture(scope="module")
+def truth(lc_sim):
+    return lc_sim.truth.parent / "landcover.gpkg"
+
+
+@pytest.fixture(scope="module")
+def area(lc_sim):
+    x0, y0, x1, y1 = json.loads(Path(lc_sim.truth).read_text())["world"]["bounds"]
+    return geom.box(x0, y0, x1, y1, crs=EEA_CRS)
+
+
+def _train(truth, years, **kw):
+    args = dict(reference=str(truth), years=years, mapping="oso23_codes", year_column="year", **FAST)
+    return train_land_cover(**{**args, **kw})
+
+
+def _score(dc, ids, truth):
+    """Pixel accuracy of a written map against the simulated parcels of its year (at its nomenclature level)."""
+    score = score_map(ids[0], reference=str(truth), mapping="oso23_codes", year_column="year", dc=dc)
+    acc = score.accuracy
+    unmapped = acc.confusion[:, acc.classes.index(0)].sum() / acc.n if 0 in acc.classes else 0.0
+    assert unmapped < 0.01, f"{unmapped:.1%} of the simulated pixels are not mapped"
+    return score.accuracy.overall_accuracy, score
+
+
+def test_yearly_map_of_the_current_year_from_past_years_matches_the_truth(dc, lc_sim, truth, area):
+    trained = _train(truth, PAST, runs=2)
+    print(f"\n{trained.summary()}")
+    assert trained.status in ("written", "exists") and Path(trained.report_html).exists()
+    assert json.loads(Path(trained.report_json).read_text())["overall_accuracy"]["runs"] == 2
+    report = land_cover(year=CURRENT, model=trained.model, min_mapping_unit_m2=1200)
+    oa, _ = _score(dc, report.ids, truth)
+    day = str(dc.index.datasets.get(report.ids[0]).center_time)[:10]
+    data = load("land_cover", geometry=area, measurements=["classification", "confidence", "n_clear"],
+                time=(day, day), scale=False, dc=dc).isel(time=0)
+    print(f"SIMULATED yearly land cover {CURRENT} (model of {PAST}) vs truth: OA {oa:.3f}")
+    assert oa >= 0.90
+    assert data.n_clear.max() > 20 and ((data.confidence <= 100) | (data.classification == 0)).all()
+
+    doc = dc.index.datasets.get(report.ids[0]).metadata_doc["properties"]
+    assert doc["snowland:nomenclature"] == "oso23" and doc["snowland:year"] == CURRENT
+    assert doc["snowland:model_id"] == trained.model and doc["snowland:simulated"]
+    sources = sources_of(report.ids[0], dc=dc)
+    assert [d.id for d in sources["land_cover_model"]] == [__import__("uuid").UUID(trained.model)]
+    assert all(str(d.center_time)[:4] in ("2023", "2024") for d in sources["s2_l2a"])
+    model_sources = sources_of(trained.model, dc=dc)["s2_l2a"]
+    assert {str(d.center_time)[:4] for d in model_sources} >= {"2022", "2023"}
+
+    before = {p: len(dc.find_datasets(product=p)) for p in ("land_cover", "land_cover_model")}
+    again = land_cover(year=CURRENT, model=_train(truth, PAST, runs=2).model)
+    assert again.exists and not again.written
+    assert {p: len(dc.find_datasets(product=p)) for p in before} == before
+    replaced = land_cover(year=CURRENT, model=trained.model, overwrite=True)
+    assert replaced.replaced and replaced.ids == report.ids
+    assert {p: len(dc.find_datasets(product=p)) for p in before} == before
+
+
+def test_key_date_maps_use_past_years_only_and_gain_accuracy_through_the_year(dc, lc_sim, truth, area):
+    scores = {}
+    for key_date in ("march", "july", "december"):
+        report = land_cover_key_date(year=CURRENT, key_date=key_date, reference=str(truth), train_years=PAST,
+                                     mapping="oso23_codes", year_column="year", **FAST)
+        props = dc.index.datasets.get(report.ids[0]).metadata_doc["properties"]
+        assert props["snowland:key_date"] == key_date and props["snowland:year"] == CURRENT
+        assert props["dtr:end_datetime"].startswith(f"{CURRENT}-{ {'march': '03-31', 'july': '07-31', 'december': '12-31'}[key_date]}")
+        used = sources_of(report.ids[0], dc=dc)["s2_l2a"]
+        assert max(str(d.center_time)[:10] for d in used) <= props["dtr:end_datetime"][:10], "no image after the key date"
+        scores[key_date], score = _score(dc, report.ids, truth)
+        assert score.nomenclature == props["snowland:level"] == {"march": "nrt_march", "july": "nrt_july"}.get(key_date, "oso23")
+    print("\nSIMULATED near-real-time accuracy vs truth at each key date's level: "
+          + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+    assert scores["march"] < scores["july"] < scores["december"]
+
+
+def test_training_errors_say_what_is_wrong(dc, lc_sim, truth):
+    with pytest.raises(NoPolygonError, match="intersects the area"):
+        _train(truth, PAST, cells=["100kmE30N20"])
+    with pytest.raises(TooFewSamplesError, match="reference polygon"):
+        _train(truth, [CURRENT])  # some classes have a single parcel in one year
+    with pytest.raises(NoValidDateError, match="no s2_l2a acquisition"):
+        _train(truth, [2019], year_column=None, drop_rare=True)
+    with pytest.raises(LandCoverInputError, match="must all precede"):
+        land_cover_key_date(year=CURRENT, key_date="march", reference=str(truth), train_years=[2023, 2024])
+    assert not dc.find_datasets(product="land_cover_model", time=("2019-01-01", "2019-12-31"))
+
+
+def test_a_map_without_any_acquisition_is_refused_and_leaves_nothing(dc, lc_sim, truth):
+    model = _train(truth, PAST, runs=2).model
+    before = len(dc.find_datasets(product="land_cover"))
+    with pytest.raises(NoValidDateError, match="no s2_l2a acquisition"):
+        land_cover(year=2020, model=model)
+    assert len(dc.find_datasets(product="land_cover")) == before
+
+
+def test_real_theia_landsat8_crops_with_the_oso_polygons_say_that_no_polygon_covers_them(dc, prefect_harness, real_data):
+    """The 28 OSO polygons (D5H2, Lambert-93) spread over 110 km; none falls on the two 1.5 km Landsat-8 crops, so
+    the chain reads the real reference and images and stops with the reason (no model, nothing indexed)."""
+    from flows.index import index_scenes
+    from realsamples import THEIA_L8
+
+    index_scenes(theia=[str(real_data / THEIA_L8)])
+    shp = real_data / "iota2" / "data" / "references" / "D5H2_groundTruth_samples.shp"
+    with pytest.raises(NoPolygonError, match="none covers a usable pixel"):
+        train_land_cover(reference=str(shp), years=[2016], product="theia_l8_n2a", mapping="oso17_to_oso23",
+                         column="CODE", drop_rare=True, runs=2)
+    assert not dc.find_datasets(product="land_cover_model", time=("2016-01-01", "2016-12-31"))
