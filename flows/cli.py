@@ -51,6 +51,35 @@ def cmd_env(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- snowland prefect: the schedules of prefect.yaml on one machine (infra/localprefect.py) ---
+def cmd_prefect(args: argparse.Namespace) -> int:
+    """A local Prefect server and process worker: up, down, status, deploy prefect.yaml, run a deployment."""
+    from infra.localprefect import LocalPrefect, LocalPrefectError, parse_params
+
+    local = LocalPrefect.from_settings()
+    try:
+        if args.action == "up":
+            ensure_index()
+            print(local.up().describe())
+        elif args.action in ("down", "status"):
+            print((local.down() if args.action == "down" else local.status()).describe())
+        elif args.action == "deploy":
+            names = local.deploy(target=args.target, names=args.deployment or ())
+            print(f"deployed on {local.url}: {', '.join(names)}")
+        else:
+            if len(args.deployment or []) != 1:
+                print("give one deployment: snowland prefect run FLOW/DEPLOYMENT [--param k=v ...]", file=sys.stderr)
+                return 2
+            run = local.run(args.deployment[0], parameters=parse_params(args.param or []), wait=not args.no_wait)
+            print(f"flow run {run.name} ({run.id}): {run.state.name if run.state else 'submitted'}")
+            return 0 if args.no_wait or (run.state and run.state.is_completed()) else 1
+    except LocalPrefectError as err:
+        print(f"snowland prefect {args.action}: {err}", file=sys.stderr)
+        return 1
+    return 0
+# --- end snowland prefect ---
+
+
 def cmd_lineage(args: argparse.Namespace) -> int:
     """A dataset and the datasets it was made from (``datacube dataset info --show-sources`` cannot show
     the postgis driver's lineage in datacube 1.9)."""
@@ -87,8 +116,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_index(args: argparse.Namespace) -> int:
     from flows.index import index_scenes
 
-    if not (args.stac_api or args.static or args.theia or args.dem):
-        print("nothing to index: give --stac-api URL, --static PATH, --theia PATH or --dem PATH", file=sys.stderr)
+    if not (args.stac_api or args.static or args.theia or args.dem or args.tcd):
+        print("nothing to index: give --stac-api URL, --static PATH, --theia PATH, --dem PATH or --tcd PATH",
+              file=sys.stderr)
         return 2
     ensure_index()
     report = index_scenes(
@@ -97,10 +127,12 @@ def cmd_index(args: argparse.Namespace) -> int:
         bbox=args.bbox,
         intersects=json.loads(Path(args.geojson).read_text()) if args.geojson else None,
         datetime=args.datetime,
+        since_days=args.since_days,
         max_items=args.max_items,
         static=args.static or (),
         theia=args.theia or (),
         dem=args.dem or (),
+        tcd=args.tcd or (),
         grid_from=args.grid_from,
     )
     print(report.summary())
@@ -187,6 +219,218 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- snowland query / search / serve: ad-hoc tables, the free-text catalogue, the web catalogue (issue 6) ---
+LARGE_AREA_KM2 = 2_000.0  # above this a query runs on a dask cluster (flows.cluster) rather than in-process
+
+
+def _query_area(args: argparse.Namespace):
+    given = [a for a in (args.place, args.bbox, args.file) if a]
+    if len(given) != 1:
+        raise SystemExit("give one area: --place NAME, --bbox W S E N (degrees) or --file GEOJSON")
+    return args.bbox or args.file or args.place
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    """A table (and on request a PNG) for snow-area, snow-season or land-cover over an area."""
+    import contextlib
+
+    from flows import queries
+
+    area = _query_area(args)
+    km2 = queries.resolve_area(area).to_crs("EPSG:3035").area / 1e6
+    runner = contextlib.nullcontext()
+    if args.dask or km2 > LARGE_AREA_KM2:
+        from flows.cluster import dask_client
+
+        runner = dask_client()
+    common = {"resolution": args.resolution, "png": args.png, "progress": True}
+    with runner:
+        if args.what == "snow-area":
+            if not args.time:
+                raise SystemExit("snow-area needs --time START END")
+            table = queries.snow_area(area, time=tuple(args.time), sensors=args.sensor, **common)
+        elif args.what == "snow-season":
+            table = queries.snow_season_figures(area, year=_need_year(args), **common)
+        else:
+            table = queries.land_cover_areas(area, year=_need_year(args), product=args.product, by=args.by, **common)
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+    if args.json:
+        table.to_json(args.json, orient="records", date_format="iso", indent=1)
+    print(table.drop(columns=["datasets"], errors="ignore").to_string(index=False) if len(table)
+          else "no product matches this area and period (empty table)")
+    for written in (args.csv, args.json, args.png if len(table) else None):
+        if written:
+            print(f"wrote {written}")
+    return 0
+
+
+def _need_year(args: argparse.Namespace) -> int:
+    if args.year is None:
+        raise SystemExit(f"{args.what} needs --year YEAR")
+    return args.year
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """Search the catalogue as people type it; optionally write STAC and Metalink files."""
+    from flows.catalogue import search, write_metalink, write_stac
+
+    result = search(" ".join(args.text), limit=args.limit)
+    print(result.query.describe())
+    for ds in result.datasets:
+        props = ds.metadata_doc.get("properties", {})
+        print(f"  {str(ds.center_time)[:19]}  {ds.product.name:13s} {props.get('eo:platform', ''):12s} "
+              f"{ds.metadata_doc.get('label', '')}  {ds.id}")
+    print(f"{len(result.datasets)} dataset(s) in {', '.join(result.products) or 'no product'}")
+    if args.stac:
+        print(f"wrote {write_stac(result, args.stac)}")
+    if args.meta4:
+        print(f"wrote {write_metalink(result, args.meta4, hashes=args.hash)}")
+    return 0 if result.query.understood else 3
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from flows.serve import serve
+
+    ensure_index()
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: serving on {args.host}, reachable from other machines", file=sys.stderr)
+    return serve(host=args.host, port=args.port, refresh=not args.no_refresh)
+
+
+def add_query_commands(sub) -> None:
+    p = sub.add_parser("query", help="ad-hoc tables over an area: snow-area, snow-season, land-cover (CSV/JSON/PNG)",
+                       epilog='example: snowland query snow-area --place "Écrins" --time 2024-01-01 2024-03-31 '
+                       "--csv snow.csv --png snow.png")
+    p.add_argument("what", choices=["snow-area", "snow-season", "land-cover"])
+    p.add_argument("--place", help="a massif, catchment or town by name")
+    p.add_argument("--bbox", type=float, nargs=4, metavar=("W", "S", "E", "N"), help="a box in degrees")
+    p.add_argument("--file", help="a GeoJSON (or other vector) file; land-cover gives one table per polygon")
+    p.add_argument("--time", nargs=2, metavar=("START", "END"), help="snow-area period")
+    p.add_argument("--year", type=int, help="snow-season: the year the season starts; land-cover: the map's year")
+    p.add_argument("--sensor", action="append", choices=["s2", "l8"], help="snow-area: keep these sensors")
+    p.add_argument("--product", default="land_cover", choices=["land_cover", "land_cover_nrt"])
+    p.add_argument("--by", help="land-cover: the file's column that names each polygon")
+    p.add_argument("--resolution", type=float, default=20)
+    p.add_argument("--csv", help="write the table as CSV")
+    p.add_argument("--json", help="write the table as JSON records")
+    p.add_argument("--png", help="write a plot (snow-area) or a map (snow-season, land-cover)")
+    p.add_argument("--dask", action="store_true", help=f"compute on a dask cluster (automatic above {LARGE_AREA_KM2:g} km²)")
+    p.set_defaults(func=cmd_query)
+
+    p = sub.add_parser("search", help='search the catalogue as you would type it: "Toulouse LANDSAT8 2014"')
+    p.add_argument("text", nargs="+", help="free text: place, sensor, product, dates (French or English)")
+    p.add_argument("--stac", help="write the matches as a STAC ItemCollection (JSON)")
+    p.add_argument("--meta4", help="write the matches' files as a Metalink 4 download list")
+    p.add_argument("--hash", action="store_true", help="add SHA-256 hashes of local files to the Metalink")
+    p.add_argument("--limit", type=int)
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("serve", help="web pages and a STAC API over the index (datacube-explorer), read-only")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback only)")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--no-refresh", action="store_true", help="serve the summaries as they are (skip cubedash-gen)")
+    p.set_defaults(func=cmd_serve)
+# --- end snowland query / search / serve ---
+
+
+# --- snowland train-land-cover / land-cover / land-cover-key-date: land-cover flows (issue 4) ---
+def _lc_area(args: argparse.Namespace) -> dict:
+    return {"cells": args.cell or None, "bbox": args.bbox}
+
+
+def cmd_train_land_cover(args: argparse.Namespace) -> int:
+    from flows.landcover import train_land_cover
+
+    ensure_index()
+    result = train_land_cover(reference=args.reference, years=args.years, **_lc_area(args), product=args.product,
+                              mapping=args.mapping, column=args.column, year_column=args.year_column,
+                              key_date=args.key_date, method=args.method, runs=args.runs, seed=args.seed,
+                              drop_rare=args.drop_rare, report_dir=args.report_dir, overwrite=args.overwrite)
+    print(result.summary())
+    return 0
+
+
+def cmd_land_cover(args: argparse.Namespace) -> int:
+    from flows.landcover import land_cover
+
+    ensure_index()
+    report = land_cover(year=args.year, model=args.model, **_lc_area(args), min_mapping_unit_m2=args.mmu,
+                        overwrite=args.overwrite)
+    print(report.summary())
+    return 0
+
+
+def cmd_land_cover_key_date(args: argparse.Namespace) -> int:
+    from flows.landcover import land_cover_key_date
+
+    ensure_index()
+    report = land_cover_key_date(year=args.year, key_date=args.key_date, model=args.model, reference=args.reference,
+                                 train_years=args.train_years, **_lc_area(args), product=args.product,
+                                 mapping=args.mapping, column=args.column, year_column=args.year_column,
+                                 method=args.method, runs=args.runs, drop_rare=args.drop_rare,
+                                 report_dir=args.report_dir, overwrite=args.overwrite)
+    print(report.summary())
+    return 0
+
+
+def add_landcover_commands(sub) -> None:
+    from products.landcover.classify import CLASSIFIERS, DEFAULT_CLASSIFIER
+
+    def area(p):
+        p.add_argument("--cell", action="append", help="EEA 100 km cell, e.g. 100kmE40N24 (repeatable)")
+        p.add_argument("--bbox", type=float, nargs=4, metavar=("W", "S", "E", "N"), help="a box in degrees")
+        p.add_argument("--overwrite", action="store_true", help="replace what exists instead of skipping it")
+
+    def training(p, *, reference_required: bool):
+        p.add_argument("--reference", required=reference_required,
+                       help="reference polygons: GeoPackage, Shapefile or GeoParquet")
+        p.add_argument("--product", default="s2_l2a", choices=["s2_l2a", "landsat_c2l2", "theia_l8_n2a"],
+                       help="the reflectance product the features come from (default s2_l2a)")
+        p.add_argument("--mapping", default="rpg_code_cultu_to_oso23",
+                       help="class mapping in products/landcover/nomenclatures/mappings (default: RPG crop codes "
+                            "to OSO 23; oso17_to_oso23, oso23_codes, clc_to_oso23 ...)")
+        p.add_argument("--column", help="the reference's class column (default: the mapping's)")
+        p.add_argument("--year-column", help="a column giving each polygon's year (else the polygons serve every year)")
+        p.add_argument("--method", default=DEFAULT_CLASSIFIER, choices=sorted(CLASSIFIERS))
+        p.add_argument("--runs", type=int, default=3, help="validation runs with different by-polygon splits")
+        p.add_argument("--drop-rare", action="store_true",
+                       help="leave out classes with fewer than 2 polygons instead of stopping")
+        p.add_argument("--report-dir", help="where the validation JSON + HTML page go")
+
+    p = sub.add_parser("train-land-cover", help="train a land-cover model on reference polygons and images of some years",
+                       epilog="example: snowland train-land-cover --reference rpg2023.gpkg --years 2023 "
+                              "--cell 100kmE38N23 --report-dir out/")
+    training(p, reference_required=True)
+    p.add_argument("--years", type=int, nargs="+", required=True, help="training years")
+    p.add_argument("--key-date", choices=["march", "july", "december"],
+                   help="train a near-real-time model for this key date (default: a yearly model)")
+    p.add_argument("--seed", type=int, default=0)
+    area(p)
+    p.set_defaults(func=cmd_train_land_cover)
+
+    p = sub.add_parser("land-cover", help="yearly land-cover map (class, confidence, clear observations) per cell",
+                       epilog="example: snowland land-cover --year 2024 --model <land_cover_model id> --mmu 1000")
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--model", required=True, help="id of a land_cover_model dataset (printed by train-land-cover)")
+    p.add_argument("--mmu", type=float, default=0.0, help="minimum mapping unit in m² (sieve), e.g. 1000 = 0.1 ha")
+    area(p)
+    p.set_defaults(func=cmd_land_cover)
+
+    p = sub.add_parser("land-cover-key-date",
+                       help="near-real-time land cover at a key date from a model of previous years",
+                       epilog="example: snowland land-cover-key-date --year 2024 --key-date july --reference "
+                              "parcels.gpkg --year-column year --train-years 2022 2023")
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--key-date", required=True, choices=["march", "july", "december"])
+    p.add_argument("--model", help="a key-date land_cover_model id; else one is trained on --reference")
+    p.add_argument("--train-years", type=int, nargs="+", help="years before --year to train on (default: the two before)")
+    training(p, reference_required=False)
+    area(p)
+    p.set_defaults(func=cmd_land_cover_key_date)
+# --- end snowland land cover ---
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="snowland",
@@ -204,6 +448,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("db", help="the embedded PostgreSQL + PostGIS index: up, down, status")
     p.add_argument("action", choices=["up", "down", "status"])
     p.set_defaults(func=cmd_db)
+
+    # --- snowland prefect ---
+    p = sub.add_parser("prefect", help="local Prefect server + worker for the schedules of prefect.yaml: "
+                       "up, down, status, deploy, run",
+                       epilog="examples: snowland prefect up; snowland prefect deploy; "
+                       "snowland prefect run snow-cover/alps-after-indexing --param start=2024-01-01")
+    p.add_argument("action", choices=["up", "down", "status", "deploy", "run"])
+    p.add_argument("deployment", nargs="*", help="run: FLOW/DEPLOYMENT; deploy: deployment names (default: all "
+                   "of the target pool)")
+    p.add_argument("--param", action="append", metavar="KEY=VALUE", help="run: a parameter (JSON or text; repeatable)")
+    p.add_argument("--target", choices=["local", "kubernetes"], default="local",
+                   help="deploy: the deployments of the local process pool (default) or of the Kubernetes pool")
+    p.add_argument("--no-wait", action="store_true", help="run: return once the run is created")
+    p.set_defaults(func=cmd_prefect)
+    # --- end snowland prefect ---
 
     p = sub.add_parser("env", help="print the ODC_* exports for `datacube` commands: eval \"$(snowland env)\"")
     p.set_defaults(func=cmd_env)
@@ -231,10 +490,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bbox", type=float, nargs=4, metavar=("W", "S", "E", "N"), help="search box in degrees")
     p.add_argument("--geojson", help="search area as a GeoJSON geometry file")
     p.add_argument("--datetime", help="RFC 3339 date or range, e.g. 2024-01-01/2024-03-31")
+    p.add_argument("--since-days", type=float, help="scenes acquired in the last N days (instead of --datetime)")
     p.add_argument("--max-items", type=int)
     p.add_argument("--static", action="append", help="static catalog, ItemCollection, item JSON or folder (repeatable)")
     p.add_argument("--theia", action="append", help="folder holding Theia L2A product folders (repeatable)")
     p.add_argument("--dem", action="append", help="DEM GeoTIFF, or folder of them, indexed as dem_cop30 (repeatable)")
+    p.add_argument("--tcd", action="append",
+                   help="Copernicus HRL Tree Cover Density GeoTIFF, or folder of them, indexed as tcd (repeatable)")
     p.add_argument("--grid-from", choices=["item", "file"], default="item",
                    help="take band grids from the item's proj extension (checked against the files) or from the files")
     p.set_defaults(func=cmd_index)
@@ -272,6 +534,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--resolution", type=float, default=20)
         p.add_argument("--png", help="write a quick-look PNG of the clearest day")
         p.set_defaults(func=cmd_load)
+    add_query_commands(sub)  # query, search, serve
+    add_landcover_commands(sub)  # train-land-cover, land-cover, land-cover-key-date
     return parser
 
 

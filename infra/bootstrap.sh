@@ -11,6 +11,18 @@ stamp="$venv/.snowland-installed"
 
 say() { printf '[bootstrap] %s\n' "$*" >&2; }
 
+# --- `--test` (make test): headless Chromium and its WebDriver for the browser test of `snowland serve` ---
+if [ "${1:-}" = "--test" ] && ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }; then
+  if [ "$(id -u)" = 0 ]; then
+    say "installing chromium chromium-driver from Debian (browser test of snowland serve)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+  else
+    say "the browser test needs Debian's chromium and chromium-driver; as root run: apt-get install chromium chromium-driver"
+  fi
+fi
+# --- end --test ---
+
 pg_bin=/usr/lib/postgresql/15/bin
 if [ ! -x "$pg_bin/initdb" ] || [ ! -f /usr/share/postgresql/15/extension/postgis.control ]; then
   pkgs="postgresql-15 postgresql-15-postgis-3"
