@@ -199,7 +199,7 @@ def split_samples(
         validation = _only_classes(validation, keep)
         split = PolygonSplit(split.seed, split.ratio, frozenset(train.polygons.tolist()), frozenset(validation.polygons.tolist()), dict(dropped))
     if max_train_per_class is not None:
-        train = _cap_per_class(train, max_train_per_class, seed=seed)
+        train = cap_per_class(train, max_train_per_class, seed=seed)
     return SampleSplit(split=split, train=train, validation=validation)
 
 
@@ -215,7 +215,8 @@ def _only_classes(samples: Samples, classes: Collection[int]) -> Samples:
     return Samples(samples.features[keep], samples.labels[keep], samples.polygons[keep], samples.feature_names)
 
 
-def _cap_per_class(samples: Samples, cap: int, *, seed: int) -> Samples:
+def cap_per_class(samples: Samples, cap: int, *, seed: int) -> Samples:
+    """At most ``cap`` samples of each class, drawn at random (reproducibly from ``seed``)."""
     rng = np.random.default_rng(seed)
     keep = np.zeros(len(samples), dtype=bool)
     for code in np.unique(samples.labels):
