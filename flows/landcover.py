@@ -29,22 +29,31 @@ import pandas as pd
 import xarray as xr
 from odc.geo import Geometry, geom
 from odc.geo.geobox import GeoBox
-from prefect import flow, task
+from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
 
+from flows.cluster import flow_client
 from flows.cube import connect, load, write_dataset
 from flows.eo3 import dataset_id
-from flows.retry import TRANSIENT_RETRIES
+from flows.fanout import on_cluster
 from flows.grid import EEA_CRS, Cell, aligned_geobox, cells_covering
 from flows.landcover_models import load_model, save_model
 from flows.landcover_report import write_report
 from flows.reference import ReferencePolygons, rasterise_polygons, read_reference
+from flows.retry import TRANSIENT_RETRIES
 from odc_config.settings import load_settings
 from products.landcover import classify, nrt
 from products.landcover.features import LANDSAT8, SENTINEL2, BandRoles
 from products.landcover.gapfill import LANDSAT_STEP_DAYS, S2_STEP_DAYS
 from products.landcover.nomenclature import NODATA, load_nomenclature
-from products.landcover.samples import NoPolygonError, Samples, TooFewSamplesError, extract_samples, split_runs
+from products.landcover.samples import (
+    NoPolygonError,
+    Samples,
+    TooFewSamplesError,
+    cap_per_class,
+    extract_samples,
+    split_runs,
+)
 from products.landcover.sieve import min_pixels, sieve
 from products.landcover.validation import accuracy, summarise_runs
 from products.landcover.validity import NoValidDateError, clear_observations, validity
@@ -341,15 +350,6 @@ def _check_classes(samples: Samples, *, min_polygons: int, drop_rare: bool) -> t
     return kept, {c: f"{n} polygon(s) < {min_polygons}" for c, n in rare.items()}
 
 
-def _cap(samples: Samples, cap: int, seed: int) -> Samples:
-    rng = np.random.default_rng(seed)
-    keep = np.zeros(len(samples), dtype=bool)
-    for code in np.unique(samples.labels):
-        where = np.flatnonzero(samples.labels == code)
-        keep[rng.choice(where, size=min(cap, len(where)), replace=False)] = True
-    return Samples(samples.features[keep], samples.labels[keep], samples.polygons[keep], samples.feature_names)
-
-
 @task(cache_policy=NO_CACHE)
 def validate_model(request: TrainingRequest, sample_paths: list[str], *, nomenclature: str,
                    report_dir: str | None) -> dict[str, Any]:
@@ -357,7 +357,7 @@ def validate_model(request: TrainingRequest, sample_paths: list[str], *, nomencl
     samples, dropped = _check_classes(_read_samples(sample_paths), min_polygons=2, drop_rare=request.drop_rare)
     runs = []
     for split in split_runs(samples, runs=request.runs, seed=request.seed, rare="drop"):
-        model = classify.train(_cap(split.train, request.max_samples_per_class, split.split.seed),
+        model = classify.train(cap_per_class(split.train, request.max_samples_per_class, seed=split.split.seed),
                                nomenclature=nomenclature, spec=request.method, seed=split.split.seed, n_jobs=2)
         predicted, _ = classify.predict_samples(model, split.validation)
         runs.append(accuracy(split.validation.labels, predicted))
@@ -389,7 +389,7 @@ def fit_and_record(request: TrainingRequest, collected: list[dict[str, Any]], *,
     samples, dropped = _check_classes(_read_samples([c["path"] for c in collected]), min_polygons=2,
                                       drop_rare=request.drop_rare)
     area_cells = _model_cells(request, collected)
-    model = classify.train(_cap(samples, request.max_samples_per_class, request.seed), nomenclature=nomenclature,
+    model = classify.train(cap_per_class(samples, request.max_samples_per_class, seed=request.seed), nomenclature=nomenclature,
                            spec=request.method, seed=request.seed, years=request.years, area="+".join(area_cells),
                            key_date=request.key_date, n_jobs=2)
     model = replace(model, model_id=model_id)
@@ -596,7 +596,13 @@ def _model_record(dc, model: str) -> tuple[Any, dict[str, Any]]:
 
 @task(**TRANSIENT_RETRIES, cache_policy=NO_CACHE)
 def map_cell(job: MapJob, *, area_wkt: str | None, min_mapping_unit_m2: float, overwrite: bool) -> dict[str, str]:
-    """Classify one cell and year (at a key date or for the year), write it and index it: its id and status."""
+    """Classify one cell and year (at a key date or for the year), write it and index it, on a dask worker."""
+    return on_cluster(map_cell_unit, job, area_wkt=area_wkt, min_mapping_unit_m2=min_mapping_unit_m2,
+                      overwrite=overwrite)
+
+
+def map_cell_unit(job: MapJob, *, area_wkt: str | None, min_mapping_unit_m2: float, overwrite: bool) -> dict[str, str]:
+    """One cell's map, written and indexed: its id and status."""
     dc = connect()
     _, props = _model_record(dc, job.model)
     nomenclature = props["snowland:nomenclature"]
@@ -678,11 +684,13 @@ def _map_cells(dc, model_props: Mapping[str, Any], area: Geometry | None) -> lis
 def _run_maps(jobs: Sequence[MapJob], *, product: str, model: str, area: Geometry | None,
               min_mapping_unit_m2: float, overwrite: bool) -> MapReport:
     report = MapReport(product=product, model=model)
-    for job in jobs:
-        outcome = map_cell(job, area_wkt=area.wkt if area is not None else None,
-                           min_mapping_unit_m2=min_mapping_unit_m2, overwrite=overwrite)
-        getattr(report, outcome["status"]).append(outcome["key"])
-        report.ids.append(outcome["id"])
+    with flow_client():
+        futures = map_cell.map(jobs, area_wkt=unmapped(area.wkt if area is not None else None),
+                               min_mapping_unit_m2=unmapped(min_mapping_unit_m2), overwrite=unmapped(overwrite))
+        for future in futures:
+            outcome = future.result()
+            getattr(report, outcome["status"]).append(outcome["key"])
+            report.ids.append(outcome["id"])
     print(report.summary())
     return report
 
@@ -690,7 +698,7 @@ def _run_maps(jobs: Sequence[MapJob], *, product: str, model: str, area: Geometr
 @flow(name="land-cover", log_prints=True)
 def land_cover(
     *,
-    year: int,
+    year: int | None = None,
     model: str,
     cells: list[str] | None = None,
     bbox: list[float] | None = None,
@@ -702,8 +710,9 @@ def land_cover(
     Every acquisition of the calendar year (and ``margin_days`` before) is gap filled on the model's grid;
     outputs are the class map, its confidence and the clear-observation count, optionally sieved to a minimum
     mapping unit (``min_mapping_unit_m2``, e.g. 1000 for 0.1 ha). Cells: ``cells`` or ``bbox``, else the
-    model's training cells.
+    model's training cells. ``year`` defaults to the last calendar year, as the yearly schedule runs in January.
     """
+    year = dt.date.today().year - 1 if year is None else year
     dc = connect()
     _, props = _model_record(dc, model)
     if props.get("snowland:key_date", "yearly") not in ("yearly", YEARLY):
@@ -718,7 +727,7 @@ def land_cover(
 @flow(name="land-cover-key-date", log_prints=True)
 def land_cover_key_date(
     *,
-    year: int,
+    year: int | None = None,
     key_date: str,
     model: str | None = None,
     reference: str | None = None,
@@ -740,8 +749,10 @@ def land_cover_key_date(
 
     Uses only acquisitions up to the end of the key date. The model is ``model`` (a key-date
     ``land_cover_model``), or one trained here on ``reference`` and ``train_years`` (default: the two years
-    before), which must all precede ``year``: no field data of the mapped year is used.
+    before), which must all precede ``year``: no field data of the mapped year is used. ``year`` defaults to
+    the current one, as the key-date schedules run on the key dates themselves.
     """
+    year = dt.date.today().year if year is None else year
     kd = nrt.key_date(key_date).name
     dc = connect()
     area = _area(cells, bbox)
