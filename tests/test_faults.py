@@ -42,7 +42,10 @@ def own_index(prefect_harness, tmp_path_factory):
                               s2_every_days=5)
         report = index_scenes(static=[str(sim.catalog)])
         assert not report.failed, report.summary()
-        yield db
+        from flows.cluster import dask_client
+
+        with dask_client(workers=1):  # workers that see this index, not the session's
+            yield db
     finally:
         db.destroy()
         for key, value in saved.items():
