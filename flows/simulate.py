@@ -207,7 +207,7 @@ def simulate_scenes(
 
 
 # ------------------------------------------------------------------------------------------------ land cover
-LANDCOVER_CENTRE = (4_012_000.0, 2_440_000.0)  # in UTM 32N only (one tile); fields, town, forests, rock within 5 km
+LANDCOVER_CENTRE = (4_040_000.0, 2_440_000.0)  # UTM 32N only (one tile), 20 km east of the snow world: no shared pixel
 
 
 def simulate_landcover_years(
