@@ -207,7 +207,7 @@ def simulate_scenes(
 
 
 # ------------------------------------------------------------------------------------------------ land cover
-LANDCOVER_CENTRE = (4_040_000.0, 2_440_000.0)  # UTM 32N only (one tile), 20 km east of the snow world: no shared pixel
+LANDCOVER_CENTRE = (4_120_000.0, 2_440_000.0)  # in MGRS 32TLQ alone: no pixel and no item id shared with the snow world (32TKQ)
 
 
 def simulate_landcover_years(
