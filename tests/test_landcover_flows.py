@@ -5,7 +5,6 @@ their OSO polygons run end to end."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -34,7 +33,7 @@ def lc_sim(database, prefect_harness, tmp_path_factory):
     from flows.index import index_scenes
     from flows.simulate import simulate_landcover_years
 
-    folder = Path(os.environ.get("SNOWLAND_TEST_LANDCOVER_SIM") or tmp_path_factory.mktemp("lcsim"))
+    folder = tmp_path_factory.mktemp("lcsim")
     sim = simulate_landcover_years(folder, years=(*PAST, CURRENT))
     report = index_scenes(static=[str(sim.catalog)])
     assert not report.failed, report.summary()

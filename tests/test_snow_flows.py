@@ -260,3 +260,12 @@ def test_cog_writer_streams_blocks_and_counts_values_identically_on_threads_and_
                 assert src.is_tiled and src.overviews(1) and src.nodata == (255 if name == "snow" else None)
                 assert (src.read(1) == expected).all()
     assert not list(tmp_path.glob(".*"))  # no staging file left
+
+
+def test_the_default_season_is_the_latest_hydrological_year_that_has_ended():
+    import datetime as dt
+
+    from flows.snow import last_hydrological_year
+
+    assert last_hydrological_year(dt.date(2027, 9, 1)) == 2026  # the schedule's day: 2026-2027 just ended
+    assert last_hydrological_year(dt.date(2027, 8, 31)) == 2025  # 2026-2027 still runs
