@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import dask
 import yaml
 from distributed import Client, LocalCluster
 
@@ -52,6 +53,14 @@ def worker_environ(config: ClusterConfig | None = None, *, secrets: bool = True)
     return {**dict(config.worker_env), **env}
 
 
+def worker_process_config(config: ClusterConfig | None = None) -> dict[str, Any]:
+    """dask configuration a worker process must have before it starts: the allocator settings, which a
+    nanny sets in the environment it spawns the worker with (``distributed.nanny.pre-spawn-environ``)."""
+    config = config or load_cluster_config()
+    spawn_env = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **config.worker_allocator}
+    return {"distributed.nanny.pre-spawn-environ": spawn_env}
+
+
 def local_cluster_kwargs(config: ClusterConfig | None = None, *, workers: int | None = None,
                          memory_limit: str | int | None = None) -> dict[str, Any]:
     """Keyword arguments of ``distributed.LocalCluster`` for this configuration."""
@@ -80,6 +89,8 @@ def kube_cluster_spec(config: ClusterConfig | None = None, *, name: str | None =
     if workers or config.workers:
         body["worker"]["replicas"] = workers or config.workers
     extra = worker_environ(config, secrets=False) if config.pass_environ else {}
+    extra["DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON"] = repr(
+        worker_process_config(config)["distributed.nanny.pre-spawn-environ"])  # dask reads it as a literal
     for part in (body["scheduler"]["spec"], body["worker"]["spec"]):
         for container in part["containers"]:
             if config.image:
@@ -94,7 +105,8 @@ def make_cluster(config: ClusterConfig | None = None, *, workers: int | None = N
     """A new cluster (local or Kubernetes); the caller closes it. ``address`` has no cluster to make."""
     config = config or load_cluster_config()
     if config.kind == "local":
-        return LocalCluster(**local_cluster_kwargs(config, workers=workers, memory_limit=memory_limit))
+        with dask.config.set(worker_process_config(config)):  # read by each nanny as it spawns its worker
+            return LocalCluster(**local_cluster_kwargs(config, workers=workers, memory_limit=memory_limit))
     if config.kind == "kubernetes":
         return kube_cluster(config, workers=workers)
     raise ValueError(f"a dask cluster of kind {config.kind!r} is not made here: connect to {config.address}")
@@ -141,18 +153,6 @@ def flow_client() -> Iterator[Client]:
         return
     with dask_client() as client:
         yield client
-
-
-def task_runner(*, config: ClusterConfig | None = None, workers: int | None = None):
-    """A Prefect ``DaskTaskRunner`` on the configured cluster (tasks run on the dask workers)."""
-    from prefect_dask import DaskTaskRunner
-
-    config = config or load_cluster_config()
-    if config.kind == "address":
-        return DaskTaskRunner(address=config.address)
-    if config.kind == "kubernetes":
-        return DaskTaskRunner(cluster_class=kube_cluster, cluster_kwargs={"workers": workers})
-    return DaskTaskRunner(cluster_class=LocalCluster, cluster_kwargs=local_cluster_kwargs(config, workers=workers))
 
 
 def describe(config: ClusterConfig | None = None) -> str:

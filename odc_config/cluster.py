@@ -33,6 +33,7 @@ class ClusterConfig:
     image: str = ""
     pass_environ: bool = True
     worker_env: Mapping[str, str] = field(default_factory=dict)
+    worker_allocator: Mapping[str, str] = field(default_factory=dict)  # set before a worker process starts
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -68,4 +69,5 @@ def load_cluster_config(path: Path | None = None, *, environ: Mapping[str, str] 
         image=env.get("SNOWLAND_IMAGE", k8s.get("image") or ""),
         pass_environ=bool(k8s.get("pass_environ", True)),
         worker_env={k: env.get(k, str(v)) for k, v in (doc.get("worker_env") or {}).items()},
+        worker_allocator={k: env.get(k, str(v)) for k, v in (doc.get("worker_allocator") or {}).items()},
     )

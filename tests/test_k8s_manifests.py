@@ -219,7 +219,7 @@ def test_local_workers_get_the_datacube_and_gdal_settings(database):
     def settings_seen() -> dict:
         import os
 
-        return {k: v for k, v in os.environ.items() if k.startswith(("ODC_", "GDAL_DISABLE", "AWS_NO_SIGN"))}
+        return {k: v for k, v in os.environ.items() if k.startswith(("ODC_", "GDAL_DISABLE", "AWS_NO_SIGN", "MALLOC_"))}
 
     config = load_cluster_config()
     with dask_client(workers=1, memory_limit="1GiB") as client:
@@ -228,6 +228,21 @@ def test_local_workers_get_the_datacube_and_gdal_settings(database):
     assert seen["ODC_ENVIRONMENT"] == os.environ["ODC_ENVIRONMENT"]
     assert seen[f"ODC_{seen['ODC_ENVIRONMENT'].upper()}_DB_URL"].endswith(f":{database.port}/{database.db_name}")
     assert seen["GDAL_DISABLE_READDIR_ON_OPEN"] == config.worker_env["GDAL_DISABLE_READDIR_ON_OPEN"]
+    assert {k: seen[k] for k in config.worker_allocator} == dict(config.worker_allocator)  # set before start
+
+
+def test_kubernetes_workers_get_the_same_allocator_settings_as_local_ones():
+    import ast
+
+    from flows.cluster import kube_cluster_spec, worker_process_config
+
+    wanted = worker_process_config()["distributed.nanny.pre-spawn-environ"]
+    static = yaml.safe_load((K8S_DIR / "dask" / "daskcluster.yaml").read_text())
+    per_run = kube_cluster_spec(load_cluster_config(environ={"SNOWLAND_DASK_KIND": "kubernetes"}))
+    for spec in (static, per_run):
+        (worker,) = spec["spec"]["worker"]["spec"]["containers"]
+        env = {e["name"]: e.get("value") for e in worker.get("env", [])}
+        assert ast.literal_eval(env["DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON"]) == wanted
 
 
 def test_a_per_run_daskcluster_fits_the_crd_and_carries_settings_but_no_secret(daskcluster_schema):
