@@ -8,6 +8,7 @@ Reflectance comes out as float32 reflectance (NaN where nodata); masks keep thei
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import threading
 import uuid
@@ -372,11 +373,13 @@ def _write_cogs(
             return dict(zip(paths, pool.map(to_cog, paths))), counts
 
 
-def _computed_blocks(bands: xr.Dataset, *, in_flight: int = 4):
+def _computed_blocks(bands: xr.Dataset, *, in_flight: int | None = None):
     """((row slice, column slice), {band: numpy block}) over the bands' common chunks, as they are computed.
 
     The graph is optimised once and sent once; on a dask.distributed client the blocks stream back as they
-    finish and each is released once written; otherwise they are computed ``in_flight`` windows at a time.
+    finish and each is released once written; otherwise they are computed ``in_flight`` windows at a time, by
+    default one per thread of the local scheduler (inside a worker's unit: its threads), so that memory holds
+    no more windows than can be worked on.
     numpy-backed bands come as one block.
     """
     import dask
@@ -397,6 +400,7 @@ def _computed_blocks(bands: xr.Dataset, *, in_flight: int = 4):
             blocks.append(dask.delayed(list)([c[i, j] for c in chunks]))
     client = _dask_client()
     if client is None:
+        in_flight = in_flight or dask.config.get("num_workers", None) or os.cpu_count() or 1
         for start in range(0, len(blocks), in_flight):
             batch = dask.compute(*blocks[start:start + in_flight], optimize_graph=False)
             for window, computed in zip(windows[start:start + in_flight], batch, strict=True):

@@ -8,6 +8,7 @@ Tasks pass cell names, days and ids, never arrays.
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from flows.fanout import on_cluster
 from flows.grid import EEA_CRS, Cell, aligned_geobox, cells_covering
 from flows.index import log
 from flows.retry import TRANSIENT_RETRIES, is_transient
+from flows.scratch import spill
 from products.snow import (
     CLOUD,
     LIS_NO_ZS,
@@ -153,8 +155,13 @@ class Output:
     counted_properties: Callable[[Mapping[str, np.ndarray]], dict[str, Any]] | None = None
 
 
-def compute_snow_cover(job: SnowJob, *, params: SnowParams, resolution: float = PIXEL_SIZE_M, dc=None) -> Output:
-    """Load one unit's inputs and run LIS: the bands to write, their properties and their lineage."""
+def compute_snow_cover(job: SnowJob, *, params: SnowParams, scratch: Path, resolution: float = PIXEL_SIZE_M,
+                       dc=None) -> Output:
+    """Load one unit's inputs and run LIS: the bands to write, their properties and their lineage.
+
+    The inputs are read once and kept in ``scratch`` (a local folder that must outlive the writing of the
+    result) between the ``zs`` pass and the final one, so a worker's memory follows the chunk size.
+    """
     dc = dc or connect()
     cell = Cell.parse(job.cell)
     sources = _day_datasets(dc, job.product, cell, job.day)
@@ -173,7 +180,7 @@ def compute_snow_cover(job: SnowJob, *, params: SnowParams, resolution: float = 
         masks = masks_from_scl(scl=data.scl) if mask_band == "scl" else masks_from_qa_pixel(qa_pixel=data.qa_pixel)
         inputs = [x.drop_vars(["time", "platform"], errors="ignore")
                   for x in (data[list(REFLECTANCE)], masks, dem.elevation.isel(time=0))]
-        reflectance, masks, elevation = dask.persist(*inputs)  # read once, used by several passes
+        reflectance, masks, elevation = spill(inputs, scratch)  # read once, used by both passes
     except (OSError, RuntimeError) as err:  # rasterio and GDAL errors while reading
         if is_transient(err):
             raise  # the task's retry policy tries again
@@ -267,11 +274,13 @@ def snow_cover_task(job: SnowJob, *, params: dict[str, Any], resolution: float, 
 
 def snow_cover_unit(job: SnowJob, *, params: dict[str, Any], resolution: float, overwrite: bool) -> Written | str:
     dc = connect()
-    try:
-        out = compute_snow_cover(job, params=SnowParams.from_mapping(params), resolution=resolution, dc=dc)
-    except SnowInputError as err:
-        return str(err)
-    return write_snow_cover(job, out, overwrite=overwrite, dc=dc)
+    with tempfile.TemporaryDirectory(prefix="snowland-unit-") as scratch:
+        try:
+            out = compute_snow_cover(job, params=SnowParams.from_mapping(params), scratch=Path(scratch),
+                                     resolution=resolution, dc=dc)
+        except SnowInputError as err:
+            return str(err)
+        return write_snow_cover(job, out, overwrite=overwrite, dc=dc)
 
 
 def _acquisition_time(dc, job: SnowJob) -> str:

@@ -1,0 +1,74 @@
+"""Keep a unit's inputs on local disk between passes, block by block, instead of in memory.
+
+Let-It-Snow reads a unit twice: once for the snow-line elevation ``zs`` over the whole unit, once for the
+final codes. Reading and reprojecting the inputs twice would double the dearest step; holding them in memory
+makes a worker's memory follow the unit's size. Spilled here, each block is computed once, saved as a
+``.npy`` file and loaded back only when a later pass needs it, so memory follows the chunk size and the
+second pass costs a local file read. The files live in a folder the caller owns (and removes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import product
+from pathlib import Path
+from typing import TypeVar
+
+import dask
+import dask.array as da
+import numpy as np
+import xarray as xr
+
+X = TypeVar("X", xr.DataArray, xr.Dataset)
+
+
+def spill(objects: Sequence[X], folder: Path) -> list[X]:
+    """``objects`` computed once into ``folder`` (one file per block) and returned lazily reading them back.
+
+    Variables that are not dask arrays are returned as they are. Everything is computed in one
+    ``dask.compute`` so that blocks sharing inputs are read together.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    saves, rebuilds = [], []
+    for i, obj in enumerate(objects):
+        arrays = {"": obj} if isinstance(obj, xr.DataArray) else {str(k): v for k, v in obj.data_vars.items()}
+        spilled = {}
+        for name, array in arrays.items():
+            if not isinstance(array.data, da.Array):
+                continue
+            files, task = _save_blocks(array.data, folder / f"{i}{name}")
+            saves.append(task)
+            spilled[name] = (array, files)
+        rebuilds.append((obj, spilled))
+    dask.compute(*saves)
+    out = []
+    for obj, spilled in rebuilds:
+        loaded = {name: array.copy(data=_load_blocks(array.data, files)) for name, (array, files) in spilled.items()}
+        if isinstance(obj, xr.DataArray):
+            out.append(loaded.get("", obj))
+        else:
+            out.append(obj.assign(loaded))
+    return out
+
+
+def _save_blocks(array: da.Array, stem: Path):
+    blocks = array.to_delayed(optimize_graph=False)  # one graph for all: shared inputs computed once
+    files = np.empty(blocks.shape, dtype=object)
+    tasks = []
+    for index in product(*(range(n) for n in blocks.shape)):
+        files[index] = Path(f"{stem}_{'_'.join(map(str, index))}.npy")
+        tasks.append(dask.delayed(np.save)(str(files[index]), blocks[index]))
+    return files, tasks
+
+
+def _load_blocks(template: da.Array, files: np.ndarray) -> da.Array:
+    def block(index: tuple[int, ...]) -> da.Array:
+        shape = tuple(template.chunks[axis][i] for axis, i in enumerate(index))
+        return da.from_delayed(dask.delayed(np.load, pure=True)(str(files[index])), shape=shape, dtype=template.dtype)
+
+    def nest(prefix: tuple[int, ...]) -> list | da.Array:
+        if len(prefix) == files.ndim:
+            return block(prefix)
+        return [nest((*prefix, i)) for i in range(files.shape[len(prefix)])]
+
+    return da.block(nest(()))
