@@ -14,7 +14,7 @@ import resource
 import time
 from pathlib import Path
 
-from common import peak_rss_mb, simulated_index, world_bounds
+from common import MONITOR_INTERVAL, simulated_index, worker_peak_mb, world_bounds
 
 
 def _read_band(href: str) -> int:
@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("--start", default="2024-01-01")
     parser.add_argument("--end", default="2024-02-29")
     args = parser.parse_args()
-
+    os.environ.setdefault("DASK_DISTRIBUTED__ADMIN__SYSTEM_MONITOR__INTERVAL", MONITOR_INTERVAL)
     with simulated_index(size_km=args.size_km, start=args.start, end=args.end) as sim:
         run(sim)
 
@@ -79,7 +79,7 @@ def run(sim) -> None:
         load_s = time.perf_counter() - t
         out_px = data.sizes["time"] * data.sizes["y"] * data.sizes["x"] * len(bands)
         load_rate = out_px / 1e6 / load_s / cores
-        peak = max(client.run(peak_rss_mb).values())
+        peak = max(client.run(worker_peak_mb).values())
     print(f"load and reproject to EPSG:3035 20 m, fused per solar day: {data.sizes['time']} days x "
           f"{data.sizes['y']} x {data.sizes['x']} x {len(bands)} bands = {out_px / 1e6:.1f} Mpx in {load_s:.2f} s "
           f"= {load_rate:.1f} Mpx/s/core")

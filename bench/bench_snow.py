@@ -1,7 +1,7 @@
 """Snow benchmark: one cell-day of Let-It-Snow (load, compute, write COGs, index) against only loading it.
 
-Both run in the same process on the same unit, on a local dask cluster of one single-threaded worker per
-core; the baseline loads and reprojects the same bands (green, red, swir16, SCL, the DEM and the tree cover
+Both run as the snow flow runs a unit: whole, on one single-threaded worker of a local dask cluster (one
+worker per core), so throughput is per core; the same unit is timed twice each, in turn. The baseline loads and reprojects the same bands (green, red, swir16, SCL, the DEM and the tree cover
 density) and nothing else. SIMULATED scenes; each area size gets its own index and a fresh cluster, so the
 peak memory per worker is that size's. A 100 km cell at 20 m is 25 Mpx: ``--sizes 100`` measures it whole,
 slowly. Prints a table; asserts nothing.
@@ -52,46 +52,52 @@ def main() -> None:
 
 
 def run(sim, *, size_km: float) -> Row:
-    import dask
-
     from flows.cluster import dask_client, local_worker_count
-    from flows.cube import connect, load
+    from flows.cube import connect
+    from flows.fanout import on_cluster
     from flows.grid import Cell
     from flows.index import index_scenes
     from flows.simulate import TCD_FILE
-    from flows.snow import (CHUNK, REFLECTANCE, SnowParams, _day_datasets, _footprint_geobox, compute_snow_cover,
-                            find_snow_jobs, write_snow_cover)
+    from flows.snow import CHUNK, SnowParams, _day_datasets, _footprint_geobox, find_snow_jobs, snow_cover_unit
 
     index_scenes(static=[str(sim.catalog)], tcd=[str(sim.out_dir / TCD_FILE)])
     dc = connect()
     jobs = find_snow_jobs(time=("2024-01-10", "2024-01-20"), products=["s2_l2a"], dc=dc)
     job = max(jobs, key=lambda j: len(_day_datasets(dc, j.product, Cell.parse(j.cell), j.day)))
     gbox = _footprint_geobox(Cell.parse(job.cell), _day_datasets(dc, job.product, Cell.parse(job.cell), job.day))
+    params = SnowParams.for_pixel_size(20).to_dict()
     cores = local_worker_count()
-    print(f"{size_km:g} km: unit {job.key}, {gbox.shape[0]} x {gbox.shape[1]} px at 20 m, {cores} workers")
+    print(f"{size_km:g} km: unit {job.key}, {gbox.shape[0]} x {gbox.shape[1]} px at 20 m, run whole on one of "
+          f"{cores} single-threaded workers, as the flow runs it")
     with dask_client(workers=cores) as client:
-        load("s2_l2a", geobox=gbox, measurements=["red"], time=(job.day, job.day), dc=dc).red[0, :8, :8].compute()
+        on_cluster(load_only, job, gbox)  # warm-up: imports, GDAL, the index connection
         idle = max(client.run(worker_peak_mb, reset=True).values())
-
-        def load_only() -> None:
-            data = load("s2_l2a", geobox=gbox, time=(job.day, job.day), measurements=[*REFLECTANCE, "scl"],
-                        chunks=CHUNK, dc=dc)
-            dem = load("dem_cop30", geobox=gbox, chunks=CHUNK, dc=dc)
-            tcd = load("tcd", geobox=gbox, resampling="nearest", chunks=CHUNK, dc=dc)
-            dask.compute(data, dem, tcd)
-
-        def snow() -> None:
-            out = compute_snow_cover(job, params=SnowParams.for_pixel_size(20), dc=dc)
-            write_snow_cover(job, out, overwrite=True, dc=dc)
-
         timings: dict[str, list[float]] = {}
-        for name, fn in (("load", load_only), ("snow", snow), ("load", load_only), ("snow", snow)):
+        for name in ("load", "snow", "load", "snow"):
             t = time.perf_counter()
-            fn()
+            if name == "load":
+                on_cluster(load_only, job, gbox)
+            else:
+                on_cluster(snow_cover_unit, job, params=params, resolution=20.0, overwrite=True)
             timings.setdefault(name, []).append(time.perf_counter() - t)
         peak = max(client.run(worker_peak_mb).values())
-    return Row(size_km=size_km, shape=tuple(gbox.shape), cores=cores, load_s=min(timings["load"]),
+    return Row(size_km=size_km, shape=tuple(gbox.shape), cores=1, load_s=min(timings["load"]),
                snow_s=min(timings["snow"]), chunk=CHUNK, idle_mb=idle, peak_mb=peak)
+
+
+def load_only(job, gbox) -> None:
+    """The baseline, on a worker as a unit runs: load and reproject the bands the snow unit reads, nothing else."""
+    import dask
+
+    from flows.cube import connect, load
+    from flows.snow import CHUNK, REFLECTANCE, SENSORS, _window
+
+    dc = connect()
+    data = load(job.product, geobox=gbox, time=_window(job.day), measurements=[*REFLECTANCE, SENSORS[job.product][1]],
+                chunks=CHUNK, dc=dc)
+    dem = load("dem_cop30", geobox=gbox, chunks=CHUNK, dc=dc)
+    tcd = load("tcd", geobox=gbox, resampling="nearest", chunks=CHUNK, dc=dc)
+    dask.compute(data, dem, tcd)
 
 
 def print_table(rows: list[Row]) -> None:

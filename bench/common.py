@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import socket
 import tempfile
 import time
@@ -19,14 +18,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def peak_rss_mb() -> float:
-    """Peak resident memory of the calling process (run it on dask workers with ``client.run``).
-
-    A spawned worker inherits the peak of the process it was forked from (Linux keeps it across exec):
-    use :func:`worker_peak_mb` for what a worker itself used."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 MONITOR_INTERVAL = "100ms"  # set before the cluster starts: DASK_DISTRIBUTED__ADMIN__SYSTEM_MONITOR__INTERVAL
 
 
@@ -34,8 +25,9 @@ def worker_peak_mb(dask_worker, reset: bool = False) -> float:
     """Largest resident memory a dask worker's system monitor sampled since the last reset (``client.run``)."""
     samples = dask_worker.monitor.quantities["memory"]
     peak = max(samples, default=0) / 2**20
-    if reset:
-        samples.clear()
+    if reset:  # keep the latest sample: the monitor reads it
+        for _ in range(len(samples) - 1):
+            samples.popleft()
     return peak
 
 
@@ -67,3 +59,68 @@ def simulated_index(*, size_km: float, start: str, end: str, centre: tuple[float
 
 def world_bounds(sim) -> tuple[float, float, float, float]:
     return tuple(json.loads(Path(sim.truth).read_text())["world"]["bounds"])
+
+
+class CpuAccount:
+    """CPU seconds used by each kind of process on this machine between ``start()`` and ``stop()``.
+
+    Samples every process's cumulative CPU time twice a second, so processes that start and end in between
+    (PostgreSQL backends, a flow's subprocesses) are counted up to their last sample. Kinds are named from
+    the command line: the calling process, dask workers, the dask scheduler, PostgreSQL, Prefect's server.
+    """
+
+    KINDS = (("dask worker", ("distributed.nanny", "spawn_main", "dask-worker", "from multiprocessing")),
+             ("postgres", ("postgres",)), ("prefect server", ("prefect", "uvicorn")))
+
+    def __init__(self, interval: float = 0.5) -> None:
+        import threading
+
+        self.interval = interval
+        self._last: dict[int, tuple[str, float, float]] = {}  # pid -> (kind, cpu at start, latest cpu)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _kind(self, proc) -> str | None:
+        if proc.pid == os.getpid():
+            return "this process"
+        try:
+            cmd = " ".join(proc.cmdline())
+        except Exception:
+            return None
+        for kind, words in self.KINDS:
+            if any(w in cmd for w in words):
+                return kind
+        return None
+
+    def _sample(self, *, baseline: bool = False) -> None:
+        import psutil
+
+        for proc in psutil.process_iter():
+            try:
+                t = proc.cpu_times()
+                cpu = t.user + t.system
+            except Exception:
+                continue
+            if proc.pid in self._last:
+                kind, first, _ = self._last[proc.pid]
+                self._last[proc.pid] = (kind, first, cpu)
+            elif (kind := self._kind(proc)) is not None:  # a process born after start() counts from zero
+                self._last[proc.pid] = (kind, cpu if baseline else 0.0, cpu)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def start(self) -> "CpuAccount":
+        self._sample(baseline=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        totals: dict[str, float] = {}
+        for kind, first, latest in self._last.values():
+            totals[kind] = totals.get(kind, 0.0) + latest - first
+        return totals
