@@ -107,13 +107,15 @@ def load(
     resampling: str | Mapping[str, str] | None = None,
     group_by: str = "solar_day",
     where: Mapping[str, Any] | None = None,
+    datasets: Sequence[Dataset] | None = None,
     dc: datacube.Datacube | None = None,
 ) -> xr.Dataset:
     """Load ``product`` on the EEA grid for a cell, a geometry or an explicit geobox, as dask arrays.
 
     Time steps are solar days: datasets of the same day (neighbouring tiles, in any UTM zone) are fused
     (``group_by="time"`` keeps every acquisition apart, e.g. Sentinel-2 and Landsat of one day).
-    ``where`` adds search fields to the query, e.g. ``{"platform": "landsat-8"}``.
+    ``where`` adds search fields to the query, e.g. ``{"platform": "landsat-8"}``; ``datasets`` skips the search
+    and loads those (already found by the caller, e.g. for lineage).
     With ``scale`` reflectance is float32 with NaN for nodata, from each dataset's scale and offset;
     bands with a ``flags_definition`` keep their codes.
     """
@@ -124,10 +126,13 @@ def load(
     unknown = sorted(set(names) - set(prod.measurements) - _aliases(prod))
     if unknown:
         raise CubeError(f"{product} has no measurement {unknown}; it has {sorted(prod.measurements)}")
-    query: dict[str, Any] = {**(where or {}), "product": product, "geopolygon": target.extent}
-    if time is not None:
-        query["time"] = time
-    found = dc.find_datasets(**query)
+    if datasets is None:
+        query: dict[str, Any] = {**(where or {}), "product": product, "geopolygon": target.extent}
+        if time is not None:
+            query["time"] = time
+        found = dc.find_datasets(**query)
+    else:
+        found = list(datasets)
     if not found:
         return xr.Dataset(coords={"time": np.array([], dtype="datetime64[ns]")}, attrs={"crs": str(EEA_CRS)})
     data = dc.load(

@@ -153,6 +153,7 @@ class Output:
     properties: dict[str, Any]
     lineage: dict[str, list[str]]
     counted_properties: Callable[[Mapping[str, np.ndarray]], dict[str, Any]] | None = None
+    when: str = ""  # a snow_cover unit's acquisition date and time (a season is dated by its year)
 
 
 def compute_snow_cover(job: SnowJob, *, params: SnowParams, scratch: Path, resolution: float = PIXEL_SIZE_M,
@@ -169,14 +170,16 @@ def compute_snow_cover(job: SnowJob, *, params: SnowParams, scratch: Path, resol
         raise SnowInputError(f"no {job.product} dataset over {job.cell} on {job.day}")
     gbox = _footprint_geobox(cell, sources, resolution)
     mask_band = SENSORS[job.product][1]
+    dems = dc.find_datasets(product="dem_cop30", geopolygon=gbox.extent)
+    if not dems:
+        raise SnowInputError(f"no DEM (dem_cop30) covers {job.cell}: index one before computing snow")
     try:
-        data = load(job.product, geobox=gbox, time=_window(job.day), measurements=[*REFLECTANCE, mask_band],
+        data = load(job.product, geobox=gbox, measurements=[*REFLECTANCE, mask_band], datasets=sources,
                     chunks=CHUNK, dc=dc)
-        acquired = np.datetime64(min(d.center_time for d in sources).replace(tzinfo=None), "ns")
-        data = data.sel(time=[acquired], method="nearest").squeeze("time", drop=False)
-        dem = load("dem_cop30", geobox=gbox, chunks=CHUNK, dc=dc)
-        if not dem.sizes.get("time"):
-            raise SnowInputError(f"no DEM (dem_cop30) covers {job.cell}: index one before computing snow")
+        first = min(d.center_time for d in sources)
+        data = data.sel(time=[np.datetime64(first.replace(tzinfo=None), "ns")], method="nearest").squeeze(
+            "time", drop=False)
+        dem = load("dem_cop30", geobox=gbox, datasets=dems, chunks=CHUNK, dc=dc)
         masks = masks_from_scl(scl=data.scl) if mask_band == "scl" else masks_from_qa_pixel(qa_pixel=data.qa_pixel)
         inputs = [x.drop_vars(["time", "platform"], errors="ignore")
                   for x in (data[list(REFLECTANCE)], masks, dem.elevation.isel(time=0))]
@@ -219,10 +222,9 @@ def compute_snow_cover(job: SnowJob, *, params: SnowParams, scratch: Path, resol
     }
     if any(d.metadata_doc["properties"].get("snowland:simulated") for d in sources):
         properties["snowland:simulated"] = True
-    lineage = {job.product: [str(d.id) for d in sources], "dem_cop30": [str(d.id) for d in dc.find_datasets(
-        product="dem_cop30", geopolygon=gbox.extent)], TCD_PRODUCT: tcd_ids}
+    lineage = {job.product: [str(d.id) for d in sources], "dem_cop30": [str(d.id) for d in dems], TCD_PRODUCT: tcd_ids}
     return Output(bands=xr.Dataset(bands), geobox=gbox, properties=properties, lineage=lineage,
-                  counted_properties=code_percentages)
+                  counted_properties=code_percentages, when=f"{job.day}T{first.strftime('%H:%M:%S.%fZ')}")
 
 
 def code_percentages(counts: Mapping[str, np.ndarray]) -> dict[str, float | None]:
@@ -236,9 +238,8 @@ def code_percentages(counts: Mapping[str, np.ndarray]) -> dict[str, float | None
 
 def write_snow_cover(job: SnowJob, out: Output, *, overwrite: bool, dc) -> Written:
     """Write and index one computed unit as ``snow_cover``."""
-    when = f"{job.day}T{_acquisition_time(dc, job)}"
     return write_dataset(out.bands, geobox=out.geobox, product="snow_cover", key=job.key, region=job.cell,
-                         when=when, sources=out.lineage, properties=out.properties,
+                         when=out.when, sources=out.lineage, properties=out.properties,
                          counted_properties=out.counted_properties, overwrite=overwrite, dc=dc)
 
 
@@ -253,7 +254,7 @@ def tree_cover_density(gbox: GeoBox, *, dc) -> tuple[xr.DataArray | None, list[s
     latest = max(d.center_time for d in found)
     found = [d for d in found if d.center_time == latest]
     tcd = load(TCD_PRODUCT, geobox=gbox, measurements=["tree_cover_density"], resampling="nearest",
-               time=_window(str(latest)[:10]), chunks=CHUNK, dc=dc)
+               datasets=found, chunks=CHUNK, dc=dc)
     return tcd.tree_cover_density.isel(time=-1).drop_vars(["time", "platform"], errors="ignore"), [str(d.id) for d in found]
 
 
@@ -281,11 +282,6 @@ def snow_cover_unit(job: SnowJob, *, params: dict[str, Any], resolution: float, 
         except SnowInputError as err:
             return str(err)
         return write_snow_cover(job, out, overwrite=overwrite, dc=dc)
-
-
-def _acquisition_time(dc, job: SnowJob) -> str:
-    sources = _day_datasets(dc, job.product, Cell.parse(job.cell), job.day)
-    return min(d.center_time for d in sources).strftime("%H:%M:%S.%fZ")
 
 
 def _params(params_file: str | None, resolution: float) -> SnowParams:

@@ -1,5 +1,6 @@
 """Fractional snow cover: FSC_TOC formulas, FSC_OG with tree cover density, and the NDSI layer."""
 
+import dask
 import numpy as np
 import pytest
 import xarray as xr
@@ -62,6 +63,11 @@ def test_fsc_is_lazy_and_identical_on_dask():
     ndsi = row([0.3, 0.8, 0.5, 0.1, 0.45])
     tcd = row([20, 255, 0, 0, 95], "u1")
     eager = fsc_og(fsc_toc=fsc_toc(snow=snow, ndsi=ndsi), tcd=tcd)
-    lazy = fsc_og(fsc_toc=fsc_toc(snow=snow.chunk(2), ndsi=ndsi.chunk(3)), tcd=tcd.chunk(2))
+    with dask.config.set(scheduler=_refuse_to_compute):  # building the layers must not compute anything
+        lazy = fsc_og(fsc_toc=fsc_toc(snow=snow.chunk(2), ndsi=ndsi.chunk(3)), tcd=tcd.chunk(2))
     assert lazy.chunks is not None
     xr.testing.assert_identical(eager, lazy.compute())
+
+
+def _refuse_to_compute(*args, **kwargs):
+    raise AssertionError("an FSC layer was computed while it was being built")

@@ -43,7 +43,7 @@ def fsc_og(*, fsc_toc: xr.DataArray, tcd: xr.DataArray) -> xr.DataArray:
 
 def _on_snow(codes: xr.DataArray, percent: xr.DataArray, *, snow_values: xr.DataArray | None = None) -> xr.DataArray:
     is_snow = codes == SNOW if snow_values is None else snow_values
-    value = np.clip(np.rint(percent), 1, 100)
+    value = np.rint(percent).clip(1, 100)  # np.clip would compute a dask-backed array into memory
     return xr.where(is_snow, value, codes).astype(np.uint8)
 
 
