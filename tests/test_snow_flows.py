@@ -269,3 +269,25 @@ def test_the_default_season_is_the_latest_hydrological_year_that_has_ended():
 
     assert last_hydrological_year(dt.date(2027, 9, 1)) == 2026  # the schedule's day: 2026-2027 just ended
     assert last_hydrological_year(dt.date(2027, 8, 31)) == 2025  # 2026-2027 still runs
+
+
+def test_snow_area_query_on_the_flow_products_adds_up_and_agrees_with_their_percentages(dc, simulated, snow_run):
+    """The ad-hoc query (flows.queries.snow_area) on the products the demo's snow flow writes: its areas add up,
+    and its snow and cloud shares equal those the writer counted (a separate path) for every dataset."""
+    from flows.grid import Cell
+    from flows.queries import snow_area
+
+    cell = Cell.parse("100kmE40N24")
+    table = snow_area(cell.geometry, time=("2023-12-01", "2024-03-31"))
+    datasets = dc.find_datasets(product="snow_cover", time=("2023-12-01", "2024-03-31"), geopolygon=cell.geometry)
+    assert len(table) == len(datasets) == len(snow_run.written)
+    props = {str(d.id): d.metadata_doc["properties"] for d in datasets}
+    for row in table.itertuples():
+        p = props[row.datasets]
+        assert row.area_km2 == pytest.approx(100 * 100)
+        assert row.snow_km2 + row.no_snow_km2 + row.cloud_km2 + row.no_data_km2 == pytest.approx(row.area_km2)
+        valid = row.snow_km2 + row.no_snow_km2 + row.cloud_km2
+        assert 100 * row.snow_km2 / valid == pytest.approx(p["snowland:snow_percent"], abs=1e-3)
+        assert 100 * row.cloud_km2 / valid == pytest.approx(p["snowland:cloud_percent"], abs=1e-3)
+        assert row.sensor == p["snowland:sensor"]
+    assert snow_area(cell.geometry, time=("2019-01-01", "2019-03-31")).empty, "no product then: an empty table"
