@@ -65,7 +65,7 @@ def _score(dc, ids, truth):
     return score.accuracy.overall_accuracy, score
 
 
-def test_yearly_map_of_the_current_year_from_past_years_matches_the_truth(dc, lc_sim, truth, area):
+def test_yearly_map_of_the_current_year_from_past_years_matches_the_truth(dc, lc_sim, truth, area, tmp_path):
     trained = _train(truth, PAST, runs=2)
     print(f"\n{trained.summary()}")
     assert trained.status in ("written", "exists") and Path(trained.report_html).exists()
@@ -95,6 +95,29 @@ def test_yearly_map_of_the_current_year_from_past_years_matches_the_truth(dc, lc
     replaced = land_cover(year=CURRENT, model=trained.model, overwrite=True)
     assert replaced.replaced and replaced.ids == report.ids
     assert {p: len(dc.find_datasets(product=p)) for p in before} == before
+    _class_area_queries_add_up_on_the_map(data.classification.values, area, truth, tmp_path)
+
+
+def _class_area_queries_add_up_on_the_map(classes, area, truth, tmp_path):
+    """flows.queries.land_cover_areas on the map the flow wrote: over the world, each class's km² is its pixel count
+    (counted here on the loaded map); per parcel of the current year, the classes add up to the parcel."""
+    import geopandas as gpd
+    import numpy as np
+
+    from flows.queries import land_cover_areas
+
+    table = land_cover_areas(area, year=CURRENT)
+    codes, counts = np.unique(classes, return_counts=True)
+    assert {int(r.code): r.km2 for r in table.itertuples()} == pytest.approx(
+        {int(c): n * 20 * 20 / 1e6 for c, n in zip(codes, counts)})
+    assert table.percent.sum() == pytest.approx(100)
+    parcels = gpd.read_file(truth)
+    parcels = parcels[parcels.year == CURRENT].head(40)
+    parcels.to_file(tmp_path / "parcels.gpkg")
+    per_parcel = land_cover_areas(str(tmp_path / "parcels.gpkg"), year=CURRENT, by="parcel_id")
+    assert per_parcel.polygon.nunique() == len(parcels)
+    assert np.allclose(per_parcel.groupby("polygon").percent.sum(), 100)
+    assert per_parcel[per_parcel["class"] == "no data"].km2.sum() < 0.01 * per_parcel.km2.sum()
 
 
 def test_key_date_maps_use_past_years_only_and_gain_accuracy_through_the_year(dc, lc_sim, truth, area):
