@@ -129,6 +129,15 @@ def test_snow_season_has_lineage_and_more_snow_days_higher_up(dc, simulated, sno
     assert np.corrcoef(scd[ok], dem[ok])[0, 1] > 0.5
     assert snow_season(year=2023, cells=["100kmE40N24"]).exists == report.written
 
+    from flows.queries import snow_season_figures  # the season query on the product the flow wrote
+
+    figures = snow_season_figures(_truth_geobox(simulated).extent, year=2023).set_index("band")
+    valid = scd[scd < 65535]
+    assert figures.loc["scd", "mean"] == pytest.approx(valid.mean())
+    assert figures.loc["scd", "valid_km2"] == pytest.approx(valid.size * 20 * 20 / 1e6)
+    assert figures.loc["scd", "area_km2"] == pytest.approx(scd.size * 20 * 20 / 1e6)
+    assert snow_season_figures(_truth_geobox(simulated).extent, year=2019).empty
+
 
 def _truth_geobox(sim):
     from odc.geo.geobox import GeoBox
