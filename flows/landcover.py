@@ -183,8 +183,9 @@ def _until(ids: Mapping[str, str], year: int, when: str) -> list[str]:
     return sorted(i for i, t in ids.items() if pd.Timestamp(t) <= last)
 
 
-def _clear(valid: xr.DataArray, what: str) -> np.ndarray:
-    n_clear = np.asarray(clear_observations(valid).values)
+def _clear(n_clear: xr.DataArray, what: str) -> np.ndarray:
+    """The computed clear-observation counts, refused when no pixel has one."""
+    n_clear = np.asarray(n_clear.values)
     if not n_clear.any():
         raise NoValidDateError(f"no valid date for {what}: every acquisition is cloud, shadow or nodata everywhere")
     return n_clear
@@ -276,7 +277,7 @@ def collect_samples(request: TrainingRequest, year: int) -> dict[str, Any]:
     series, valid, read = _training_series(dc, source, gbox, year)
     series, valid = nrt.series_until(series, valid, year=year, when=when, settings=settings)
     ids = _until(read, year, when)
-    n_clear = _clear(valid, f"training year {year}")
+    n_clear = _clear(clear_observations(valid), f"training year {year}")
     feats = nrt.key_date_features(series, valid, year=year, when=when, settings=settings)
     classes = ref.polygon_classes()
     if request.key_date:
@@ -625,10 +626,7 @@ def map_cell_unit(job: MapJob, *, area_wkt: str | None, min_mapping_unit_m2: flo
     model = load_model(props["snowland:model_file"])
     feats = nrt.key_date_features(series, valid, year=job.year, when=when, settings=settings)
     maps, n_clear = dask.compute(classify.predict_map(model, feats), clear_observations(valid))  # one read
-    n_clear = np.asarray(n_clear.values)
-    if not n_clear.any():
-        raise NoValidDateError(f"no valid date for {job.cell} {job.year}" + (f" at key date {job.key_date}" if job.key_date else "")
-                               + ": every acquisition is cloud, shadow or nodata everywhere")
+    n_clear = _clear(n_clear, f"{job.cell} {job.year}" + (f" at key date {job.key_date}" if job.key_date else ""))
     classes = maps["classification"].values.astype(np.int32)
     confidence = maps["confidence"].values.astype(np.uint8)
     nodata = (n_clear == 0) | (classes == NODATA)

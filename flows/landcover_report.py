@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from flows.quicklook import save_figure  # noqa: E402
 from products.landcover.nomenclature import Nomenclature  # noqa: E402
 from products.landcover.validation import RunsSummary  # noqa: E402
 
@@ -51,11 +52,7 @@ def plot_confusion(summary: RunsSummary, path: str | Path, *, nomenclature: Nome
                 if cm[i, j]:
                     ax.text(j, i, f"{int(cm[i, j])}", ha="center", va="center", fontsize=6, color="white" if share[i, j] > 0.5 else "black")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def report_dict(summary: RunsSummary, *, nomenclature: Nomenclature | None = None, metadata: Mapping[str, Any] | None = None) -> dict:
@@ -148,9 +145,4 @@ def plot_land_cover(classes: np.ndarray, path: str | Path, *, nomenclature: Nome
     ax.set_title(title or f"Land cover ({nomenclature.name})", fontsize=10)
     ax.ticklabel_format(style="plain")
     ax.tick_params(labelsize=7)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -192,10 +192,9 @@ def snow_area(
 
 def plot_snow_area(table: pd.DataFrame, png: str | Path) -> Path:
     """Snow-covered and cloudy km² over time, and the snow line on a second axis."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from flows.quicklook import save_figure
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
     ax.plot(table.date, table.snow_km2, "o-", color="tab:blue", label="snow")
@@ -209,10 +208,7 @@ def plot_snow_area(table: pd.DataFrame, png: str | Path) -> Path:
     ax.legend(handles, [h.get_label() for h in handles], loc="upper left")
     ax.set_title(f"Snow-covered area over {float(table.area_km2.iloc[0]):.1f} km²")
     fig.autofmt_xdate()
-    fig.tight_layout()
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
-    return Path(png)
+    return save_figure(fig, png)
 
 
 def snow_season_figures(
@@ -255,10 +251,9 @@ def snow_season_figures(
 
 
 def _map_png(values: Any, png: str | Path, *, title: str, cmap: Any, norm: Any = None, legend: Any = None) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from flows.quicklook import save_figure
 
     fig, ax = plt.subplots(figsize=(7, 6))
     image = ax.imshow(np.asarray(values), cmap=cmap, norm=norm, interpolation="nearest")
@@ -268,10 +263,7 @@ def _map_png(values: Any, png: str | Path, *, title: str, cmap: Any, norm: Any =
         fig.colorbar(image, ax=ax, shrink=0.8)
     ax.set_title(title)
     ax.set_axis_off()
-    fig.tight_layout()
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
-    return Path(png)
+    return save_figure(fig, png)
 
 
 # --- land cover ---------------------------------------------------------------------------------------------

@@ -12,6 +12,16 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 
+def save_figure(fig, path: str | Path) -> Path:
+    """Lay ``fig`` out, write it as a 110 dpi PNG (making the folder) and close it: every picture ends here."""
+    path = Path(path)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 SCL_COLOURS = {
     0: ("no data", "#000000"), 1: ("saturated", "#ff0000"), 2: ("dark/shadow", "#2f2f2f"), 3: ("cloud shadow", "#643200"),
     4: ("vegetation", "#00a000"), 5: ("not vegetated", "#ffe65a"), 6: ("water", "#0000ff"), 7: ("unclassified", "#808080"),
@@ -57,11 +67,7 @@ def cube_quicklook(data: xr.Dataset, path: Path, *, title: str = "") -> Path:
         ax.ticklabel_format(style="plain")
         ax.tick_params(labelsize=7)
     fig.suptitle(title or f"{data.attrs.get('product', '')} on the EEA grid")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 SNOW_COLOURS = ListedColormap(["#6b8e23", "#ffffff", "#7f7f7f", "#000000"])
@@ -80,11 +86,7 @@ def snow_map(*, reflectance: xr.Dataset, snow: xr.DataArray, path: Path, title: 
         ax.ticklabel_format(style="plain")
         ax.tick_params(labelsize=7)
     fig.suptitle(title)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def season_plot(*, table, path: Path, title: str) -> Path:
@@ -108,11 +110,7 @@ def season_plot(*, table, path: Path, title: str) -> Path:
         ax.legend(fontsize=8)
     fig.suptitle(title)
     fig.autofmt_xdate()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def raster_map(data: xr.DataArray, *, path: Path, title: str, label: str, cmap: str = "viridis") -> Path:
@@ -123,8 +121,4 @@ def raster_map(data: xr.DataArray, *, path: Path, title: str, label: str, cmap: 
     ax.set_title(title)
     ax.ticklabel_format(style="plain")
     ax.tick_params(labelsize=7)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
