@@ -26,7 +26,6 @@ GDAL_CACHE_MB = "256"  # GDAL's block cache per worker; its default (5 % of RAM)
 class Row:
     size_km: float
     shape: tuple[int, int]
-    cores: int
     load_s: float
     snow_s: float
     chunk: int
@@ -83,7 +82,7 @@ def run(sim, *, size_km: float) -> Row:
                 on_cluster(snow_cover_unit, job, params=params, resolution=20.0, overwrite=True)
             timings.setdefault(name, []).append(time.perf_counter() - t)
             peaks[name] = max(peaks.get(name, 0.0), *client.run(worker_peak_mb, reset=True).values())
-    return Row(size_km=size_km, shape=tuple(gbox.shape), cores=1, load_s=min(timings["load"]),
+    return Row(size_km=size_km, shape=tuple(gbox.shape), load_s=min(timings["load"]),
                snow_s=min(timings["snow"]), chunk=CHUNK, idle_mb=idle, load_peak_mb=peaks["load"],
                peak_mb=peaks["snow"])
 
@@ -113,7 +112,7 @@ def print_table(rows: list[Row]) -> None:
     print("-" * len(header))
     for r in rows:
         print(f"{r.size_km:>4g}km {r.shape[0]:>5}x{r.shape[1]:<5} {r.mpx:>5.1f} {r.load_s:>7.2f} {r.snow_s:>7.2f} "
-              f"{r.mpx / r.load_s / r.cores:>6.2f} {r.mpx / r.snow_s / r.cores:>6.2f} {r.load_s / r.snow_s:>6.2f} "
+              f"{r.mpx / r.load_s:>6.2f} {r.mpx / r.snow_s:>6.2f} {r.load_s / r.snow_s:>6.2f} "
               f"{r.mpx * INPUT_BYTES_PER_PIXEL:>9.0f} {r.idle_mb:>8.0f} {r.load_peak_mb:>8.0f} {r.peak_mb:>8.0f}")
     print(f"ratio = snow throughput / load-only throughput (goal >= 0.5). Chunks are {rows[0].chunk} px, GDAL's cache "
           f"{os.environ['GDAL_CACHEMAX']} MB per worker; inputs MB is the unit's loaded bands, which the snow peak per worker "

@@ -10,7 +10,6 @@ second pass costs a local file read. The files live in a folder the caller owns 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import product
 from pathlib import Path
 from typing import TypeVar
 
@@ -55,20 +54,16 @@ def _save_blocks(array: da.Array, stem: Path):
     blocks = array.to_delayed(optimize_graph=False)  # one graph for all: shared inputs computed once
     files = np.empty(blocks.shape, dtype=object)
     tasks = []
-    for index in product(*(range(n) for n in blocks.shape)):
+    for index in np.ndindex(blocks.shape):
         files[index] = Path(f"{stem}_{'_'.join(map(str, index))}.npy")
         tasks.append(dask.delayed(np.save)(str(files[index]), blocks[index]))
     return files, tasks
 
 
 def _load_blocks(template: da.Array, files: np.ndarray) -> da.Array:
-    def block(index: tuple[int, ...]) -> da.Array:
+    blocks = np.empty(files.shape, dtype=object)
+    for index in np.ndindex(files.shape):
         shape = tuple(template.chunks[axis][i] for axis, i in enumerate(index))
-        return da.from_delayed(dask.delayed(np.load, pure=True)(str(files[index])), shape=shape, dtype=template.dtype)
-
-    def nest(prefix: tuple[int, ...]) -> list | da.Array:
-        if len(prefix) == files.ndim:
-            return block(prefix)
-        return [nest((*prefix, i)) for i in range(files.shape[len(prefix)])]
-
-    return da.block(nest(()))
+        blocks[index] = da.from_delayed(dask.delayed(np.load, pure=True)(str(files[index])), shape=shape,
+                                        dtype=template.dtype)
+    return da.block(blocks.tolist())
