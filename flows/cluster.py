@@ -55,10 +55,18 @@ def worker_environ(config: ClusterConfig | None = None, *, secrets: bool = True)
 
 def worker_process_config(config: ClusterConfig | None = None) -> dict[str, Any]:
     """dask configuration a worker process must have before it starts: the allocator settings, which a
-    nanny sets in the environment it spawns the worker with (``distributed.nanny.pre-spawn-environ``)."""
+    nanny sets in the environment it spawns the worker with (``distributed.nanny.pre-spawn-environ``), and
+    whether its event loops run dask's statistical profiler."""
     config = config or load_cluster_config()
     spawn_env = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **config.worker_allocator}
-    return {"distributed.nanny.pre-spawn-environ": spawn_env}
+    return {"distributed.nanny.pre-spawn-environ": spawn_env, "distributed.worker.profile.enabled": config.profile}
+
+
+def worker_config_environ(config: ClusterConfig | None = None) -> dict[str, str]:
+    """:func:`worker_process_config` as the ``DASK_*`` variables a pod's dask reads at start."""
+    process = worker_process_config(config)
+    return {"DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON": repr(process["distributed.nanny.pre-spawn-environ"]),
+            "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": str(process["distributed.worker.profile.enabled"])}
 
 
 def local_cluster_kwargs(config: ClusterConfig | None = None, *, workers: int | None = None,
@@ -89,8 +97,7 @@ def kube_cluster_spec(config: ClusterConfig | None = None, *, name: str | None =
     if workers or config.workers:
         body["worker"]["replicas"] = workers or config.workers
     extra = worker_environ(config, secrets=False) if config.pass_environ else {}
-    extra["DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON"] = repr(
-        worker_process_config(config)["distributed.nanny.pre-spawn-environ"])  # dask reads it as a literal
+    extra.update(worker_config_environ(config))  # dask reads these values as Python literals
     for part in (body["scheduler"]["spec"], body["worker"]["spec"]):
         for container in part["containers"]:
             if config.image:
@@ -105,7 +112,7 @@ def make_cluster(config: ClusterConfig | None = None, *, workers: int | None = N
     """A new cluster (local or Kubernetes); the caller closes it. ``address`` has no cluster to make."""
     config = config or load_cluster_config()
     if config.kind == "local":
-        with dask.config.set(worker_process_config(config)):  # read by each nanny as it spawns its worker
+        with dask.config.set(worker_process_config(config)):  # read by the scheduler and by each nanny
             return LocalCluster(**local_cluster_kwargs(config, workers=workers, memory_limit=memory_limit))
     if config.kind == "kubernetes":
         return kube_cluster(config, workers=workers)

@@ -374,8 +374,17 @@ def _write_cogs(
             staging[name].unlink()
             return paths[name]
 
-        with ThreadPoolExecutor(max_workers=len(paths)) as pool:  # GDAL compresses without the GIL
+        threads = min(len(paths), _local_threads())
+        with ThreadPoolExecutor(max_workers=threads) as pool:  # GDAL compresses without the GIL
             return dict(zip(paths, pool.map(to_cog, paths))), counts
+
+
+def _local_threads() -> int:
+    """Threads this process may compute with: inside a dask worker's unit, the worker's own (``num_workers``,
+    set by ``flows.fanout``), so that N single-threaded workers on N cores do not oversubscribe them."""
+    import dask
+
+    return max(1, int(dask.config.get("num_workers", None) or os.cpu_count() or 1))
 
 
 def _computed_blocks(bands: xr.Dataset, *, in_flight: int | None = None):
@@ -405,7 +414,7 @@ def _computed_blocks(bands: xr.Dataset, *, in_flight: int | None = None):
             blocks.append(dask.delayed(list)([c[i, j] for c in chunks]))
     client = _dask_client()
     if client is None:
-        in_flight = in_flight or dask.config.get("num_workers", None) or os.cpu_count() or 1
+        in_flight = in_flight or _local_threads()
         for start in range(0, len(blocks), in_flight):
             batch = dask.compute(*blocks[start:start + in_flight], optimize_graph=False)
             for window, computed in zip(windows[start:start + in_flight], batch, strict=True):

@@ -16,21 +16,25 @@ R = TypeVar("R")
 
 
 def _run_in_worker(fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
-    """Inside a worker: the unit's own dask graphs use the worker's threads, not the cluster again."""
+    """Inside a worker: the unit's own dask graphs use the worker's threads, not the cluster again (one thread:
+    dask's synchronous scheduler, which hands no task between threads)."""
     import dask
     from distributed import get_worker
 
     threads = max(1, int(getattr(get_worker().state, "nthreads", 1)))
-    with dask.config.set(scheduler="threads", num_workers=threads):
+    with dask.config.set(scheduler="threads" if threads > 1 else "sync", num_workers=threads):
         return fn(*args, **kwargs)
 
 
-def on_cluster(fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:
-    """``fn(*args, **kwargs)`` on a worker of the current dask client, else here; ``fn`` must be importable."""
+def on_cluster(fn: Callable[..., R], /, *args: Any, priority: int = 0, **kwargs: Any) -> R:
+    """``fn(*args, **kwargs)`` on a worker of the current dask client, else here; ``fn`` must be importable.
+
+    Of the units waiting for a worker, those of higher ``priority`` start first (dask's task priority).
+    """
     from distributed import default_client
 
     try:
         client = default_client()
     except ValueError:  # no client: compute here
         return fn(*args, **kwargs)
-    return client.submit(_run_in_worker, fn, args, kwargs, pure=False).result()
+    return client.submit(_run_in_worker, fn, args, kwargs, pure=False, priority=priority).result()

@@ -34,6 +34,7 @@ class ClusterConfig:
     pass_environ: bool = True
     worker_env: Mapping[str, str] = field(default_factory=dict)
     worker_allocator: Mapping[str, str] = field(default_factory=dict)  # set before a worker process starts
+    profile: bool = False  # dask's statistical profiler in every worker (and scheduler) event loop
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -70,4 +71,15 @@ def load_cluster_config(path: Path | None = None, *, environ: Mapping[str, str] 
         pass_environ=bool(k8s.get("pass_environ", True)),
         worker_env={k: env.get(k, str(v)) for k, v in (doc.get("worker_env") or {}).items()},
         worker_allocator={k: env.get(k, str(v)) for k, v in (doc.get("worker_allocator") or {}).items()},
+        profile=_flag(env.get("SNOWLAND_DASK_PROFILE", doc.get("profile", False))),
     )
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if str(value).strip().lower() in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true or false, not {value!r}")

@@ -221,28 +221,45 @@ def test_local_workers_get_the_datacube_and_gdal_settings(database):
 
         return {k: v for k, v in os.environ.items() if k.startswith(("ODC_", "GDAL_DISABLE", "AWS_NO_SIGN", "MALLOC_"))}
 
+    def profiling(dask_worker) -> bool:
+        from collections import deque
+
+        return not isinstance(dask_worker.io_loop.profile, deque)  # a deque: no profiler thread was started
+
     config = load_cluster_config()
     with dask_client(workers=1, memory_limit="1GiB") as client:
         (seen,) = client.run(settings_seen).values()
+        (profiled,) = client.run(profiling).values()
         assert len(client.scheduler_info()["workers"]) == 1
+    assert profiled is config.profile is False
     assert seen["ODC_ENVIRONMENT"] == os.environ["ODC_ENVIRONMENT"]
     assert seen[f"ODC_{seen['ODC_ENVIRONMENT'].upper()}_DB_URL"].endswith(f":{database.port}/{database.db_name}")
     assert seen["GDAL_DISABLE_READDIR_ON_OPEN"] == config.worker_env["GDAL_DISABLE_READDIR_ON_OPEN"]
     assert {k: seen[k] for k in config.worker_allocator} == dict(config.worker_allocator)  # set before start
 
 
-def test_kubernetes_workers_get_the_same_allocator_settings_as_local_ones():
-    import ast
+def test_kubernetes_workers_get_the_same_allocator_and_profiler_settings_as_local_ones():
+    import dask.config
 
     from flows.cluster import kube_cluster_spec, worker_process_config
 
-    wanted = worker_process_config()["distributed.nanny.pre-spawn-environ"]
+    wanted = worker_process_config()
     static = yaml.safe_load((K8S_DIR / "dask" / "daskcluster.yaml").read_text())
     per_run = kube_cluster_spec(load_cluster_config(environ={"SNOWLAND_DASK_KIND": "kubernetes"}))
     for spec in (static, per_run):
         (worker,) = spec["spec"]["worker"]["spec"]["containers"]
-        env = {e["name"]: e.get("value") for e in worker.get("env", [])}
-        assert ast.literal_eval(env["DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON"]) == wanted
+        env = {e["name"]: e.get("value") for e in worker.get("env", []) if e["name"].startswith("DASK_")}
+        seen = dask.config.collect_env(env)  # as dask reads them in the pod
+        for key, value in wanted.items():
+            assert dask.config.get(key, config=seen) == value, key
+
+
+def test_the_profiler_setting_reads_true_and_false_and_refuses_anything_else():
+    assert load_cluster_config(environ={}).profile is False
+    assert load_cluster_config(environ={"SNOWLAND_DASK_PROFILE": "true"}).profile is True
+    assert load_cluster_config(environ={"SNOWLAND_DASK_PROFILE": "0"}).profile is False
+    with pytest.raises(ValueError, match="true or false"):
+        load_cluster_config(environ={"SNOWLAND_DASK_PROFILE": "sometimes"})
 
 
 def test_a_per_run_daskcluster_fits_the_crd_and_carries_settings_but_no_secret(daskcluster_schema):
