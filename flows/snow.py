@@ -71,6 +71,7 @@ class SnowJob:
     cell: str
     day: str
     product: str
+    area_km2: float = field(default=0.0, compare=False)  # of the cell the day's scenes cover: the unit's cost
 
     @property
     def key(self) -> str:
@@ -118,7 +119,7 @@ def find_snow_jobs(
     """Every unit (cell x solar day x sensor) with indexed input in the period and area."""
     dc = dc or connect()
     area, wanted = _area(cells, bbox)
-    jobs: set[SnowJob] = set()
+    covered: dict[tuple[str, str, str], list[Geometry]] = {}
     for product in products:
         query: dict[str, Any] = {"product": product}
         if time:
@@ -127,9 +128,12 @@ def find_snow_jobs(
             query["geopolygon"] = area
         for ds in dc.find_datasets(**query):
             day = _solar_day(ds)
+            extent = ds.extent.to_crs(EEA_CRS)
             for cell in cells_covering(ds.extent, size_m=CELL_SIZE_M):
                 if wanted is None or cell.name in wanted:
-                    jobs.add(SnowJob(cell=cell.name, day=day, product=product))
+                    covered.setdefault((cell.name, day, product), []).append(extent & cell.geometry)
+    jobs = [SnowJob(cell=c, day=d, product=p, area_km2=round(geom.unary_union(parts).area / 1e6, 1))
+            for (c, d, p), parts in covered.items()]
     return sorted(jobs, key=lambda j: (j.day, j.cell, j.product))
 
 
@@ -269,8 +273,11 @@ def _window(day: str) -> tuple[str, str]:
 
 @task(**TRANSIENT_RETRIES, cache_policy=NO_CACHE)
 def snow_cover_task(job: SnowJob, *, params: dict[str, Any], resolution: float, overwrite: bool) -> Written | str:
-    """One unit, written and indexed, on a dask worker; an input that cannot give a product returns its reason."""
-    return on_cluster(snow_cover_unit, job, params=params, resolution=resolution, overwrite=overwrite)
+    """One unit, written and indexed, on a dask worker; an input that cannot give a product returns its reason.
+
+    Larger units start first, so that the last ones to finish are small and no worker idles long at the end."""
+    return on_cluster(snow_cover_unit, job, params=params, resolution=resolution, overwrite=overwrite,
+                      priority=round(job.area_km2))
 
 
 def snow_cover_unit(job: SnowJob, *, params: dict[str, Any], resolution: float, overwrite: bool) -> Written | str:
@@ -320,6 +327,7 @@ def snow_cover(
         else:
             jobs.append(job)
     log(f"snow_cover: {len(jobs)} unit(s) to compute (cell x day x sensor), {len(report.exists)} already there")
+    jobs.sort(key=lambda j: -j.area_km2)
     with flow_client():
         futures = snow_cover_task.map(jobs, params=unmapped(params.to_dict()), resolution=unmapped(resolution),
                                        overwrite=unmapped(overwrite))

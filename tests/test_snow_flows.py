@@ -17,6 +17,7 @@ from flows.index import index_scenes
 from flows.simulate import TCD_FILE
 from flows.snow import SnowJob, snow_cover, snow_season
 from flows.validate_snow import validate_snow
+from conftest import SIM_PERIOD
 from itemfactory import write_tiny_s2_item
 from realsamples import landsat_item, s2_item
 
@@ -227,6 +228,17 @@ def _codes(dc, day: str, sensor: str) -> np.ndarray:
 def test_snow_job_keys_name_cell_day_and_sensor():
     assert SnowJob(cell="100kmE40N24", day="2024-01-15", product="s2_l2a").key == "100kmE40N24/2024-01-15/s2"
     assert SnowJob(cell="100kmE40N24", day="2024-01-15", product="landsat_c2l2").key == "100kmE40N24/2024-01-15/l8"
+
+
+def test_snow_jobs_carry_the_area_of_the_cell_their_scenes_cover(dc, simulated):
+    from flows.snow import find_snow_jobs
+
+    x0, y0, x1, y1 = json.loads(Path(simulated.truth).read_text())["world"]["bounds"]
+    world_km2 = (x1 - x0) * (y1 - y0) / 1e6
+    jobs = find_snow_jobs(time=SIM_PERIOD, cells=["100kmE40N24"], dc=dc)
+    assert jobs and all(j.cell == "100kmE40N24" for j in jobs)
+    for job in jobs:  # two UTM tiles of one day overlap: their union is counted once
+        assert 0.9 * world_km2 <= job.area_km2 <= 1.1 * world_km2, (job, world_km2)
 
 
 def test_an_index_made_before_fsc_og_gains_the_band_in_place(dc):
