@@ -8,8 +8,10 @@ Reflectance comes out as float32 reflectance (NaN where nodata); masks keep thei
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import os
 import shutil
+import socket
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -299,7 +301,8 @@ def write_dataset(
         return Written(id=ds_id, path=final, status="exists")
 
     final.parent.mkdir(parents=True, exist_ok=True)
-    partial = final.parent / f".{final.name}.partial-{uuid.uuid4().hex[:8]}"
+    sweep_abandoned(final)
+    partial = final.parent / f".{final.name}.partial-{_writer_tag()}"
     partial.mkdir()
     try:
         stem = f"{product}_{key.replace('/', '_')}"
@@ -439,9 +442,58 @@ def _dask_client():
     return client if isinstance(client, Client) else None
 
 
+ABANDONED_AFTER_S = 6 * 3600  # a hidden folder of another host's writer is left this long: it may still write
+
+
+def _writer_tag() -> str:
+    """Names a hidden folder's writer (host and process), so that a later writer can tell it was abandoned."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def sweep_abandoned(final: Path) -> list[Path]:
+    """Clear what writers of ``final`` left when they died mid-write (a killed worker); return what was cleared.
+
+    A hidden ``.partial-`` folder (files never renamed into place, never indexed) is removed; a hidden
+    ``.old-`` folder (a product being replaced) is removed, or put back if the writer died before the new
+    product took its place. A folder counts as abandoned when its writer was a process of this host that no
+    longer runs, or when it is older than ``ABANDONED_AFTER_S``.
+    """
+    cleared = []
+    for hidden in sorted(final.parent.glob(f".{glob.escape(final.name)}.*-*")):
+        kind, _, tag = hidden.name[len(final.name) + 2:].partition("-")
+        if kind not in ("partial", "old") or not hidden.is_dir() or not _abandoned(hidden, tag):
+            continue
+        if kind == "old" and not final.exists():
+            hidden.rename(final)
+        else:
+            shutil.rmtree(hidden, ignore_errors=True)
+        cleared.append(hidden)
+    return cleared
+
+
+def _abandoned(folder: Path, tag: str) -> bool:
+    host, pid, _ = (["", "", ""] + tag.rsplit("-", 2))[-3:]
+    if host == socket.gethostname() and pid.isdigit():
+        return not _running(int(pid))
+    try:
+        age = dt.datetime.now().timestamp() - folder.stat().st_mtime
+    except FileNotFoundError:  # its writer finished meanwhile
+        return False
+    return age > ABANDONED_AFTER_S
+
+
+def _running(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def _replace_dir(new: Path, final: Path) -> None:
     if final.exists():
-        trash = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
+        trash = final.parent / f".{final.name}.old-{_writer_tag()}"
         final.rename(trash)
         new.rename(final)
         shutil.rmtree(trash, ignore_errors=True)
