@@ -189,7 +189,7 @@ def describe_cube(data) -> str:
 def cmd_snow(args: argparse.Namespace) -> int:
     from flows.snow import snow_cover
 
-    report = snow_cover(start=args.start, end=args.end, cells=args.cell, bbox=args.bbox,
+    report = snow_cover(start=args.start, end=args.end, since_days=args.since_days, cells=args.cell, bbox=args.bbox,
                         products=args.product or ["s2_l2a", "landsat_c2l2"],
                         overwrite=args.overwrite, params_file=args.params, resolution=args.resolution)
     print(report.summary())
@@ -504,6 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("snow", help="snow-cover flow: Let-It-Snow for indexed scenes without a snow product yet")
     p.add_argument("--start", help="first day (default: everything indexed)")
     p.add_argument("--end", help="last day")
+    p.add_argument("--since-days", type=float, help="scenes acquired in the last N days (instead of --start)")
     p.add_argument("--cell", action="append", help="100 km EEA cell, e.g. 100kmE40N24 (repeatable)")
     p.add_argument("--bbox", type=float, nargs=4, metavar=("W", "S", "E", "N"))
     p.add_argument("--product", action="append", choices=["s2_l2a", "landsat_c2l2"],

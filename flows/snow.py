@@ -303,6 +303,7 @@ def snow_cover(
     *,
     start: str | None = None,
     end: str | None = None,
+    since_days: float | None = None,
     cells: list[str] | None = None,
     bbox: list[float] | None = None,
     products: list[str] = list(SENSORS),
@@ -312,17 +313,23 @@ def snow_cover(
 ) -> ProductReport:
     """Snow cover for every indexed acquisition in the period and area that has none yet.
 
-    ``resolution`` is the product's pixel size on the EEA grid: 20 m as Let-It-Snow's Sentinel-2 product;
-    coarser (e.g. 240 m) only for decimated samples. Parameters come from ``params_file`` (YAML/JSON) over
-    the published defaults.
+    ``since_days`` takes the acquisitions of the last days (instead of ``start``): what a schedule after each
+    indexing needs, so that a run looks at the recent scenes, not at the whole archive. ``resolution`` is the
+    product's pixel size on the EEA grid: 20 m as Let-It-Snow's Sentinel-2 product; coarser (e.g. 240 m) only
+    for decimated samples. Parameters come from ``params_file`` (YAML/JSON) over the published defaults.
     """
     params = _params(params_file, resolution)
+    if since_days is not None and start is None:
+        start = (dt.date.today() - dt.timedelta(days=since_days)).isoformat()
     time = (start or "1970-01-01", end or "2100-01-01")
     dc = connect()
     report = ProductReport(product="snow_cover")
+    found = find_snow_jobs(time=time, cells=cells, bbox=bbox, products=products, dc=dc)
+    ids = [dataset_id("snow_cover", job.key) for job in found]
+    done = dc.index.datasets.bulk_has(ids) if ids and not overwrite else [False] * len(ids)
     jobs = []
-    for job in find_snow_jobs(time=time, cells=cells, bbox=bbox, products=products, dc=dc):
-        if not overwrite and dc.index.datasets.has(dataset_id("snow_cover", job.key)):
+    for job, exists in zip(found, done, strict=True):
+        if exists:
             report.exists.append(job.key)
         else:
             jobs.append(job)

@@ -53,6 +53,16 @@ def test_rerunning_snow_cover_adds_nothing_and_overwrite_replaces_in_place(dc, s
     assert len(dc.find_datasets(product="snow_cover")) == count
 
 
+def test_since_days_looks_only_at_the_recent_acquisitions(dc, simulated, snow_run):
+    import datetime as dt
+
+    start = dt.date(2024, 3, 1)
+    recent = snow_cover(since_days=(dt.date.today() - start).days, cells=["100kmE40N24"])
+    expected = {k for k in snow_run.written if k.split("/")[1] >= start.isoformat()}
+    assert expected and len(expected) < len(snow_run.written)
+    assert set(recent.exists) == expected and not recent.written
+
+
 def test_snow_cover_records_zs_platform_and_lineage(dc, simulated, snow_run):
     ds = dc.find_datasets(product="snow_cover", time=("2023-12-01", "2024-03-31"))[0]
     props = ds.metadata_doc["properties"]
