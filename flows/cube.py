@@ -8,12 +8,9 @@ Reflectance comes out as float32 reflectance (NaN where nodata); masks keep thei
 from __future__ import annotations
 
 import datetime as dt
-import glob
 import os
 import shutil
-import socket
 import threading
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,7 +25,9 @@ from datacube.model import Dataset, Product
 from odc.geo import CRS, Geometry
 from odc.geo.geobox import GeoBox
 
+from flows.atomic import publish, staging_folder, sweep_abandoned
 from flows.eo3 import BOA_OFFSET_PROPERTY, add_dataset, dataset_id, eo3_document, read_grid
+from flows.fanout import local_threads
 from flows.grid import EEA_CRS, Cell, aligned_geobox
 from odc_config.settings import Settings, apply_odc_environ, load_settings
 from products import product_definition_files
@@ -270,6 +269,11 @@ class Written:
     status: Literal["written", "exists", "replaced"]
 
 
+def product_folder(product: str, key: str) -> Path:
+    """Where the product ``key`` (e.g. ``100kmE40N24/2024-01-15/s2``) of ``product`` is written."""
+    return load_settings().data_dir / product / key
+
+
 def write_dataset(
     bands: xr.Dataset,
     *,
@@ -295,15 +299,14 @@ def write_dataset(
     """
     index = (dc or connect()).index
     ds_id = dataset_id(product, key)
-    final = load_settings().data_dir / product / key
+    final = product_folder(product, key)
     exists = index.datasets.has(ds_id)
     if exists and not overwrite:
+        if not final.exists():
+            sweep_abandoned(final)  # its replacement died between the two renames: put it back
         return Written(id=ds_id, path=final, status="exists")
 
-    final.parent.mkdir(parents=True, exist_ok=True)
-    sweep_abandoned(final)
-    partial = final.parent / f".{final.name}.partial-{_writer_tag()}"
-    partial.mkdir()
+    partial = staging_folder(final)
     try:
         stem = f"{product}_{key.replace('/', '_')}"
         paths, counts = _write_cogs(bands, geobox, {str(n): partial / f"{stem}_{n}.tif" for n in bands.data_vars})
@@ -318,7 +321,7 @@ def write_dataset(
             lineage={k: sorted(set(v)) for k, v in sources.items() if v},
         )
         (partial / "odc-metadata.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-        _replace_dir(partial, final)
+        publish(partial, final)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -377,17 +380,9 @@ def _write_cogs(
             staging[name].unlink()
             return paths[name]
 
-        threads = min(len(paths), _local_threads())
+        threads = min(len(paths), local_threads())
         with ThreadPoolExecutor(max_workers=threads) as pool:  # GDAL compresses without the GIL
             return dict(zip(paths, pool.map(to_cog, paths))), counts
-
-
-def _local_threads() -> int:
-    """Threads this process may compute with: inside a dask worker's unit, the worker's own (``num_workers``,
-    set by ``flows.fanout``), so that N single-threaded workers on N cores do not oversubscribe them."""
-    import dask
-
-    return max(1, int(dask.config.get("num_workers", None) or os.cpu_count() or 1))
 
 
 def _computed_blocks(bands: xr.Dataset, *, in_flight: int | None = None):
@@ -417,7 +412,7 @@ def _computed_blocks(bands: xr.Dataset, *, in_flight: int | None = None):
             blocks.append(dask.delayed(list)([c[i, j] for c in chunks]))
     client = _dask_client()
     if client is None:
-        in_flight = in_flight or _local_threads()
+        in_flight = in_flight or local_threads()
         for start in range(0, len(blocks), in_flight):
             batch = dask.compute(*blocks[start:start + in_flight], optimize_graph=False)
             for window, computed in zip(windows[start:start + in_flight], batch, strict=True):
@@ -440,65 +435,6 @@ def _dask_client():
 
     client = getattr(get_scheduler(), "__self__", None)
     return client if isinstance(client, Client) else None
-
-
-ABANDONED_AFTER_S = 6 * 3600  # a hidden folder of another host's writer is left this long: it may still write
-
-
-def _writer_tag() -> str:
-    """Names a hidden folder's writer (host and process), so that a later writer can tell it was abandoned."""
-    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-
-
-def sweep_abandoned(final: Path) -> list[Path]:
-    """Clear what writers of ``final`` left when they died mid-write (a killed worker); return what was cleared.
-
-    A hidden ``.partial-`` folder (files never renamed into place, never indexed) is removed; a hidden
-    ``.old-`` folder (a product being replaced) is removed, or put back if the writer died before the new
-    product took its place. A folder counts as abandoned when its writer was a process of this host that no
-    longer runs, or when it is older than ``ABANDONED_AFTER_S``.
-    """
-    cleared = []
-    for hidden in sorted(final.parent.glob(f".{glob.escape(final.name)}.*-*")):
-        kind, _, tag = hidden.name[len(final.name) + 2:].partition("-")
-        if kind not in ("partial", "old") or not hidden.is_dir() or not _abandoned(hidden, tag):
-            continue
-        if kind == "old" and not final.exists():
-            hidden.rename(final)
-        else:
-            shutil.rmtree(hidden, ignore_errors=True)
-        cleared.append(hidden)
-    return cleared
-
-
-def _abandoned(folder: Path, tag: str) -> bool:
-    host, pid, _ = (["", "", ""] + tag.rsplit("-", 2))[-3:]
-    if host == socket.gethostname() and pid.isdigit():
-        return not _running(int(pid))
-    try:
-        age = dt.datetime.now().timestamp() - folder.stat().st_mtime
-    except FileNotFoundError:  # its writer finished meanwhile
-        return False
-    return age > ABANDONED_AFTER_S
-
-
-def _running(pid: int) -> bool:
-    import psutil
-
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
-def _replace_dir(new: Path, final: Path) -> None:
-    if final.exists():
-        trash = final.parent / f".{final.name}.old-{_writer_tag()}"
-        final.rename(trash)
-        new.rename(final)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        new.rename(final)
 
 
 def _now_iso() -> str:

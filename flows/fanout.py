@@ -9,6 +9,7 @@ duplicated. Without a dask client the unit runs in the calling thread.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -26,10 +27,19 @@ def _run_in_worker(fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str
         return fn(*args, **kwargs)
 
 
+def local_threads() -> int:
+    """Threads the code running here may compute with: inside a unit, its worker's own (``num_workers``, set
+    above), so that N single-threaded workers on N cores do not oversubscribe them; else the machine's cores."""
+    import dask
+
+    return max(1, int(dask.config.get("num_workers", None) or os.cpu_count() or 1))
+
+
 def on_cluster(fn: Callable[..., R], /, *args: Any, priority: int = 0, **kwargs: Any) -> R:
     """``fn(*args, **kwargs)`` on a worker of the current dask client, else here; ``fn`` must be importable.
 
-    Of the units waiting for a worker, those of higher ``priority`` start first (dask's task priority).
+    Of the units waiting for a worker, those of higher ``priority`` start first. dask's priorities hold across
+    every client of a scheduler, and other work has priority 0.
     """
     from distributed import default_client
 

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
-
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 from odc.geo.geobox import GeoBox
 
-from flows.cube import ABANDONED_AFTER_S, sweep_abandoned, write_dataset
+from flows.atomic import _start_centis, sweep_abandoned
+from flows.cube import write_dataset
+
+HERE = socket.gethostname()
 
 
 def _dead_pid() -> int:
@@ -22,57 +25,75 @@ def _dead_pid() -> int:
     return child.pid
 
 
-def _hidden(final: Path, kind: str, *, host: str, pid: int, age_s: float = 0) -> Path:
-    folder = final.parent / f".{final.name}.{kind}-{host}-{pid}-0123abcd"
+def _hidden(final: Path, kind: str, *, host: str = HERE, pid: int, start: int | None = None) -> Path:
+    """A hidden folder as a writer makes it: ``.<name>.<kind>-<host>-<pid>-<start>-<8 hex>``."""
+    start = _start_centis(pid) if start is None else start
+    folder = final.parent / f".{final.name}.{kind}-{host}-{pid}-{start}-0123abcd"
     folder.mkdir(parents=True)
     (folder / "band.tif").write_bytes(b"half written")
-    if age_s:
-        past = folder.stat().st_mtime - age_s
-        os.utime(folder, (past, past))
     return folder
 
 
 def test_the_folders_of_dead_writers_go_and_those_of_live_or_recent_ones_stay(tmp_path):
     final = tmp_path / "snow_cover" / "100kmE40N24" / "2024-01-15" / "s2"
-    here = socket.gethostname()
-    dead = _hidden(final, "partial", host=here, pid=_dead_pid())
-    alive = _hidden(final, "partial", host=here, pid=os.getpid())
-    elsewhere_recent = _hidden(final, "partial", host="worker-7f9c-x", pid=12, age_s=60)
-    elsewhere_old = _hidden(final, "partial", host="worker-7f9c-y", pid=12, age_s=ABANDONED_AFTER_S + 60)
-    other_day = _hidden(final.parent.parent / "2024-01-16" / "s2", "partial", host=here, pid=_dead_pid())
+    dead = _hidden(final, "partial", pid=_dead_pid(), start=12345)
+    reused_pid = _hidden(final, "partial", pid=os.getpid(), start=_start_centis(os.getpid()) - 500)
+    alive = _hidden(final, "partial", pid=os.getpid())
+    elsewhere = _hidden(final, "partial", host="worker-7f9c-x", pid=12, start=99)
+    other_day = _hidden(final.parent.parent / "2024-01-16" / "s2", "partial", pid=_dead_pid(), start=1)
 
-    assert sorted(sweep_abandoned(final)) == sorted([dead, elsewhere_old])
-    assert not dead.exists() and not elsewhere_old.exists()
-    assert alive.exists() and elsewhere_recent.exists() and other_day.exists()
+    assert sorted(sweep_abandoned(final)) == sorted([dead, reused_pid])
+    assert alive.exists() and elsewhere.exists() and other_day.exists()
+
+
+def test_an_untouched_folder_goes_after_the_age_limit_whoever_wrote_it(tmp_path, monkeypatch):
+    import flows.atomic
+
+    final = tmp_path / "land_cover" / "100kmE40N24" / "2031"
+    alive = _hidden(final, "partial", pid=os.getpid())
+    elsewhere = _hidden(final, "old", host="worker-7f9c-y", pid=12, start=99)
+    final.mkdir()
+    assert sweep_abandoned(final) == []
+    monkeypatch.setattr(flows.atomic, "ABANDONED_AFTER_S", -1)  # as if the age limit had passed
+    assert sorted(sweep_abandoned(final)) == sorted([alive, elsewhere])
 
 
 def test_a_replaced_product_whose_writer_died_before_the_swap_is_put_back(tmp_path):
     final = tmp_path / "snow_cover" / "100kmE40N24" / "2024-01-15" / "s2"
-    old = _hidden(final, "old", host=socket.gethostname(), pid=_dead_pid())
+    old = _hidden(final, "old", pid=_dead_pid(), start=1)
     sweep_abandoned(final)
     assert not old.exists() and (final / "band.tif").read_bytes() == b"half written"
 
-    leftover = _hidden(final, "old", host=socket.gethostname(), pid=_dead_pid())
+    leftover = _hidden(final, "old", pid=_dead_pid(), start=1)
     sweep_abandoned(final)  # the product is in place: its old copy only goes
     assert not leftover.exists() and final.exists()
 
 
-def test_writing_a_product_clears_a_dead_writers_partial_folder_of_it(dc, tmp_path):
+def test_writing_a_product_clears_a_dead_writers_folders_and_puts_back_a_product_moved_aside(dc):
     from odc_config.settings import load_settings
 
     gbox = GeoBox.from_bbox((4_000_000, 2_400_000, 4_002_000, 2_402_000), "EPSG:3035", resolution=20)
     key = "100kmE40N24/2031-01-15"
     final = load_settings().data_dir / "land_cover" / key
-    dead = _hidden(final, "partial", host=socket.gethostname(), pid=_dead_pid())
+    dead = _hidden(final, "partial", pid=_dead_pid(), start=1)
     bands = xr.Dataset({name: (("y", "x"), np.full(gbox.shape, value, "uint8"))
                         for name, value in (("classification", 13), ("confidence", 90), ("n_clear", 20))})
-    written = write_dataset(bands, geobox=gbox, product="land_cover", key=key, region="100kmE40N24",
-                            when="2031-01-01T00:00:00Z", sources={}, overwrite=True, dc=dc,
-                            properties={"snowland:nomenclature": "oso23", "snowland:simulated": True})
+    def write(overwrite: bool):
+        return write_dataset(bands, geobox=gbox, product="land_cover", key=key, region="100kmE40N24",
+                             when="2031-01-01T00:00:00Z", sources={}, overwrite=overwrite, dc=dc,
+                             properties={"snowland:nomenclature": "oso23", "snowland:simulated": True})
+
+    written = write(overwrite=True)
     try:
         assert written.path == final and (final / "odc-metadata.yaml").exists()
         assert not dead.exists()
         assert not [p for p in final.parent.iterdir() if p.name.startswith(".")]
+
+        moved_aside = final.parent / f".{final.name}.old-{HERE}-{_dead_pid()}-1-0123abcd"
+        final.rename(moved_aside)  # a replacement that died between its two renames
+        assert write(overwrite=False).status == "exists"
+        assert (final / "odc-metadata.yaml").exists() and not moved_aside.exists()
     finally:
         dc.index.datasets.archive([written.id])
         dc.index.datasets.purge([written.id])
+        shutil.rmtree(final, ignore_errors=True)
