@@ -38,6 +38,9 @@ LOADER = "rio"  # odc-loader's rasterio reader: several times faster than datacu
 
 
 _CONNECT_LOCK = threading.Lock()
+_CONFIG_LOCK = threading.Lock()
+_OPEN: dict[tuple[int, str, str, str], datacube.Datacube] = {}
+_NO_DATASET = "00000000-0000-0000-0000-000000000000"
 
 
 class CubeError(RuntimeError):
@@ -47,18 +50,42 @@ class CubeError(RuntimeError):
 def connect(settings: Settings | None = None, *, app: str = "snowland", validate: bool = True) -> datacube.Datacube:
     """A Datacube on snowland's index (the embedded one unless ``ODC_ENVIRONMENT`` says otherwise).
 
-    ``validate=False`` connects to a database whose ODC schema does not exist yet (to initialise it).
+    One per process and database, shared by its threads (the index is thread-safe, not fork-safe): a worker
+    running unit after unit holds one small connection pool instead of one per unit, which PostgreSQL's
+    connection limit would not survive. It is checked on each call and reopened after the database restarted.
+    ``validate=False`` connects to a database whose ODC schema does not exist yet (to initialise it), unshared.
     """
     settings = settings or load_settings()
     apply_odc_environ(settings)
+    if not validate:
+        return _open(settings, app=app, validate=False)
+    key = (os.getpid(), app, settings.env_name, settings.db_url)
+    with _CONNECT_LOCK:
+        dc = _OPEN.pop(key, None)
+        if dc is not None and not _alive(dc):
+            dc.close()
+            dc = None
+        _OPEN[key] = dc or _open(settings, app=app, validate=True)
+        return _OPEN[key]
+
+
+def _open(settings: Settings, *, app: str, validate: bool) -> datacube.Datacube:
     try:
-        with _CONNECT_LOCK:  # datacube's configuration loading is not thread-safe
+        with _CONFIG_LOCK:  # datacube's configuration loading is not thread-safe
             return datacube.Datacube(app=app, env=settings.env_name, validate_connection=validate)
     except Exception as err:  # the driver raises several unrelated types for "cannot connect"
         raise CubeError(
             f"cannot open the ODC index {settings.env_name!r} ({_redact(settings.db_url)}): {err}. "
             "Is the database up? `snowland db up` starts the embedded one."
         ) from err
+
+
+def _alive(dc: datacube.Datacube) -> bool:
+    try:
+        dc.index.datasets.has(_NO_DATASET)
+    except Exception:  # a restarted server, a dropped connection: the pool is stale either way
+        return False
+    return True
 
 
 def init_index(dc: datacube.Datacube | None = None, *, extra_products: Sequence[Path] = ()) -> list[str]:

@@ -252,3 +252,33 @@ def test_database_lost_gives_a_clear_error_and_the_next_run_resumes(own_index, m
     again = snow_cover(start=DB_PERIOD[0], end=DB_PERIOD[1])
     _assert_the_rerun_completes_exactly_what_is_missing(first, again, jobs)
     _assert_each_product_once(DB_PERIOD, set(first.written) | set(first.exists) | set(again.written))
+
+
+def test_a_process_keeps_one_connection_pool_and_reopens_it_after_a_restart(own_index):
+    from flows.cube import connect
+
+    opened = connect()
+    opened.index.datasets.count(product="snow_cover")
+    before = _count_backends(own_index)
+    for _ in range(20):  # as a worker's units do, each opening the index
+        connect().index.datasets.has("00000000-0000-0000-0000-000000000001")
+    assert connect() is opened
+    assert _count_backends(own_index) == before, "each connect() left a connection behind"
+
+    own_index.down()
+    own_index.up()
+    again = connect()
+    assert again is not opened, "the pool of the stopped server was kept"
+    assert again.index.datasets.count(product="snow_cover") >= 0
+    assert connect() is again
+
+
+def _count_backends(db) -> int:
+    """Client connections to the index database, counted from a connection of its own (not included)."""
+    import psycopg2
+
+    with psycopg2.connect(host="127.0.0.1", port=db.port, user="postgres", dbname=db.db_name) as conn, \
+            conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()")
+        return cur.fetchone()[0]
