@@ -504,7 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("snow", help="snow-cover flow: Let-It-Snow for indexed scenes without a snow product yet")
     p.add_argument("--start", help="first day (default: everything indexed)")
     p.add_argument("--end", help="last day")
-    p.add_argument("--since-days", type=float, help="scenes acquired in the last N days (instead of --start)")
+    p.add_argument("--since-days", type=float, help="scenes acquired in the last N days (when no --start is given)")
     p.add_argument("--cell", action="append", help="100 km EEA cell, e.g. 100kmE40N24 (repeatable)")
     p.add_argument("--bbox", type=float, nargs=4, metavar=("W", "S", "E", "N"))
     p.add_argument("--product", action="append", choices=["s2_l2a", "landsat_c2l2"],

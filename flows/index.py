@@ -54,6 +54,11 @@ class IndexReport:
         )
 
 
+def days_ago(days: float) -> str:
+    """The UTC instant ``days`` before now (ISO 8601): where a scheduled run's window of acquisitions starts."""
+    return f"{dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days):%Y-%m-%dT%H:%M:%SZ}"
+
+
 def log(message: str) -> None:
     try:
         get_run_logger().info(message)
@@ -169,7 +174,7 @@ def index_scenes(
     schedule asks for, as indexing is idempotent and a provider publishes scenes a day or two late.
     """
     if since_days is not None and datetime is None:
-        datetime = f"{dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=since_days):%Y-%m-%dT%H:%M:%SZ}/.."
+        datetime = f"{days_ago(since_days)}/.."
     init_index()
     report = IndexReport()
     if stac_api:

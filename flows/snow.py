@@ -24,12 +24,13 @@ from prefect import flow, task, unmapped
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.atomic import sweep_abandoned
 from flows.cluster import flow_client
-from flows.cube import Written, connect, load, write_dataset
+from flows.cube import Written, connect, load, product_folder, write_dataset
 from flows.eo3 import dataset_id
 from flows.fanout import on_cluster
 from flows.grid import EEA_CRS, Cell, aligned_geobox, cells_covering
-from flows.index import log
+from flows.index import days_ago, log
 from flows.retry import TRANSIENT_RETRIES, is_transient
 from flows.scratch import spill
 from products.snow import (
@@ -52,6 +53,7 @@ METHOD = "LIS (Let-It-Snow) as implemented by snowland"
 METHOD_VERSION = "1.0"
 PIXEL_SIZE_M = 20.0
 CELL_SIZE_M = 100_000
+CELL_AREA_KM2 = (CELL_SIZE_M / 1000) ** 2
 SENSORS = {"s2_l2a": ("s2", "scl"), "landsat_c2l2": ("l8", "qa_pixel")}
 REFLECTANCE = ("green", "red", "swir16")
 TCD_PRODUCT = "tcd"
@@ -129,7 +131,9 @@ def find_snow_jobs(
         for ds in dc.find_datasets(**query):
             day = _solar_day(ds)
             extent = ds.extent.to_crs(EEA_CRS)
-            for cell in cells_covering(ds.extent, size_m=CELL_SIZE_M):
+            if not extent.geom.is_valid:
+                extent = extent.buffer(0)
+            for cell in cells_covering(extent, size_m=CELL_SIZE_M):
                 if wanted is None or cell.name in wanted:
                     covered.setdefault((cell.name, day, product), []).append(extent & cell.geometry)
     jobs = [SnowJob(cell=c, day=d, product=p, area_km2=round(geom.unary_union(parts).area / 1e6, 1))
@@ -275,9 +279,10 @@ def _window(day: str) -> tuple[str, str]:
 def snow_cover_task(job: SnowJob, *, params: dict[str, Any], resolution: float, overwrite: bool) -> Written | str:
     """One unit, written and indexed, on a dask worker; an input that cannot give a product returns its reason.
 
-    Larger units start first, so that the last ones to finish are small and no worker idles long at the end."""
+    Larger units start first, so that the last ones to finish are small and no worker idles long at the end;
+    a unit never goes ahead of other flows' work (priority 0 at most)."""
     return on_cluster(snow_cover_unit, job, params=params, resolution=resolution, overwrite=overwrite,
-                      priority=round(job.area_km2))
+                      priority=round(job.area_km2 - CELL_AREA_KM2))
 
 
 def snow_cover_unit(job: SnowJob, *, params: dict[str, Any], resolution: float, overwrite: bool) -> Written | str:
@@ -313,20 +318,22 @@ def snow_cover(
 ) -> ProductReport:
     """Snow cover for every indexed acquisition in the period and area that has none yet.
 
-    ``since_days`` takes the acquisitions of the last days (instead of ``start``): what a schedule after each
-    indexing needs, so that a run looks at the recent scenes, not at the whole archive. ``resolution`` is the
+    ``since_days`` takes the acquisitions of the last days (when no ``start`` is given): what a schedule after
+    each indexing needs, so that a run looks at the recent scenes, not at the whole archive. ``resolution`` is the
     product's pixel size on the EEA grid: 20 m as Let-It-Snow's Sentinel-2 product; coarser (e.g. 240 m) only
     for decimated samples. Parameters come from ``params_file`` (YAML/JSON) over the published defaults.
     """
     params = _params(params_file, resolution)
     if since_days is not None and start is None:
-        start = (dt.date.today() - dt.timedelta(days=since_days)).isoformat()
+        start = days_ago(since_days)
     time = (start or "1970-01-01", end or "2100-01-01")
     dc = connect()
     report = ProductReport(product="snow_cover")
     found = find_snow_jobs(time=time, cells=cells, bbox=bbox, products=products, dc=dc)
     ids = [dataset_id("snow_cover", job.key) for job in found]
     done = dc.index.datasets.bulk_has(ids) if ids and not overwrite else [False] * len(ids)
+    for job in found:  # e.g. a killed worker's half-written folder, on whichever host it ran
+        sweep_abandoned(product_folder("snow_cover", job.key))
     jobs = []
     for job, exists in zip(found, done, strict=True):
         if exists:
