@@ -62,7 +62,7 @@ def worker_process_config(config: ClusterConfig | None = None) -> dict[str, Any]
     return {"distributed.nanny.pre-spawn-environ": spawn_env, "distributed.worker.profile.enabled": config.profile}
 
 
-def worker_config_environ(config: ClusterConfig | None = None) -> dict[str, str]:
+def dask_settings_environ(config: ClusterConfig | None = None) -> dict[str, str]:
     """:func:`worker_process_config` as the ``DASK_*`` variables a pod's dask reads at start."""
     process = worker_process_config(config)
     return {"DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON": repr(process["distributed.nanny.pre-spawn-environ"]),
@@ -97,7 +97,7 @@ def kube_cluster_spec(config: ClusterConfig | None = None, *, name: str | None =
     if workers or config.workers:
         body["worker"]["replicas"] = workers or config.workers
     extra = worker_environ(config, secrets=False) if config.pass_environ else {}
-    extra.update(worker_config_environ(config))  # dask reads these values as Python literals
+    extra.update(dask_settings_environ(config))  # dask reads these values as Python literals
     for part in (body["scheduler"]["spec"], body["worker"]["spec"]):
         for container in part["containers"]:
             if config.image:

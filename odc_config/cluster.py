@@ -76,6 +76,7 @@ def load_cluster_config(path: Path | None = None, *, environ: Mapping[str, str] 
 
 
 def _flag(value: Any) -> bool:
+    """A yes/no setting from YAML (a bool) or the environment (1/0, true/false, yes/no, on/off)."""
     if isinstance(value, bool):
         return value
     if str(value).strip().lower() in ("1", "true", "yes", "on"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -10,38 +11,51 @@ import dask.local
 import pytest
 from distributed import Client, LocalCluster
 
-from flows.cube import _local_threads
-from flows.fanout import on_cluster
+from flows.fanout import local_threads, on_cluster
 
 
 @pytest.fixture(scope="module")
 def one_worker():
-    """One single-threaded worker: units run strictly one after the other."""
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+    """One single-threaded worker that takes no task ahead of the one it runs."""
+    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), \
+            LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         yield client
 
 
 def test_a_single_threaded_worker_computes_a_units_graphs_synchronously(one_worker):
     assert on_cluster(dask.base.get_scheduler) is dask.local.get_sync
-    assert on_cluster(_local_threads) == 1  # the COG writer compresses one band at a time there
+    assert on_cluster(local_threads) == 1  # the COG writer compresses one band at a time there
+
+
+def _tasks(dask_scheduler) -> int:
+    return len(dask_scheduler.tasks)
+
+
+def _wait_for(condition, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the cluster did not get there in time"
+        time.sleep(0.02)
 
 
 def test_of_the_units_waiting_for_a_worker_the_higher_priority_starts_first(one_worker):
-    priorities = [1, 5, 3, 10, 2]
+    priorities = [-40, -5, -30, 0, -20]
     with ThreadPoolExecutor(len(priorities) + 2) as pool:
-        busy = pool.submit(on_cluster, time.sleep, 0.5)  # holds the only worker while the others queue
-        ahead = pool.submit(on_cluster, time.time)  # dask sends a worker one task ahead (worker-saturation 1.1)
-        time.sleep(0.2)
-        started = {p: pool.submit(on_cluster, time.time, priority=p) for p in priorities}
-        busy.result()
+        busy = pool.submit(on_cluster, time.sleep, 2)  # holds the only worker (an Event.wait would secede)
+        _wait_for(lambda: one_worker.run_on_scheduler(_tasks) == 1)
+        ahead = pool.submit(on_cluster, time.time)  # dask hands a group's first tasks to a worker at once
+        _wait_for(lambda: one_worker.run_on_scheduler(_tasks) == 2)
+        started = {p: pool.submit(on_cluster, time.time, priority=p) for p in priorities}  # these queue
+        _wait_for(lambda: one_worker.run_on_scheduler(_tasks) == len(priorities) + 2)
+        assert not busy.done(), "the units were not all waiting while the worker was busy"
         order = sorted(priorities, key=lambda p: started[p].result())
         assert ahead.result() < min(f.result() for f in started.values())
     assert order == sorted(priorities, reverse=True)
 
 
-def test_without_a_worker_the_threads_budget_is_the_machines():
+def test_outside_a_worker_the_thread_budget_is_the_machines():
     with dask.config.set(num_workers=None):
-        assert _local_threads() >= 1
+        assert local_threads() == os.cpu_count()
     with dask.config.set(num_workers=3):
-        assert _local_threads() == 3
+        assert local_threads() == 3

@@ -231,7 +231,7 @@ def test_local_workers_get_the_datacube_and_gdal_settings(database):
         (seen,) = client.run(settings_seen).values()
         (profiled,) = client.run(profiling).values()
         assert len(client.scheduler_info()["workers"]) == 1
-    assert profiled is config.profile is False
+    assert profiled is config.profile
     assert seen["ODC_ENVIRONMENT"] == os.environ["ODC_ENVIRONMENT"]
     assert seen[f"ODC_{seen['ODC_ENVIRONMENT'].upper()}_DB_URL"].endswith(f":{database.port}/{database.db_name}")
     assert seen["GDAL_DISABLE_READDIR_ON_OPEN"] == config.worker_env["GDAL_DISABLE_READDIR_ON_OPEN"]
