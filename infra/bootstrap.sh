@@ -60,7 +60,8 @@ if ! command -v uv >/dev/null 2>&1; then
   "$python" -m pip install -q --disable-pip-version-check uv >/dev/null 2>&1 || python3 -m pip install -q uv >/dev/null
 fi
 # pip may put uv beside that Python rather than on PATH (pyenv versions); uv's own module knows where.
-uv=$(command -v uv || "$python" -c 'import uv; print(uv.find_uv_bin())')
+uv=$(command -v uv || "$python" -c 'import uv; print(uv.find_uv_bin())' 2>/dev/null) || {
+  say "uv was installed but cannot be found; install it (pip install uv) and run this again"; exit 1; }
 [ -x "$venv/bin/python" ] || { say "creating $venv with $python"; "$uv" venv -q -p "$python" "$venv"; }
 say "installing locked dependencies and the project into .venv"
 "$uv" pip install -q -p "$venv/bin/python" --compile-bytecode -r "$lock"
