@@ -57,7 +57,7 @@ class Busy:
     wall: float
 
     @classmethod
-    def of(cls, stream: list[dict], *, started: float, wall: float) -> "Busy":
+    def of(cls, stream: list[dict], *, started: float, wall: float) -> Busy:
         spans = [(s["start"], s["stop"]) for task in stream for s in task["startstops"] if s["action"] == "compute"]
         first, last = min(a for a, _ in spans), max(b for _, b in spans)
         offset = time.time() - time.perf_counter()  # the stream is in wall-clock seconds
