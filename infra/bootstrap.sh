@@ -55,13 +55,20 @@ if [ -f "$stamp" ] && [ "$stamp" -nt "$lock" ] && [ "$stamp" -nt "$root/pyprojec
 fi
 
 python=$(find_python) || { say "Python 3.12 not found: install it or set SNOWLAND_PYTHON=/path/to/python3.12"; exit 1; }
-if ! command -v uv >/dev/null 2>&1; then
+# A uv that runs: pyenv puts a `uv` shim on PATH that fails unless its Python version is the active one,
+# and pip may put uv beside that Python rather than on PATH; uv's own module knows where.
+find_uv() {
+  local c
+  for c in "$(command -v uv 2>/dev/null)" "$("$python" -c 'import uv; print(uv.find_uv_bin())' 2>/dev/null)"; do
+    if [ -n "$c" ] && "$c" --version >/dev/null 2>&1; then echo "$c"; return 0; fi
+  done
+  return 1
+}
+if ! uv=$(find_uv); then
   say "installing uv"
   "$python" -m pip install -q --disable-pip-version-check uv >/dev/null 2>&1 || python3 -m pip install -q uv >/dev/null
+  uv=$(find_uv) || { say "uv was installed but does not run; install it (pip install uv) and run this again"; exit 1; }
 fi
-# pip may put uv beside that Python rather than on PATH (pyenv versions); uv's own module knows where.
-uv=$(command -v uv || "$python" -c 'import uv; print(uv.find_uv_bin())' 2>/dev/null) || {
-  say "uv was installed but cannot be found; install it (pip install uv) and run this again"; exit 1; }
 [ -x "$venv/bin/python" ] || { say "creating $venv with $python"; "$uv" venv -q -p "$python" "$venv"; }
 say "installing locked dependencies and the project into .venv"
 "$uv" pip install -q -p "$venv/bin/python" --compile-bytecode -r "$lock"
