@@ -15,6 +15,8 @@ from typing import Any
 import rasterio
 from datacube.index.hl import Doc2Dataset
 from rasterio.errors import RasterioIOError
+from shapely.geometry import Polygon
+from shapely.geometry.polygon import orient
 
 SNOWLAND_NAMESPACE = uuid.UUID("6f4e2a8c-5d1b-4c3e-9a7f-2b8d0e1c4a55")
 EO3_SCHEMA = "https://schemas.opendatacube.org/dataset"
@@ -35,6 +37,18 @@ class RasterGrid:
     crs: str
     shape: tuple[int, int]
     transform: tuple[float, ...]  # the six GDAL-order affine coefficients a, b, c, d, e, f
+
+    def footprint(self) -> dict[str, Any]:
+        """The grid's outline as a GeoJSON polygon in its CRS, wound counter-clockwise as GeoJSON asks.
+
+        Given as the eo3 ``geometry``, it becomes the dataset's extent; without it datacube outlines the
+        grid clockwise and its antimeridian check warns once per dataset indexed.
+        """
+        a, b, c, d, e, f = self.transform
+        rows, cols = self.shape
+        corners = [(c + a * x + b * y, f + d * x + e * y) for x, y in ((0, 0), (0, rows), (cols, rows), (cols, 0))]
+        ring = orient(Polygon(corners), sign=1.0).exterior.coords
+        return {"type": "Polygon", "coordinates": [[list(p) for p in ring]]}
 
     def matches(self, other: RasterGrid, *, tolerance: float = 1e-6) -> bool:
         return (
@@ -96,6 +110,7 @@ def eo3_document(
 ) -> dict[str, Any]:
     """An eo3 dataset document whose id depends only on ``product`` and ``key``."""
     crs, grid_doc, grid_names = grids_section(grids)
+    default = next(grids[band] for band, name in grid_names.items() if name == "default")
     return {
         "$schema": EO3_SCHEMA,
         "id": dataset_id(product, key),
@@ -103,6 +118,7 @@ def eo3_document(
         "product": {"name": product},
         "crs": crs,
         "grids": grid_doc,
+        "geometry": default.footprint(),
         "measurements": measurements_section(paths, grid_names, bands),
         "properties": dict(properties),
         "lineage": dict(lineage or {}),

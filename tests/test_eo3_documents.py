@@ -1,0 +1,29 @@
+"""eo3 documents outline their grid the way the index expects, so indexing is quiet and extents are exact."""
+
+from __future__ import annotations
+
+import warnings
+
+import pystac
+from shapely.geometry import shape
+
+from flows.eo3 import RasterGrid, add_dataset
+from flows.stac_items import item_to_eo3
+from itemfactory import write_tiny_s2_item
+
+
+def test_footprint_is_the_grid_outline_wound_counter_clockwise():
+    grid = RasterGrid(crs="EPSG:3035", shape=(20, 30), transform=(10.0, 0.0, 4_000_000.0, 0.0, -10.0, 2_500_000.0))
+    outline = shape(grid.footprint())
+    assert outline.exterior.is_ccw
+    assert outline.bounds == (4_000_000.0, 2_499_800.0, 4_000_300.0, 2_500_000.0)
+
+
+def test_indexing_records_the_footprint_as_extent_without_winding_warnings(dc, tmp_path):
+    item = write_tiny_s2_item(tmp_path, item_id="S2B_31TGL_20230715_0_L2A")  # a day no other test indexes
+    doc, _ = item_to_eo3(pystac.Item.from_file(str(item)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert add_dataset(dc.index, doc, uri=item.as_uri())
+    extent = dc.index.datasets.get(doc["id"]).extent
+    assert extent.geom.equals(shape(doc["geometry"]))
