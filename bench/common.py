@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import tempfile
@@ -43,6 +44,9 @@ def simulated_index(*, size_km: float, start: str, end: str, centre: tuple[float
     os.environ.update(SNOWLAND_HOME=str(state), SNOWLAND_DB_PORT=str(_free_port()))
     os.environ.pop("ODC_ENVIRONMENT", None)
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")  # a busy machine starts it slowly
+    import distributed  # noqa: F401  (importing it sets its loggers to INFO)
+
+    logging.getLogger("distributed").setLevel(logging.WARNING)  # the in-process scheduler's lines drown the figures
     from odc_config.settings import apply_environ
 
     apply_environ()
