@@ -8,7 +8,6 @@ import os
 import socket
 import tempfile
 import time
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,10 +18,6 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
-
-# odc-geo reprojects the simulated footprints through the antimeridian package, which warns of every
-# clockwise ring it reverses: noise that buries the figures (the test suite ignores it too).
-warnings.filterwarnings("ignore", message="The exterior ring of this shape is wound clockwise")
 
 MONITOR_INTERVAL = "100ms"  # set before the cluster starts: DASK_DISTRIBUTED__ADMIN__SYSTEM_MONITOR__INTERVAL
 

@@ -542,7 +542,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _quiet_third_party_warnings() -> None:
     """Warnings that third-party libraries print on every dataset and that say nothing to a user."""
-    warnings.filterwarnings("ignore", message="The exterior ring of this shape is wound clockwise")
     warnings.filterwarnings("ignore", category=UserWarning, module="rasterio")
     warnings.filterwarnings("ignore", message="Dataset has no geotransform")
 

@@ -291,7 +291,7 @@ def test_cog_writer_streams_blocks_and_counts_values_identically_on_threads_and_
         assert set(counts) == {"snow"} and (counts["snow"] == np.bincount(codes.ravel(), minlength=256)).all()
         for name, expected in (("snow", codes), ("ndsi", ndsi)):
             with rasterio.open(paths[name]) as src:
-                assert src.is_tiled and src.overviews(1) and src.nodata == (255 if name == "snow" else None)
+                assert src.profile.get("tiled") and src.overviews(1) and src.nodata == (255 if name == "snow" else None)
                 assert (src.read(1) == expected).all()
     assert not list(tmp_path.glob(".*"))  # no staging file left
 
