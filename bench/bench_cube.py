@@ -39,10 +39,11 @@ def main() -> None:
 def run(sim) -> None:
     from odc.geo import geom
 
-    from flows.cluster import dask_client, local_worker_count
-    from flows.cube import connect, load
-    from flows.grid import EEA_CRS
-    from flows.index import index_items, index_scenes, read_static_items
+    from flows.pipelines.index import index_items, index_scenes, read_static_items
+    from flows.run.cluster import dask_client, local_worker_count
+    from flows.storage.grid import EEA_CRS
+    from flows.storage.index import connect
+    from flows.storage.load import load
 
     items = list(read_static_items(sim.catalog))
     t = time.perf_counter()

@@ -18,7 +18,11 @@ import os
 import time
 from dataclasses import dataclass
 
-from common import CpuAccount, simulated_index, worker_peak_mb  # dask's 500 ms memory samples: enough here
+from common import (  # dask's 500 ms memory samples: enough here
+    CpuAccount,
+    simulated_index,
+    worker_peak_mb,
+)
 
 CORNERS = ((4_000_000.0, 2_400_000.0), (4_200_000.0, 2_400_000.0))  # 100kmE39-40N23-24, 100kmE41-42N23-24
 START = "2024-01-10"
@@ -71,17 +75,16 @@ class Busy:
 
 
 def run(sim, *, size_km: float, end: str, repeat: int, noop_tasks: int) -> None:
+    from distributed import get_task_stream
     from prefect import flow, task
     from prefect.cache_policies import NONE as NO_CACHE
     from prefect.task_runners import ThreadPoolTaskRunner
 
-    from distributed import get_task_stream
-
-    from flows.cluster import dask_client
-    from flows.cube import connect
-    from flows.index import index_scenes
-    from flows.simulate import simulate_scenes
-    from flows.snow import find_snow_jobs, snow_cover
+    from flows.pipelines.index import index_scenes
+    from flows.pipelines.snow_cover import find_snow_jobs, snow_cover
+    from flows.run.cluster import dask_client
+    from flows.simulator.scenes import simulate_scenes
+    from flows.storage.index import connect
 
     sims = [sim]
     for centre in CORNERS[1:]:
@@ -111,7 +114,7 @@ def run(sim, *, size_km: float, end: str, repeat: int, noop_tasks: int) -> None:
     for workers in (1, 2):
         with dask_client(workers=workers) as client:  # the flows' own local cluster, as `make demo` makes it
             os.environ["SNOWLAND_DASK_ADDRESS"] = client.scheduler.address  # for a flow that makes its own client
-            client.run(lambda: __import__("flows.snow"))
+            client.run(lambda: __import__("flows.pipelines.snow_cover"))
             if workers == 2:
                 client.gather(client.map(_noop, range(10), pure=False))
                 t = time.perf_counter()
@@ -136,7 +139,7 @@ def run(sim, *, size_km: float, end: str, repeat: int, noop_tasks: int) -> None:
         done = len(report.written) + len(report.replaced)
         print(f"{workers} worker(s): {best:6.1f} s for {done} unit(s) written, {len(report.skipped)} skipped, "
               f"{len(report.failed)} failed; {best / max(done, 1):.2f} s per unit; peak worker memory {peak:.0f} MB")
-        print(f"  CPU seconds in that run: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(cpu.items())) +
+        print("  CPU seconds in that run: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(cpu.items())) +
               f"; {sum(cpu.values()) / best:.2f} cores busy on average")
         print(f"  {busy.describe(workers)}")
     print(f"speed-up 2 workers / 1 worker: {walls[1] / walls[2]:.2f}x (goal >= 1.7 on 2 cores)")

@@ -52,13 +52,20 @@ def main() -> None:
 
 
 def run(sim, *, size_km: float) -> Row:
-    from flows.cluster import dask_client, local_worker_count
-    from flows.cube import connect
-    from flows.fanout import on_cluster
-    from flows.grid import Cell
-    from flows.index import index_scenes
-    from flows.simulate import TCD_FILE
-    from flows.snow import CHUNK, SnowParams, _day_datasets, _footprint_geobox, find_snow_jobs, snow_cover_unit
+    from flows.pipelines.index import index_scenes
+    from flows.pipelines.snow_cover import (
+        CHUNK,
+        SnowParams,
+        _day_datasets,
+        _footprint_geobox,
+        find_snow_jobs,
+        snow_cover_unit,
+    )
+    from flows.run.cluster import dask_client, local_worker_count
+    from flows.run.fanout import on_cluster
+    from flows.simulator.scenes import TCD_FILE
+    from flows.storage.grid import Cell
+    from flows.storage.index import connect
 
     index_scenes(static=[str(sim.catalog)], tcd=[str(sim.out_dir / TCD_FILE)])
     dc = connect()
@@ -91,8 +98,9 @@ def load_only(job, gbox) -> None:
     """The baseline, on a worker as a unit runs: load and reproject the bands the snow unit reads, nothing else."""
     import dask
 
-    from flows.cube import connect, load
-    from flows.snow import CHUNK, REFLECTANCE, SENSORS, _window
+    from flows.pipelines.snow_cover import CHUNK, REFLECTANCE, SENSORS, _window
+    from flows.storage.index import connect
+    from flows.storage.load import load
 
     dc = connect()
     data = load(job.product, geobox=gbox, time=_window(job.day), measurements=[*REFLECTANCE, SENSORS[job.product][1]],

@@ -45,8 +45,8 @@ def simulated_index(*, size_km: float, start: str, end: str, centre: tuple[float
     from odc_config.settings import apply_environ
 
     apply_environ()
-    from flows.cube import init_index
-    from flows.simulate import simulate_scenes
+    from flows.simulator.scenes import simulate_scenes
+    from flows.storage.index import init_index
     from infra.localdb import LocalPostgis
 
     db = LocalPostgis(root=state / "pg", port=int(os.environ["SNOWLAND_DB_PORT"]))

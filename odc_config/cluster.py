@@ -1,6 +1,6 @@
 """Which dask cluster the flows use: ``odc_config/dask.yaml`` overridden by ``SNOWLAND_DASK_*`` variables.
 
-Data only: ``flows.cluster`` turns a :class:`ClusterConfig` into a cluster.
+Data only: ``flows.run.cluster`` turns a :class:`ClusterConfig` into a cluster.
 """
 
 from __future__ import annotations

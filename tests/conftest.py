@@ -44,7 +44,7 @@ def real_data() -> Path:
 @pytest.fixture(scope="session")
 def database():
     """A throw-away PostgreSQL + PostGIS cluster (fsync off) with the ODC index initialised."""
-    from flows.cube import init_index
+    from flows.storage.index import init_index
     from infra.localdb import LocalPostgis
 
     s = load_settings()
@@ -57,7 +57,7 @@ def database():
 
 @pytest.fixture(scope="session")
 def dc(database):
-    from flows.cube import connect
+    from flows.storage.index import connect
 
     return connect()
 
@@ -65,7 +65,7 @@ def dc(database):
 @pytest.fixture(scope="session")
 def dask_cluster():
     """A real distributed cluster of 2 worker processes, the default client the flows fan their units out to."""
-    from flows.cluster import dask_client
+    from flows.run.cluster import dask_client
 
     with dask_client(workers=2) as client:
         yield client
@@ -86,8 +86,8 @@ SIM_PERIOD = ("2023-12-01", "2024-03-31")
 @pytest.fixture(scope="session")
 def simulated(database, prefect_harness, tmp_path_factory):
     """A small SIMULATED world across the UTM 31/32 boundary, indexed through the flow."""
-    from flows.index import index_scenes
-    from flows.simulate import simulate_scenes
+    from flows.pipelines.index import index_scenes
+    from flows.simulator.scenes import simulate_scenes
 
     sim = simulate_scenes(tmp_path_factory.mktemp("sim"), seed=7, size_km=12, centre=SIM_CENTRE,
                           start=SIM_PERIOD[0], end=SIM_PERIOD[1])

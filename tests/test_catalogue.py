@@ -11,7 +11,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from flows.catalogue import METALINK_NS, parse_query
+from flows.ask.catalogue import METALINK_NS, parse_query
 
 TODAY = dt.date(2026, 11, 25)
 D = dt.date
@@ -134,7 +134,7 @@ def products(dc, simulated):
 
 
 def test_search_finds_inputs_and_outputs_by_place_sensor_and_period(dc, products):
-    from flows.catalogue import search
+    from flows.ask.catalogue import search
 
     snow = search("neige Taillefer janvier 2023", dc=dc)
     assert [str(d.id) for d in snow.datasets] == products.ids[:2]
@@ -152,7 +152,7 @@ def test_search_finds_inputs_and_outputs_by_place_sensor_and_period(dc, products
 def test_search_results_are_written_as_stac_and_metalink(dc, products, tmp_path):
     import pystac
 
-    from flows.catalogue import search, write_metalink, write_stac
+    from flows.ask.catalogue import search, write_metalink, write_stac
 
     result = search("Taillefer snow and snow season 2022-2023", dc=dc)
     assert {d.product.name for d in result.datasets} >= {"snow_cover"}

@@ -8,8 +8,8 @@ import numpy as np
 from odc.geo import geom
 from pyproj import Transformer
 
-from flows.cube import load
-from flows.grid import EEA_CRS
+from flows.storage.grid import EEA_CRS
+from flows.storage.load import load
 
 
 def _area(sim):

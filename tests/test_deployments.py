@@ -74,7 +74,7 @@ def test_a_parameter_the_flow_does_not_take_is_refused():
     from prefect.exceptions import ParameterTypeError, SignatureMismatchError
     from prefect.flows import load_flow_from_entrypoint
 
-    flow = load_flow_from_entrypoint(str(PROJECT_ROOT / "flows/snow.py") + ":snow_season")
+    flow = load_flow_from_entrypoint(str(PROJECT_ROOT / "flows/pipelines/snow_cover.py") + ":snow_season")
     with pytest.raises((ParameterTypeError, SignatureMismatchError, TypeError)):
         flow.validate_parameters({"year": "not a year"})
 
@@ -82,19 +82,19 @@ def test_a_parameter_the_flow_does_not_take_is_refused():
 def test_schedules_fire_when_the_issue_says():
     start = dt.datetime(2025, 12, 31, 23, 30, tzinfo=PARIS)  # runs strictly after it
     entry = _by_entrypoint(LOCAL_POOL)
-    index = entry["flows/index.py:index_scenes"][0]["schedules"][0]
+    index = entry["flows/pipelines/index.py:index_scenes"][0]["schedules"][0]
     index_runs = _next_runs(index, 8, start)
     assert [r.hour for r in index_runs[:4]] == [0, 6, 12, 18] and index_runs[4].day == 2  # every 6 hours
-    for snow in entry["flows/snow.py:snow_cover"]:
+    for snow in entry["flows/pipelines/snow_cover.py:snow_cover"]:
         snow_runs = _next_runs(snow["schedules"][0], 8, start)
         assert [s - i for s, i in zip(snow_runs, index_runs)] == [dt.timedelta(hours=1)] * 8
-    season = _next_runs(entry["flows/snow.py:snow_season"][0]["schedules"][0], 2, start)
+    season = _next_runs(entry["flows/pipelines/snow_season.py:snow_season"][0]["schedules"][0], 2, start)
     assert [(r.year, r.month, r.day) for r in season] == [(2026, 9, 1), (2027, 9, 1)]
-    key_dates = entry["flows/landcover.py:land_cover_key_date"][0]["schedules"]
+    key_dates = entry["flows/pipelines/landcover/maps.py:land_cover_key_date"][0]["schedules"]
     fired = {s["parameters"]["key_date"]: _next_runs(s, 1, start)[0] for s in key_dates}
     assert {k: (r.month, r.day) for k, r in fired.items()} == {"march": (3, 31), "july": (7, 31),
                                                                 "december": (12, 31)}
-    yearly = entry["flows/landcover.py:land_cover"][0]
+    yearly = entry["flows/pipelines/landcover/maps.py:land_cover"][0]
     assert _next_runs(yearly["schedules"][0], 1, start)[0].month == 1
 
 
@@ -146,8 +146,8 @@ def local_prefect(tmp_path_factory):
 def test_the_snow_deployment_runs_on_the_local_worker_and_indexes_its_products(local_prefect, simulated, dc):
     from test_queries import purge
 
-    from flows.eo3 import dataset_id
-    from flows.snow import find_snow_jobs
+    from flows.pipelines.snow_cover import find_snow_jobs
+    from flows.storage.eo3 import dataset_id
 
     status = local_prefect.up(timeout=240)
     assert status.server and status.worker, status.describe()
@@ -188,7 +188,8 @@ def test_the_kubernetes_deploy_job_picks_exactly_the_kubernetes_deployments():
 
 
 def test_snowland_prefect_deploy_picks_the_local_pool_by_default():
-    from infra.localprefect import LOCAL_POOL as POOL, deployment_names, parse_params
+    from infra.localprefect import LOCAL_POOL as POOL
+    from infra.localprefect import deployment_names, parse_params
 
     assert POOL == LOCAL_POOL
     assert deployment_names(PREFECT_FILE, pool=POOL) == [d["name"] for d in _deployments(LOCAL_POOL)]

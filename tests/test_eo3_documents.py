@@ -5,11 +5,11 @@ from __future__ import annotations
 import warnings
 
 import pystac
+from itemfactory import write_tiny_s2_item
 from shapely.geometry import shape
 
-from flows.eo3 import RasterGrid, add_dataset
-from flows.stac_items import item_to_eo3
-from itemfactory import write_tiny_s2_item
+from flows.storage.eo3 import RasterGrid, add_dataset
+from flows.storage.sources.stac import item_to_eo3
 
 
 def test_footprint_is_the_grid_outline_wound_counter_clockwise():

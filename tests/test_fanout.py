@@ -11,7 +11,7 @@ import dask.local
 import pytest
 from distributed import Client, LocalCluster
 
-from flows.fanout import local_threads, on_cluster
+from flows.run.fanout import local_threads, on_cluster
 
 
 @pytest.fixture(scope="module")

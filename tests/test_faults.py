@@ -33,16 +33,16 @@ def own_index(prefect_harness, tmp_path_factory):
     db = LocalPostgis(root=state / "pg", port=int(os.environ["SNOWLAND_DB_PORT"]), fast_unsafe=True)
     try:
         db.up()
-        from flows.cube import init_index
-        from flows.index import index_scenes
-        from flows.simulate import simulate_scenes
+        from flows.pipelines.index import index_scenes
+        from flows.simulator.scenes import simulate_scenes
+        from flows.storage.index import init_index
 
         init_index()
         sim = simulate_scenes(state / "sim", seed=3, size_km=8, centre=CORNER, start=PERIOD[0], end=PERIOD[1],
                               s2_every_days=5)
         report = index_scenes(static=[str(sim.catalog)])
         assert not report.failed, report.summary()
-        from flows.cluster import dask_client
+        from flows.run.cluster import dask_client
 
         with dask_client(workers=1):  # workers that see this index, not the session's
             yield db
@@ -72,7 +72,7 @@ def _products_dir() -> Path:
 
 def _indexed_keys(period: tuple[str, str]) -> Counter:
     """Active snow_cover datasets per unit key (cell/day/sensor) in the period."""
-    from flows.cube import connect
+    from flows.storage.index import connect
 
     found = connect().find_datasets(product="snow_cover", time=(period[0], f"{period[1]}T23:59:59"))
     return Counter(f"{d.metadata_doc['properties']['odc:region_code']}/{str(d.center_time)[:10]}/"
@@ -125,10 +125,10 @@ def test_retry_policy_tells_transient_errors_from_bad_input():
     from rasterio.errors import RasterioIOError
     from sqlalchemy.exc import OperationalError
 
-    from flows.cube import CubeError
-    from flows.eo3 import BadSourceError
-    from flows.retry import is_transient
-    from flows.snow import SnowInputError
+    from flows.pipelines.snow_cover import SnowInputError
+    from flows.run.retry import is_transient
+    from flows.storage.eo3 import BadSourceError
+    from flows.storage.index import CubeError
 
     lost = OperationalError("SELECT 1", {}, psycopg2.OperationalError("server closed the connection unexpectedly"))
     try:
@@ -155,9 +155,10 @@ def test_tasks_retry_transient_errors_with_backoff_and_fail_bad_input_at_once(pr
     from prefect import flow, task
     from sqlalchemy.exc import OperationalError
 
-    from flows.index import index_files, index_items
-    from flows.retry import TRANSIENT_RETRIES, retry_on_transient
-    from flows.snow import SnowInputError, snow_cover_task, snow_season_task
+    from flows.pipelines.index import index_files, index_items
+    from flows.pipelines.snow_cover import SnowInputError, snow_cover_task
+    from flows.pipelines.snow_season import snow_season_task
+    from flows.run.retry import TRANSIENT_RETRIES, retry_on_transient
 
     for t in (snow_cover_task, snow_season_task, index_items, index_files):
         assert t.retries >= 2 and t.retry_condition_fn is retry_on_transient, t.name
@@ -187,7 +188,7 @@ def test_tasks_retry_transient_errors_with_backoff_and_fail_bad_input_at_once(pr
 def test_a_worker_killed_mid_flow_loses_and_duplicates_no_product(own_index, monkeypatch):
     from distributed import Client, LocalCluster, get_task_stream
 
-    from flows.snow import find_snow_jobs, snow_cover
+    from flows.pipelines.snow_cover import find_snow_jobs, snow_cover
 
     jobs = find_snow_jobs(time=KILL_PERIOD)
     assert len({j.cell for j in jobs}) == 4 and len(jobs) >= 8
@@ -220,8 +221,8 @@ def test_a_worker_killed_mid_flow_loses_and_duplicates_no_product(own_index, mon
 
 
 def test_database_lost_gives_a_clear_error_and_the_next_run_resumes(own_index, monkeypatch):
-    from flows.cube import CubeError
-    from flows.snow import find_snow_jobs, snow_cover, snow_cover_task
+    from flows.pipelines.snow_cover import find_snow_jobs, snow_cover, snow_cover_task
+    from flows.storage.index import CubeError
 
     monkeypatch.setattr(snow_cover_task, "retry_delay_seconds", [0.05, 0.1, 0.2])
     jobs = find_snow_jobs(time=DB_PERIOD)
@@ -255,7 +256,7 @@ def test_database_lost_gives_a_clear_error_and_the_next_run_resumes(own_index, m
 
 
 def test_a_process_keeps_one_connection_pool_and_reopens_it_after_a_restart(own_index):
-    from flows.cube import connect
+    from flows.storage.index import connect
 
     opened = connect()
     opened.index.datasets.count(product="snow_cover")

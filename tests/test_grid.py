@@ -1,7 +1,7 @@
 import pytest
 from odc.geo import geom
 
-from flows.grid import EEA_CRS, Cell, aligned_geobox, cells_covering
+from flows.storage.grid import EEA_CRS, Cell, aligned_geobox, cells_covering
 
 
 def test_cell_names_round_trip_with_lower_left_origin():

@@ -6,11 +6,11 @@ import json
 
 import pystac
 import pytest
-
-from flows.eo3 import BadSourceError, dataset_id
-from flows.index import index_scenes, read_static_items
-from flows.stac_items import item_to_eo3, s2_boa_offset
 from itemfactory import edit_item, write_tiny_s2_item
+
+from flows.pipelines.index import index_scenes, read_static_items
+from flows.storage.eo3 import BadSourceError, dataset_id
+from flows.storage.sources.stac import item_to_eo3, s2_boa_offset
 
 
 def _item(path):

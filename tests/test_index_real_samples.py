@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from flows.cube import load
-from flows.index import index_scenes
 from realsamples import THEIA_L8, landsat_item, s2_item
+
+from flows.pipelines.index import index_scenes
+from flows.storage.load import load
 
 
 @pytest.fixture(scope="module")

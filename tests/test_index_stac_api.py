@@ -12,9 +12,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-from flows.index import index_scenes
 from itemfactory import write_tiny_s2_item
+
+from flows.pipelines.index import index_scenes
 
 
 def _free_port() -> int:

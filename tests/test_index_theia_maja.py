@@ -7,10 +7,10 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from flows.cube import load
-from flows.eo3 import BadSourceError
-from flows.index import index_scenes
-from flows.theia import MAJA_BANDS, find_theia_products, theia_to_eo3
+from flows.pipelines.index import index_scenes
+from flows.storage.eo3 import BadSourceError
+from flows.storage.load import load
+from flows.storage.sources.theia import MAJA_BANDS, find_theia_products, theia_to_eo3
 
 NAME = "SENTINEL2A_20240115-103551-370_L2A_T31TGL_C_V2-2"
 R1 = {"B2", "B3", "B4", "B8"}

@@ -1,5 +1,5 @@
 """infra/k8s renders, passes strict Kubernetes validation, its DaskCluster fits the operator's real CRD, its
-pieces name each other consistently; and flows/cluster.py builds the cluster the configuration asks for."""
+pieces name each other consistently; and flows/run/cluster.py builds the cluster the configuration asks for."""
 
 from __future__ import annotations
 
@@ -185,7 +185,7 @@ def test_a_flow_run_job_rendered_from_the_pool_template_is_valid(rendered):
     assert ("PersistentVolumeClaim", "snowland-data") in names
 
 
-# --- flows/cluster.py: one place that makes the dask cluster ------------------------------------------------
+# --- flows/run/cluster.py: one place that makes the dask cluster ------------------------------------------------
 
 
 def test_cluster_configuration_follows_the_environment():
@@ -205,7 +205,7 @@ def test_cluster_configuration_follows_the_environment():
 def test_a_local_cluster_is_sized_to_the_machine():
     from distributed.system import MEMORY_LIMIT
 
-    from flows.cluster import local_cluster_kwargs, local_worker_count
+    from flows.run.cluster import local_cluster_kwargs, local_worker_count
 
     kwargs = local_cluster_kwargs(ClusterConfig(memory_fraction=0.5))
     assert kwargs["n_workers"] == local_worker_count() == len(os.sched_getaffinity(0))
@@ -214,7 +214,7 @@ def test_a_local_cluster_is_sized_to_the_machine():
 
 
 def test_local_workers_get_the_datacube_and_gdal_settings(database):
-    from flows.cluster import dask_client
+    from flows.run.cluster import dask_client
 
     def settings_seen() -> dict:
         import os
@@ -241,7 +241,7 @@ def test_local_workers_get_the_datacube_and_gdal_settings(database):
 def test_kubernetes_workers_get_the_same_allocator_and_profiler_settings_as_local_ones():
     import dask.config
 
-    from flows.cluster import kube_cluster_spec, worker_process_config
+    from flows.run.cluster import kube_cluster_spec, worker_process_config
 
     wanted = worker_process_config()
     static = yaml.safe_load((K8S_DIR / "dask" / "daskcluster.yaml").read_text())
@@ -263,7 +263,7 @@ def test_the_profiler_setting_reads_true_and_false_and_refuses_anything_else():
 
 
 def test_a_per_run_daskcluster_fits_the_crd_and_carries_settings_but_no_secret(daskcluster_schema):
-    from flows.cluster import kube_cluster_spec
+    from flows.run.cluster import kube_cluster_spec
 
     config = load_cluster_config(environ={"SNOWLAND_DASK_KIND": "kubernetes", "SNOWLAND_IMAGE": "registry/snowland:2"})
     spec = kube_cluster_spec(config, name="snowland-run-1", workers=5)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from flows.storage.models import ModelFileError, load_model, read_metadata, save_model
 from products.landcover.classify import (
     CLASSIFIERS,
     RF_IOTA2,
@@ -14,7 +15,6 @@ from products.landcover.classify import (
     predict_samples,
     train,
 )
-from flows.landcover_models import ModelFileError, load_model, read_metadata, save_model
 from products.landcover.samples import Samples
 
 
@@ -132,7 +132,9 @@ def test_adaptive_voting_settles_confident_pixels_early_and_keeps_full_votes_for
 
 
 def test_benchmark_compares_models_on_paired_runs():
-    from flows.landcover_benchmark import compare_classifiers, meets_goal
+    from helpers import bench_module
+
+    compare_classifiers, meets_goal = (getattr(bench_module("bench_landcover"), n) for n in ("compare_classifiers", "meets_goal"))
 
     specs = {"big": _small(n_estimators=20), "fast": _small(n_estimators=2)}
     results = compare_classifiers(_blobs(), _blobs().features, specs=specs, reference="big", runs=2, repeats=1, min_pixels=1000)

@@ -10,18 +10,18 @@ from pathlib import Path
 import pytest
 from odc.geo import geom
 
-from flows.cube import load, sources_of
-from flows.grid import EEA_CRS
-from flows.landcover import (
-    LandCoverInputError,
-    NoPolygonError,
-    NoValidDateError,
-    TooFewSamplesError,
+from flows.pipelines.landcover import (
     land_cover,
     land_cover_key_date,
     score_map,
     train_land_cover,
 )
+from flows.pipelines.landcover.inputs import LandCoverInputError
+from flows.storage.grid import EEA_CRS
+from flows.storage.index import sources_of
+from flows.storage.load import load
+from products.landcover.samples import NoPolygonError, TooFewSamplesError
+from products.landcover.validity import NoValidDateError
 
 PAST, CURRENT = [2022, 2023], 2024
 FAST = dict(runs=1, max_samples_per_class=400)
@@ -30,8 +30,8 @@ FAST = dict(runs=1, max_samples_per_class=400)
 @pytest.fixture(scope="module")
 def lc_sim(database, prefect_harness, tmp_path_factory):
     """A small SIMULATED world, three calendar years of Sentinel-2 every 10 days, indexed through the flow."""
-    from flows.index import index_scenes
-    from flows.simulate import simulate_landcover_years
+    from flows.pipelines.index import index_scenes
+    from flows.simulator.scenes import simulate_landcover_years
 
     folder = tmp_path_factory.mktemp("lcsim")
     sim = simulate_landcover_years(folder, years=(*PAST, CURRENT))
@@ -99,12 +99,12 @@ def test_yearly_map_of_the_current_year_from_past_years_matches_the_truth(dc, lc
 
 
 def _class_area_queries_add_up_on_the_map(classes, area, truth, tmp_path):
-    """flows.queries.land_cover_areas on the map the flow wrote: over the world, each class's km² is its pixel count
+    """flows.ask.queries.land_cover_areas on the map the flow wrote: over the world, each class's km² is its pixel count
     (counted here on the loaded map); per parcel of the current year, the classes add up to the parcel."""
     import geopandas as gpd
     import numpy as np
 
-    from flows.queries import land_cover_areas
+    from flows.ask.queries import land_cover_areas
 
     table = land_cover_areas(area, year=CURRENT)
     codes, counts = np.unique(classes, return_counts=True)
@@ -160,8 +160,9 @@ def test_a_map_without_any_acquisition_is_refused_and_leaves_nothing(dc, lc_sim,
 def test_real_theia_landsat8_crops_with_the_oso_polygons_say_that_no_polygon_covers_them(dc, prefect_harness, real_data):
     """The 28 OSO polygons (D5H2, Lambert-93) spread over 110 km; none falls on the two 1.5 km Landsat-8 crops, so
     the chain reads the real reference and images and stops with the reason (no model, nothing indexed)."""
-    from flows.index import index_scenes
     from realsamples import THEIA_L8
+
+    from flows.pipelines.index import index_scenes
 
     index_scenes(theia=[str(real_data / THEIA_L8)])
     shp = real_data / "iota2" / "data" / "references" / "D5H2_groundTruth_samples.shp"

@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from flows.simulator.landcover_series import simulate_scene
 from products.landcover.classify import FeatureMismatchError, predict_map
 from products.landcover.nomenclature import load_nomenclature
 from products.landcover.nrt import (
@@ -18,7 +19,6 @@ from products.landcover.nrt import (
     train_key_date_model,
     validate_key_date,
 )
-from products.landcover.simulate import simulate_scene
 from products.landcover.validity import NoValidDateError
 
 FAST = "rf_small"

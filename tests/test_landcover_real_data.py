@@ -6,11 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flows.reference import rasterise_polygons, read_reference
+from flows.pipelines.landcover.report import write_report
+from flows.storage.reference import rasterise_polygons, read_reference
+from flows.storage.sources.eolearn import load_eolearn_patch
 from products.landcover import classify, features, gapfill, nrt, samples, validation
-from flows.landcover_benchmark import load_eolearn_patch
 from products.landcover.nomenclature import load_nomenclature
-from flows.landcover_report import write_report
 
 REAL = Path(os.environ.get("SNOWLAND_REAL_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"))
 RPG = REAL / "eolearn" / "example_data" / "import-gpkg-test.gpkg"

@@ -8,8 +8,18 @@ import pytest
 from affine import Affine
 from shapely.geometry import box
 
-from flows.reference import ReferenceDataError, map_classes, rasterise_polygons, read_polygons, read_reference
-from products.landcover.nomenclature import ClassMapping, UnmappedCodeError, load_mapping
+from flows.storage.reference import (
+    ReferenceDataError,
+    map_classes,
+    rasterise_polygons,
+    read_polygons,
+    read_reference,
+)
+from products.landcover.nomenclature import (
+    ClassMapping,
+    UnmappedCodeError,
+    load_mapping,
+)
 
 
 @pytest.fixture

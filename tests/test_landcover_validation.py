@@ -4,9 +4,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from flows.pipelines.landcover.report import write_report
 from products.landcover.nomenclature import load_nomenclature
-from flows.landcover_report import write_report
-from products.landcover.validation import accuracy, confusion_matrix, interval, summarise_runs
+from products.landcover.validation import (
+    accuracy,
+    confusion_matrix,
+    interval,
+    summarise_runs,
+)
 
 
 def test_accuracy_figures_on_a_hand_computed_case():

@@ -1,4 +1,4 @@
-"""Ad-hoc queries (flows.queries and `snowland query`) on products written into the real index.
+"""Ad-hoc queries (flows.ask.queries and `snowland query`) on products written into the real index.
 
 The snow_cover, snow_season and land_cover datasets here are small SIMULATED products with known pixels, written
 through flows.cube.write_dataset (COGs + eo3 + lineage to the simulated inputs) in a winter and years the snow
@@ -18,7 +18,7 @@ import xarray as xr
 from odc.geo import geom
 from odc.geo.geobox import GeoBox
 
-from flows.grid import EEA_CRS
+from flows.storage.grid import EEA_CRS
 
 PIXEL_KM2 = 20 * 20 / 1e6
 X0, Y1, SIDE = 4_002_000, 2_442_000, 200  # 4 km x 4 km at 20 m, inside the Taillefer box and the simulated world
@@ -64,7 +64,7 @@ def _snow_codes(seed: int) -> np.ndarray:
 
 def write_query_products(dc) -> QueryProducts:
     """Write the module's SIMULATED snow_cover (2 days), snow_season and land_cover datasets; ids in write order."""
-    from flows.cube import write_dataset
+    from flows.storage.writer import write_dataset
 
     gbox = _geobox()
     dem = [str(d.id) for d in dc.find_datasets(product="dem_cop30", geopolygon=gbox.extent)]
@@ -125,7 +125,7 @@ def _box(col0: int, row0: int, col1: int, row1: int) -> geom.Geometry:
 
 
 def test_snow_area_counts_each_code_and_the_areas_add_up_to_the_area(products):
-    from flows.queries import snow_area
+    from flows.ask.queries import snow_area
 
     table = snow_area(_box(10, 20, 190, 120), time=("2023-01-01", "2023-01-31"))
     assert list(table.date.dt.strftime("%Y-%m-%d")) == list(SNOW_DAYS)
@@ -141,7 +141,7 @@ def test_snow_area_counts_each_code_and_the_areas_add_up_to_the_area(products):
 
 
 def test_snow_area_over_a_place_name_or_a_box_in_degrees_and_one_sensor(products):
-    from flows.queries import snow_area
+    from flows.ask.queries import snow_area
 
     by_name = snow_area("Taillefer", time=("2023-01-01", "2023-01-31"), resolution=20)
     whole = [(c == 100).sum() * PIXEL_KM2 for c in products.snow.values()]
@@ -154,7 +154,7 @@ def test_snow_area_over_a_place_name_or_a_box_in_degrees_and_one_sensor(products
 
 
 def test_a_period_or_year_without_product_gives_an_empty_table(products):
-    from flows.queries import land_cover_areas, snow_area, snow_season_figures
+    from flows.ask.queries import land_cover_areas, snow_area, snow_season_figures
 
     area = _box(0, 0, 100, 100)
     for table in (snow_area(area, time=("2019-01-01", "2019-03-31")), snow_season_figures(area, year=2015),
@@ -163,7 +163,7 @@ def test_a_period_or_year_without_product_gives_an_empty_table(products):
 
 
 def test_snow_season_figures_over_the_valid_pixels(products):
-    from flows.queries import snow_season_figures
+    from flows.ask.queries import snow_season_figures
 
     table = snow_season_figures(_box(0, 0, 100, 200), year=SEASON_YEAR).set_index("band")
     for band, values in products.season.items():
@@ -178,7 +178,7 @@ def test_snow_season_figures_over_the_valid_pixels(products):
 def test_land_cover_areas_per_polygon_add_up_to_each_polygon(products, tmp_path):
     import geopandas as gpd
 
-    from flows.queries import land_cover_areas
+    from flows.ask.queries import land_cover_areas
 
     boxes = {"north": (0, 0, 100, 100), "south": (60, 100, 200, 200), "edge": (150, 150, 200, 200)}
     frame = gpd.GeoDataFrame({"parcel": list(boxes)}, geometry=[_box(*b).geom for b in boxes.values()], crs="EPSG:3035")
@@ -216,8 +216,8 @@ def test_query_command_writes_csv_json_and_a_plot_on_a_dask_cluster(products, tm
 
 
 def test_an_unknown_or_misspelled_place_is_refused_with_a_suggestion(products):
-    from flows.cube import CubeError
-    from flows.queries import snow_area
+    from flows.ask.queries import snow_area
+    from flows.storage.index import CubeError
 
     with pytest.raises(CubeError, match="did you mean 'Taillefer'"):
         snow_area("Tailefer", time=("2023-01-01", "2023-01-31"))

@@ -1,10 +1,10 @@
-"""flows/quicklook.py: the pictures are written where asked, as PNGs of the expected layout."""
+"""flows/ask/quicklook.py: the pictures are written where asked, as PNGs of the expected layout."""
 
 import matplotlib.image as mpimg
 import numpy as np
 import xarray as xr
 
-from flows.quicklook import raster_map, snow_map
+from flows.ask.quicklook import raster_map, snow_map
 
 
 def _grid(values: np.ndarray) -> xr.DataArray:

@@ -1,11 +1,11 @@
-"""flows/scratch.py: a unit's inputs kept on disk between passes, each block computed once."""
+"""flows/run/scratch.py: a unit's inputs kept on disk between passes, each block computed once."""
 
 import dask
 import dask.array as da
 import numpy as np
 import xarray as xr
 
-from flows.scratch import spill
+from flows.run.scratch import spill
 
 
 def _counted(array: da.Array, calls: list[int]) -> da.Array:

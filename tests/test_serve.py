@@ -32,7 +32,7 @@ def products(dc, simulated):
 
 @pytest.fixture(scope="module")
 def server(products, tmp_path_factory):
-    from flows.serve import running
+    from flows.ask.serve import running
 
     with running(port=_free_port(), log=tmp_path_factory.mktemp("serve") / "explorer.log") as served:
         yield served
@@ -65,7 +65,7 @@ def test_every_product_is_served_inputs_and_outputs(server, dc):
 
 
 def test_the_server_binds_loopback_and_its_database_role_cannot_write(server, products):
-    from flows.serve import READER_ROLE, _odc_environ
+    from flows.ask.serve import READER_ROLE, _odc_environ
     from odc_config.settings import load_settings
 
     assert server.url.startswith("http://127.0.0.1:")

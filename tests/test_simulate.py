@@ -1,4 +1,4 @@
-"""Simulated scenes (flows/simulate.py, products/simulated/): layout, encoding, geometry, truth, determinism.
+"""Simulated scenes (flows/simulator/scenes.py, flows/simulator/): layout, encoding, geometry, truth, determinism.
 
 One small run (5 km across the 6 E UTM boundary, three weeks of January 2024) is shared by the tests.
 """
@@ -16,11 +16,11 @@ import pytest
 import rasterio
 from pyproj import Transformer
 
-from flows.simulate import SimulationConflict, simulate_scenes
-from products.simulated import sensors
-from products.simulated.geometry import MgrsTile, WorldGrid, s2_tiles_for
-from products.simulated.spectra import BANDS, GREEN, RED, SWIR16, ndsi
-from products.simulated.world import build_world
+from flows.simulator import sensors
+from flows.simulator.geometry import MgrsTile, WorldGrid, s2_tiles_for
+from flows.simulator.scenes import SimulationConflict, simulate_scenes
+from flows.simulator.spectra import BANDS, GREEN, RED, SWIR16, ndsi
+from flows.simulator.world import build_world
 
 SEED = 42
 SIZE_KM = 5.0

@@ -10,15 +10,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
-from rasterio.transform import from_origin
-
-from flows.cube import load, sources_of
-from flows.index import index_scenes
-from flows.simulate import TCD_FILE
-from flows.snow import SnowJob, snow_cover, snow_season
-from flows.validate_snow import validate_snow
 from itemfactory import write_tiny_s2_item
+from rasterio.transform import from_origin
 from realsamples import landsat_item, s2_item
+
+from flows.pipelines.index import index_scenes
+from flows.pipelines.snow_cover import SnowJob, snow_cover
+from flows.pipelines.snow_season import snow_season
+from flows.pipelines.validate_snow import validate_snow
+from flows.simulator.scenes import TCD_FILE
+from flows.storage.index import sources_of
+from flows.storage.load import load
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +142,9 @@ def test_snow_season_has_lineage_and_more_snow_days_higher_up(dc, simulated, sno
     assert np.corrcoef(scd[ok], dem[ok])[0, 1] > 0.5
     assert snow_season(year=2023, cells=["100kmE40N24"]).exists == report.written
 
-    from flows.queries import snow_season_figures  # the season query on the product the flow wrote
+    from flows.ask.queries import (
+        snow_season_figures,  # the season query on the product the flow wrote
+    )
 
     figures = snow_season_figures(_truth_geobox(simulated).extent, year=2023).set_index("band")
     valid = scd[scd < 65535]
@@ -241,7 +245,7 @@ def test_snow_job_keys_name_cell_day_and_sensor():
 
 
 def test_snow_jobs_carry_the_area_of_the_cell_their_scenes_cover(dc, simulated):
-    from flows.snow import find_snow_jobs
+    from flows.pipelines.snow_cover import find_snow_jobs
 
     truth = json.loads(Path(simulated.truth).read_text())
     x0, y0, x1, y1 = truth["world"]["bounds"]
@@ -257,7 +261,7 @@ def test_snow_jobs_carry_the_area_of_the_cell_their_scenes_cover(dc, simulated):
 def test_an_index_made_before_fsc_og_gains_the_band_in_place(dc):
     import yaml
 
-    from flows.cube import add_product
+    from flows.storage.index import add_product
     from products import PRODUCTS_DIR
 
     definition = yaml.safe_load((PRODUCTS_DIR / "snow" / "snow_cover.odc-product.yaml").read_text())
@@ -275,7 +279,7 @@ def test_cog_writer_streams_blocks_and_counts_values_identically_on_threads_and_
     from distributed import Client, LocalCluster
     from odc.geo.geobox import GeoBox
 
-    from flows.cube import _write_cogs
+    from flows.storage.writer import _write_cogs
 
     gbox = GeoBox.from_bbox((4_000_000, 2_400_000, 4_026_000, 2_422_000), "EPSG:3035", resolution=20)
     rng = np.random.default_rng(3)
@@ -299,17 +303,17 @@ def test_cog_writer_streams_blocks_and_counts_values_identically_on_threads_and_
 def test_the_default_season_is_the_latest_hydrological_year_that_has_ended():
     import datetime as dt
 
-    from flows.snow import last_hydrological_year
+    from flows.pipelines.snow_season import last_hydrological_year
 
     assert last_hydrological_year(dt.date(2027, 9, 1)) == 2026  # the schedule's day: 2026-2027 just ended
     assert last_hydrological_year(dt.date(2027, 8, 31)) == 2025  # 2026-2027 still runs
 
 
 def test_snow_area_query_on_the_flow_products_adds_up_and_agrees_with_their_percentages(dc, simulated, snow_run):
-    """The ad-hoc query (flows.queries.snow_area) on the products the demo's snow flow writes: its areas add up,
+    """The ad-hoc query (flows.ask.queries.snow_area) on the products the demo's snow flow writes: its areas add up,
     and its snow and cloud shares equal those the writer counted (a separate path) for every dataset."""
-    from flows.grid import Cell
-    from flows.queries import snow_area
+    from flows.ask.queries import snow_area
+    from flows.storage.grid import Cell
 
     cell = Cell.parse("100kmE40N24")
     table = snow_area(cell.geometry, time=("2023-12-01", "2024-03-31"))

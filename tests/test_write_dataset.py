@@ -13,8 +13,8 @@ import numpy as np
 import xarray as xr
 from odc.geo.geobox import GeoBox
 
-from flows.atomic import _start_centis, sweep_abandoned
-from flows.cube import write_dataset
+from flows.storage.atomic import _start_centis, sweep_abandoned
+from flows.storage.writer import write_dataset
 
 HERE = socket.gethostname()
 
@@ -47,14 +47,14 @@ def test_the_folders_of_dead_writers_go_and_those_of_live_or_recent_ones_stay(tm
 
 
 def test_an_untouched_folder_goes_after_the_age_limit_whoever_wrote_it(tmp_path, monkeypatch):
-    import flows.atomic
+    import flows.storage.atomic
 
     final = tmp_path / "land_cover" / "100kmE40N24" / "2031"
     alive = _hidden(final, "partial", pid=os.getpid())
     elsewhere = _hidden(final, "old", host="worker-7f9c-y", pid=12, start=99)
     final.mkdir()
     assert sweep_abandoned(final) == []
-    monkeypatch.setattr(flows.atomic, "ABANDONED_AFTER_S", -1)  # as if the age limit had passed
+    monkeypatch.setattr(flows.storage.atomic, "ABANDONED_AFTER_S", -1)  # as if the age limit had passed
     assert sorted(sweep_abandoned(final)) == sorted([alive, elsewhere])
 
 

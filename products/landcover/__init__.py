@@ -8,10 +8,10 @@ Pure functions on numpy / xarray (dask-friendly per pixel); the flows do the I/O
 - `features`: bands, NDVI, NDWI, brightness per grid date -> (y, x, feature)
 - `samples`: sample pixels from polygon rasters, stratified split by polygon, runs
 - `classify`: random forests (iota2 and faster), training, class + confidence maps
-- `validation`: OA, kappa, per-class F1, confusion, t intervals (written by `flows.landcover_report`)
+- `validation`: OA, kappa, per-class F1, confusion, t intervals (written by `flows.pipelines.landcover.report`)
 - `nrt`: key-date features, models and maps
 - `sieve`: minimum mapping unit regularisation
-- `simulate`: simulated scenes for tests
 
-Models are saved by `flows.landcover_models`; the model choice is measured by `flows.landcover_benchmark`.
+
+Models are saved by `flows.storage.models`; the model choice is measured by `bench/bench_landcover.py`.
 """

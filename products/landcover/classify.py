@@ -23,7 +23,11 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    HistGradientBoostingClassifier,
+    RandomForestClassifier,
+)
 
 from products.landcover.nomenclature import NODATA
 from products.landcover.samples import Samples

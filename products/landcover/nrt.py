@@ -20,7 +20,14 @@ import pandas as pd
 import xarray as xr
 import yaml
 
-from products.landcover.classify import DEFAULT_CLASSIFIER, ClassifierSpec, TrainedModel, predict_map, predict_samples, train
+from products.landcover.classify import (
+    DEFAULT_CLASSIFIER,
+    ClassifierSpec,
+    TrainedModel,
+    predict_map,
+    predict_samples,
+    train,
+)
 from products.landcover.features import INDICES, SENTINEL2, BandRoles, features
 from products.landcover.gapfill import S2_STEP_DAYS, gapfill
 from products.landcover.nomenclature import DATA_DIR, level_mapping, load_nomenclature

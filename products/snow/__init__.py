@@ -5,7 +5,11 @@ out. Nothing here reads or writes rasters, touches the database or knows about P
 is reading a parameter file (:meth:`SnowParams.from_file`).
 """
 
-from products.snow.cloud_masks import masks_from_qa_pixel, masks_from_scl, masks_from_theia_clm
+from products.snow.cloud_masks import (
+    masks_from_qa_pixel,
+    masks_from_scl,
+    masks_from_theia_clm,
+)
 from products.snow.codes import CLOUD, LIS_NO_ZS, NO_SNOW, NODATA, SNOW, QcFlag, SnowBit
 from products.snow.daily_series import daily_snow, merge_same_day
 from products.snow.detect import detect_snow, normalized_difference_snow_index

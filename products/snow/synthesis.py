@@ -7,7 +7,13 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
-from products.snow.daily_series import TIME, DateLike, daily_snow, is_observation, merge_same_day
+from products.snow.daily_series import (
+    TIME,
+    DateLike,
+    daily_snow,
+    is_observation,
+    merge_same_day,
+)
 from products.snow.params import SynthesisParams
 
 

@@ -1,0 +1,1 @@
+"""Answers for people: ad-hoc queries, the free-text catalogue, pictures and the web server."""

@@ -1,0 +1,166 @@
+"""The main job on the embedded default: simulate, index, load on the EEA grid, snow products, pictures."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from odc.geo import geom
+
+from flows.ask.quicklook import (
+    cube_quicklook,
+    describe_cube,
+    raster_map,
+    season_plot,
+    snow_map,
+)
+from flows.pipelines.index import index_scenes
+from flows.pipelines.snow_cover import snow_cover, snow_cover_table
+from flows.pipelines.snow_season import snow_season
+from flows.pipelines.validate_snow import format_scores, validate_snow
+from flows.run.cluster import dask_client
+from flows.simulator.scenes import TCD_FILE, simulate_scenes
+from flows.storage.grid import EEA_CRS, cells_covering
+from flows.storage.index import connect, ensure_index
+from flows.storage.load import load
+from odc_config.settings import load_settings
+
+HYDROLOGICAL_YEAR = 2023
+
+
+def _step(message: str) -> None:
+    print(f"\n== {message}", flush=True)
+
+
+def run_demo(*, out: Path, size_km: float = 20, seed: int = 42) -> dict:
+    """Every step prints what it did; the summary is also written to ``out/demo.json``."""
+    out.mkdir(parents=True, exist_ok=True)
+    settings = load_settings()
+    summary: dict = {}
+    started = time.perf_counter()
+
+    _step("index: embedded PostgreSQL + PostGIS, ODC schema, EPSG:3035 spatial index, products")
+    print(f"products: {', '.join(ensure_index())}")
+
+    _step(f"simulate: SIMULATED Sentinel-2 L2A and Landsat-8 C2 L2 scenes, {size_km:g} km across 6°E near 45°N, "
+          f"hydrological year {HYDROLOGICAL_YEAR}-{HYDROLOGICAL_YEAR + 1}")
+    sim_dir = settings.state_dir / "simulated"
+    sim = simulate_scenes(sim_dir, seed=seed, size_km=size_km, start=f"{HYDROLOGICAL_YEAR}-09-01",
+                          end=f"{HYDROLOGICAL_YEAR + 1}-08-31")
+    print(sim)
+
+    _step("index-scenes flow: the simulated static STAC catalog (scenes, DEM) and tree cover density")
+    report = index_scenes(static=[str(sim.catalog)], tcd=[str(sim.out_dir / TCD_FILE)])
+    print(report.summary())
+    summary["indexed"] = {"added": len(report.added), "already_there": len(report.already_there),
+                          "failed": len(report.failed)}
+
+    x0, y0, x1, y1 = json.loads(Path(sim.truth).read_text())["world"]["bounds"]
+    area = geom.box(x0, y0, x1, y1, crs=EEA_CRS)
+    cells = [c.name for c in cells_covering(area, size_m=100_000)]
+    with dask_client() as client:
+        _step(f"load: s2_l2a on the EEA grid, 20 m, over the area (cell {', '.join(cells)}), "
+              f"{len(client.scheduler_info()['workers'])} dask workers")
+        cube = load("s2_l2a", geometry=area, measurements=["blue", "green", "red", "swir16", "scl"],
+                    time=(f"{HYDROLOGICAL_YEAR + 1}-01-01", f"{HYDROLOGICAL_YEAR + 1}-03-31"), dc=connect()).persist()
+        print(describe_cube(cube))
+        pictures = [cube_quicklook(cube, out / "quicklook_s2_l2a.png",
+                                   title="SIMULATED Sentinel-2 L2A fused across UTM 31N/32N, EPSG:3035 20 m")]
+        summary["cube_shape"] = {k: int(v) for k, v in cube.sizes.items()}
+
+        _step("snow-cover flow: Let-It-Snow per cell, day and sensor")
+        snow = snow_cover(cells=cells)
+        print(snow.summary())
+        _step(f"snow-season flow: syntheses of {HYDROLOGICAL_YEAR}-{HYDROLOGICAL_YEAR + 1}")
+        season = snow_season(year=HYDROLOGICAL_YEAR, cells=cells)
+        print(season.summary())
+
+        table = snow_cover_table(cells=cells)
+        s2 = table[table.sensor == "s2"]
+        clearest = s2.loc[(s2.snow_percent * (100 - s2.cloud_percent)).idxmax()]  # snowy and clear
+        day = str(clearest.date.date())
+        rgb = load("s2_l2a", geometry=area, measurements=["blue", "green", "red"], time=(day, day), dc=connect())
+        seb = load("snow_cover", geometry=area, measurements=["snow"], time=(day, day), group_by="time", dc=connect())
+        seb = seb.isel(time=[p.startswith("sentinel-2") for p in seb.platform.values]).snow.isel(time=0)
+        pictures.append(snow_map(reflectance=rgb, snow=seb.compute(), path=out / "snow_map.png",
+                                 title=f"SIMULATED: Let-It-Snow on Sentinel-2, {day} (zs {clearest.zs:.0f} m)"))
+        pictures.append(season_plot(table=table, path=out / "snow_season_plot.png",
+                                    title=f"SIMULATED: snow through {HYDROLOGICAL_YEAR}-{HYDROLOGICAL_YEAR + 1}, {cells[0]}"))
+        scd = load("snow_season", geometry=area, measurements=["scd"], dc=connect()).scd.isel(time=0).compute()
+        pictures.append(raster_map(scd, path=out / "snow_cover_duration.png", label="days", cmap="Blues",
+                                   title=f"SIMULATED: snow cover duration {HYDROLOGICAL_YEAR}-{HYDROLOGICAL_YEAR + 1}"))
+
+    _step("validation against the simulated truth (pixels clear in the truth)")
+    scores = validate_snow(sim_dir)
+    print(format_scores(scores))
+    total = sum((s.score for s in scores[1:]), scores[0].score)
+    summary["land_cover"] = land_cover_step(out=out, pictures=pictures)  # issue 4
+    summary.update(
+        snow_cover={"written": len(snow.written), "already_there": len(snow.exists), "skipped": len(snow.skipped),
+                    "failed": len(snow.failed)},
+        snow_season={"written": len(season.written), "already_there": len(season.exists)},
+        accuracy=round(total.accuracy, 4), kappa=round(total.kappa, 4),
+        pictures=[str(p) for p in pictures], elapsed_s=round(time.perf_counter() - started, 1),
+    )
+    (out / "demo.json").write_text(json.dumps(summary, indent=2))
+    _step(f"done in {summary['elapsed_s']:.0f} s: pictures {', '.join(p.name for p in pictures)} in {out}")
+    return summary
+
+
+# --- land cover (issue 4): past years train, the current year is mapped at key dates and for the year ---
+LAND_COVER_PAST, LAND_COVER_YEAR = (2022, 2023), 2024
+
+
+def land_cover_step(*, out: Path, pictures: list[Path]) -> dict:
+    """Train on SIMULATED past years, map the current year at each key date and for the year, score, draw."""
+    from flows.pipelines.landcover import (
+        land_cover,
+        land_cover_key_date,
+        score_map,
+        train_land_cover,
+    )
+    from flows.pipelines.landcover.report import plot_land_cover
+    from flows.simulator.scenes import simulate_landcover_years
+    from products.landcover.nomenclature import load_nomenclature
+
+    started = time.perf_counter()
+    years = (*LAND_COVER_PAST, LAND_COVER_YEAR)
+    _step(f"land cover: SIMULATED 5 km world, Sentinel-2 every 10 days, calendar years {', '.join(map(str, years))}")
+    sim = simulate_landcover_years(load_settings().state_dir / "simulated_landcover", years=years)
+    print(sim)
+    print(index_scenes(static=[str(sim.catalog)]).summary())
+    reference = str(Path(sim.truth).parent / "landcover.gpkg")
+    common = dict(reference=reference, mapping="oso23_codes", year_column="year", max_samples_per_class=500)
+    folder = out / "land_cover"
+
+    _step(f"land-cover-key-date flow: {LAND_COVER_YEAR} at the end of March, July and December, each with a model "
+          f"trained here on {LAND_COVER_PAST[0]}-{LAND_COVER_PAST[-1]} only (validation by polygon)")
+    result: dict = {"key_dates": {}}
+    for key_date in ("march", "july", "december"):
+        report = land_cover_key_date(year=LAND_COVER_YEAR, key_date=key_date, train_years=list(LAND_COVER_PAST),
+                                     runs=2 if key_date == "december" else 1, report_dir=str(folder), **common)
+        acc = score_map(report.ids[0], reference=reference, mapping="oso23_codes", year_column="year").accuracy
+        result["key_dates"][key_date] = {"overall_accuracy": round(acc.overall_accuracy, 4), "kappa": round(acc.kappa, 4)}
+        print(f"{report.summary()}\n  {key_date}: OA {acc.overall_accuracy:.3f}, kappa {acc.kappa:.3f} against the truth")
+    trained = train_land_cover(years=list(LAND_COVER_PAST), key_date="december", runs=2, report_dir=str(folder),
+                               **common)  # the December model: already there, its figures
+    print(trained.summary())
+    result.update(model=trained.model, validation_page=str(folder / "validation_december.html"),
+                  validation={"overall_accuracy": trained.overall_accuracy, "kappa": trained.kappa})
+
+    _step(f"land-cover flow: yearly map {LAND_COVER_YEAR} with the December model (sieved to 0.12 ha), against the truth")
+    report = land_cover(year=LAND_COVER_YEAR, model=trained.model, min_mapping_unit_m2=1200)
+    print(report.summary())
+    score = score_map(report.ids[0], reference=reference, mapping="oso23_codes", year_column="year")
+    print(f"yearly land cover {LAND_COVER_YEAR}: OA {score.accuracy.overall_accuracy:.3f}, "
+          f"kappa {score.accuracy.kappa:.3f} over {score.accuracy.n} pixels")
+    pictures.append(plot_land_cover(score.classes, folder / "land_cover_map.png", extent=score.extent,
+                                    nomenclature=load_nomenclature(score.nomenclature),
+                                    title=f"SIMULATED: land cover {LAND_COVER_YEAR} (OSO 23), model of "
+                                          f"{LAND_COVER_PAST[0]}-{LAND_COVER_PAST[-1]}, OA {score.accuracy.overall_accuracy:.3f}"))
+    result.update(overall_accuracy=round(score.accuracy.overall_accuracy, 4), kappa=round(score.accuracy.kappa, 4),
+                  map=str(pictures[-1]), elapsed_s=round(time.perf_counter() - started, 1))
+    print(f"validation page {result['validation_page']}; map {pictures[-1]} ({result['elapsed_s']:.0f} s for land cover)")
+    return result
+# --- end land cover ---

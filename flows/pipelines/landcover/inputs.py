@@ -1,0 +1,185 @@
+"""What the land-cover flows share: the input sources (Sentinel-2, Landsat), their series on a cell's grid, areas and windows."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import dask
+import numpy as np
+import pandas as pd
+import xarray as xr
+from odc.geo import Geometry, geom
+from odc.geo.geobox import GeoBox
+
+from flows.storage.grid import EEA_CRS, Cell
+from flows.storage.load import load
+from odc_config.settings import load_settings
+from products.landcover import nrt
+from products.landcover.features import LANDSAT8, SENTINEL2, BandRoles
+from products.landcover.gapfill import LANDSAT_STEP_DAYS, S2_STEP_DAYS
+from products.landcover.validity import NoValidDateError, validity
+
+METHOD = "iota2-oso"
+
+
+METHOD_VERSION = "1.0"
+
+
+CELL_SIZE_M = 100_000
+
+
+YEARLY = "december"  # a yearly map is the series of the whole calendar year, the last key date's grid
+
+
+class LandCoverInputError(ValueError):
+    """Inputs that cannot give a land-cover model or map; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """How one reflectance product becomes land-cover features."""
+
+    product: str
+    roles: BandRoles
+    masks: tuple[str, ...]
+    step_days: int
+    resolution: float
+
+    @property
+    def measurements(self) -> list[str]:
+        return [*self.roles.reflectance, *self.masks]
+
+    def settings(self) -> nrt.FeatureSettings:
+        return nrt.FeatureSettings(step_days=self.step_days, roles=self.roles, season=nrt.default_season())
+
+
+SOURCES: Mapping[str, Source] = {
+    "s2_l2a": Source("s2_l2a", SENTINEL2, ("scl",), S2_STEP_DAYS, 20.0),
+    "landsat_c2l2": Source("landsat_c2l2", LANDSAT8, ("qa_pixel",), LANDSAT_STEP_DAYS, 30.0),
+    "theia_l8_n2a": Source("theia_l8_n2a", LANDSAT8, ("cloud", "saturation", "valid"), LANDSAT_STEP_DAYS, 30.0),
+}
+
+
+def _source(product: str) -> Source:
+    if product not in SOURCES:
+        raise LandCoverInputError(f"no land-cover features for product {product!r}; use one of {sorted(SOURCES)}")
+    return SOURCES[product]
+
+
+# ------------------------------------------------------------------------------------------------ the area
+def _area(cells: Sequence[str] | None, bbox: Sequence[float] | None) -> Geometry | None:
+    if cells:
+        return geom.unary_union([Cell.parse(c).geometry for c in cells])
+    if bbox:
+        if len(bbox) != 4:
+            raise LandCoverInputError(f"bbox needs 4 numbers (west south east north, degrees), not {list(bbox)}")
+        return geom.box(*bbox, crs="EPSG:4326").to_crs(EEA_CRS)
+    return None
+
+
+def _window(year: int, when: str, settings: nrt.FeatureSettings) -> tuple[str, str]:
+    """Acquisitions a key date may use: from the season start less the margin to the end of its day."""
+    first = settings.season.start(year) - pd.Timedelta(days=settings.margin_days)
+    last = nrt.key_date(when).end(year)
+    return first.strftime("%Y-%m-%d"), last.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _datasets(dc, source: Source, area: Geometry, window: tuple[str, str]) -> list:
+    found = dc.find_datasets(product=source.product, geopolygon=area, time=window)
+    last = pd.Timestamp(window[1])
+    return [d for d in found if pd.Timestamp(d.center_time.replace(tzinfo=None)) <= last]
+
+
+def _footprint(datasets: Sequence, area: Geometry | None) -> Geometry:
+    shape = geom.unary_union([d.extent.to_crs(EEA_CRS) for d in datasets])
+    return shape & area if area is not None else shape
+
+
+# ------------------------------------------------------------------------------------------------ series
+def _series(dc, source: Source, gbox: GeoBox, window: tuple[str, str]) -> tuple[xr.Dataset, xr.DataArray, dict[str, str]]:
+    """Reflectance series, per-date validity (lazy) and the datasets read (id -> acquisition time), on ``gbox``."""
+    found = _datasets(dc, source, gbox.extent, window)
+    if not found:
+        raise NoValidDateError(f"no {source.product} acquisition between {window[0]} and {window[1][:10]} over the area")
+    data = load(source.product, geobox=gbox, time=window, measurements=source.measurements, chunks=512, dc=dc)
+    last = np.datetime64(pd.Timestamp(window[1]))
+    data = data.isel(time=np.flatnonzero(data.time.values <= last))
+    masks = {m: data[m] for m in source.masks}
+    if source.product == "s2_l2a":
+        valid = validity(scl=masks["scl"])
+    elif source.product == "landsat_c2l2":
+        valid = validity(qa_pixel=masks["qa_pixel"])
+    else:
+        valid = validity(flags=[masks["cloud"], masks["saturation"]], valid=masks["valid"] == 1)
+    series = data[list(source.roles.reflectance)].drop_vars("platform", errors="ignore")
+    valid = (valid & series[source.roles.red].notnull()).drop_vars("platform", errors="ignore")
+    return series, valid, {str(d.id): str(d.center_time)[:19] for d in found}
+
+
+def _training_series(dc, source: Source, gbox: GeoBox, year: int) -> tuple[xr.Dataset, xr.DataArray, dict[str, str]]:
+    """A training year's whole series on ``gbox``, read once and kept in the work folder.
+
+    Every key date of the year cuts it (``nrt.series_until``), so the models of a year's key dates read the
+    images once. The file is named by the grid and the dataset ids, so new acquisitions make a new one.
+    """
+    window = _window(year, YEARLY, source.settings())
+    found = sorted(str(d.id) for d in _datasets(dc, source, gbox.extent, window))
+    digest = hashlib.sha256(json.dumps([source.product, list(gbox.affine)[:6], list(gbox.shape), found]).encode())
+    path = _work_dir("series", source.product) / f"{year}-{digest.hexdigest()[:16]}.npz"
+    if path.exists():
+        with np.load(path, allow_pickle=False) as f:
+            coords = {"time": f["time"], "y": f["y"], "x": f["x"]}
+            series = xr.Dataset({v: (("time", "y", "x"), f[f"band_{v}"]) for v in source.roles.reflectance}, coords=coords)
+            valid = xr.DataArray(f["valid"], dims=("time", "y", "x"), coords=coords)
+            return series, valid, dict(zip(f["ids"].tolist(), f["id_times"].tolist()))
+    series, valid, ids = _series(dc, source, gbox, window)
+    series, valid = dask.compute(series, valid)
+    tmp = path.with_name(f".{path.stem}-{uuid.uuid4().hex[:8]}.npz")
+    np.savez(tmp, time=series.time.values, y=series.y.values, x=series.x.values, valid=valid.values,
+             ids=np.array(list(ids)), id_times=np.array(list(ids.values())),
+             **{f"band_{v}": series[v].values for v in source.roles.reflectance})
+    os.replace(tmp, path)
+    return series, valid, ids
+
+
+def _until(ids: Mapping[str, str], year: int, when: str) -> list[str]:
+    last = nrt.key_date(when).end(year)
+    return sorted(i for i, t in ids.items() if pd.Timestamp(t) <= last)
+
+
+def _clear(n_clear: xr.DataArray, what: str) -> np.ndarray:
+    """The computed clear-observation counts, refused when no pixel has one."""
+    n_clear = np.asarray(n_clear.values)
+    if not n_clear.any():
+        raise NoValidDateError(f"no valid date for {what}: every acquisition is cloud, shadow or nodata everywhere")
+    return n_clear
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _wkt(text: str):
+    import shapely
+
+    return shapely.from_wkt(text)
+
+
+def _work_dir(kind: str, key: str) -> Path:
+    folder = load_settings().data_dir / "land_cover_work" / kind / key
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _wkt_geometry(text: str) -> Geometry:
+    return Geometry(_wkt(text), crs=EEA_CRS)

@@ -1,0 +1,407 @@
+"""The train-land-cover flow: samples from reference polygons over past years' series, validated over several runs,
+a model saved and indexed as a ``land_cover_model`` dataset with lineage to its training images."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from odc.geo import geom
+from odc.geo.geobox import GeoBox
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.pipelines.landcover.inputs import (
+    CELL_SIZE_M,
+    METHOD_VERSION,
+    YEARLY,
+    LandCoverInputError,
+    _area,
+    _clear,
+    _datasets,
+    _footprint,
+    _sha256,
+    _source,
+    _training_series,
+    _until,
+    _window,
+    _wkt,
+    _work_dir,
+)
+from flows.pipelines.landcover.report import write_report
+from flows.run.retry import TRANSIENT_RETRIES
+from flows.storage.eo3 import dataset_id
+from flows.storage.grid import EEA_CRS, aligned_geobox, cells_covering
+from flows.storage.index import connect
+from flows.storage.models import save_model
+from flows.storage.reference import (
+    ReferencePolygons,
+    rasterise_polygons,
+    read_reference,
+)
+from flows.storage.writer import write_dataset
+from odc_config.settings import load_settings
+from products.landcover import classify, nrt
+from products.landcover.nomenclature import load_nomenclature
+from products.landcover.samples import (
+    NoPolygonError,
+    Samples,
+    TooFewSamplesError,
+    cap_per_class,
+    extract_samples,
+    split_runs,
+)
+from products.landcover.validation import accuracy, summarise_runs
+from products.landcover.validity import NoValidDateError, clear_observations
+
+MAX_SAMPLES_PER_CLASS = 3000
+
+
+# ------------------------------------------------------------------------------------------------ training
+@dataclass(frozen=True, kw_only=True)
+class TrainingRequest:
+    """Everything a model depends on; its hash names the model."""
+
+    reference: str
+    mapping: str
+    column: str | None
+    year_column: str | None
+    years: tuple[int, ...]
+    area_wkt: str | None
+    product: str
+    key_date: str | None
+    method: str
+    seed: int
+    runs: int
+    max_samples_per_class: int
+    drop_rare: bool
+    reference_sha256: str = ""
+
+    def key(self) -> str:
+        doc = json.dumps(asdict(self), sort_keys=True)
+        digest = hashlib.sha256(doc.encode()).hexdigest()[:12]
+        years = f"{min(self.years)}-{max(self.years)}" if len(self.years) > 1 else str(self.years[0])
+        return f"{self.key_date or 'year'}/{years}/{digest}"
+
+    @property
+    def nomenclature_level(self) -> str | None:
+        return nrt.key_date(self.key_date).nomenclature if self.key_date else None
+
+
+def _reference(request: TrainingRequest, year: int) -> ReferencePolygons:
+    ref = read_reference(request.reference, mapping=request.mapping, column=request.column, crs="EPSG:3035",
+                         on_unmapped="warn")
+    frame = ref.frame
+    if request.year_column:
+        if request.year_column not in frame.columns:
+            raise LandCoverInputError(f"{Path(request.reference).name} has no column {request.year_column!r}")
+        frame = frame[frame[request.year_column].astype(int) == year]
+        if frame.empty:
+            raise NoPolygonError(f"{Path(request.reference).name} has no polygon of year {year} "
+                                 f"(column {request.year_column!r})")
+    if request.area_wkt:
+        frame = frame[frame.intersects(_wkt(request.area_wkt))]
+    if frame.empty:
+        raise NoPolygonError(f"no reference polygon of {Path(request.reference).name} intersects the area")
+    return replace(ref, frame=frame.reset_index(drop=True))
+
+
+@task(**TRANSIENT_RETRIES, cache_policy=NO_CACHE)
+def collect_samples(request: TrainingRequest, year: int) -> dict[str, Any]:
+    """One training year's samples into an ``.npz`` file: its path, the sources read and the class counts."""
+    dc = connect()
+    source = _source(request.product)
+    settings = source.settings()
+    ref = _reference(request, year)
+    when = request.key_date or YEARLY
+    x0, y0, x1, y1 = ref.frame.total_bounds
+    extent = geom.box(x0, y0, x1, y1, crs=EEA_CRS)
+    found = _datasets(dc, source, extent, _window(year, YEARLY, settings))
+    if not found:
+        raise NoValidDateError(f"no {source.product} acquisition of {year} over the reference polygons")
+    gbox = aligned_geobox(_footprint(found, extent), resolution=source.resolution)  # where polygons and images meet
+    series, valid, read = _training_series(dc, source, gbox, year)
+    series, valid = nrt.series_until(series, valid, year=year, when=when, settings=settings)
+    ids = _until(read, year, when)
+    n_clear = _clear(clear_observations(valid), f"training year {year}")
+    feats = nrt.key_date_features(series, valid, year=year, when=when, settings=settings)
+    classes = ref.polygon_classes()
+    if request.key_date:
+        classes = nrt.relabel_for(request.key_date, classes, labels_nomenclature=ref.nomenclature)
+    polygon_ids = rasterise_polygons(ref, shape=tuple(gbox.shape), transform=gbox.affine)
+    found = extract_samples(feats, polygon_ids, classes, clear_observations=n_clear, min_clear_dates=0)
+    labels = np.zeros(polygon_ids.shape, dtype=np.uint8)
+    known = np.isin(polygon_ids, list(classes))
+    labels[known] = [classes[i] for i in polygon_ids[known].tolist()]
+    path = _work_dir("samples", request.key()) / f"{year}.npz"
+    tmp = path.with_name(f".{path.stem}-{uuid.uuid4().hex[:8]}.npz")
+    np.savez(tmp, features=found.features, labels=found.labels, polygons=found.polygons,
+             feature_names=np.array(found.feature_names), reference=labels,
+             affine=np.array(tuple(gbox.affine)[:6]), shape=np.array(gbox.shape))
+    os.replace(tmp, path)
+    return {"path": str(path), "year": year, "sources": ids, "nomenclature": request.nomenclature_level or ref.nomenclature,
+            "class_counts": found.class_counts()}
+
+
+def _read_samples(paths: Sequence[str]) -> Samples:
+    parts, offset = [], 0
+    for path in paths:
+        with np.load(path) as f:
+            polygons = f["polygons"].astype(np.int64) + offset  # polygons of different years stay apart
+            parts.append(Samples(f["features"], f["labels"], polygons, tuple(f["feature_names"].tolist())))
+            offset = int(polygons.max()) + 1
+    names = parts[0].feature_names
+    if any(p.feature_names != names for p in parts):
+        raise LandCoverInputError("training years give different features; use one product and one key date")
+    return Samples(np.concatenate([p.features for p in parts]), np.concatenate([p.labels for p in parts]),
+                   np.concatenate([p.polygons for p in parts]), names)
+
+
+def _polygon_counts(request: TrainingRequest) -> dict[int, int]:
+    """Reference polygons per class over the training years and area, before any image is read."""
+    counts: dict[int, int] = {}
+    for year in request.years:
+        ref = _reference(request, year)
+        classes = ref.polygon_classes()
+        if request.key_date:
+            classes = nrt.relabel_for(request.key_date, classes, labels_nomenclature=ref.nomenclature)
+        for code in classes.values():
+            counts[code] = counts.get(code, 0) + 1
+    return counts
+
+
+def _rare_classes(counts: Mapping[int, int], *, min_polygons: int, drop_rare: bool) -> dict[int, int]:
+    """Classes with fewer than ``min_polygons`` polygons: an error, or returned to be left out with ``drop_rare``."""
+    rare = {c: n for c, n in sorted(counts.items()) if n < min_polygons}
+    if rare and not drop_rare:
+        code, n = next(iter(rare.items()))
+        raise TooFewSamplesError(
+            f"class {code} has {n} reference polygon(s) in the training years and area; at least {min_polygons} are "
+            f"needed to learn and validate it (rare classes: {rare}). Add reference data, widen the area or years, "
+            "or leave rare classes out (--drop-rare)", class_code=code, count=n, needed=min_polygons, what="polygons")
+    return rare
+
+
+def _check_classes(samples: Samples, *, min_polygons: int, drop_rare: bool) -> tuple[Samples, dict[int, str]]:
+    """Samples of the classes with at least ``min_polygons`` polygons (see ``_rare_classes``)."""
+    counts: dict[int, int] = {}
+    for code in samples.polygon_classes().values():
+        counts[code] = counts.get(code, 0) + 1
+    rare = _rare_classes(counts, min_polygons=min_polygons, drop_rare=drop_rare)
+    keep = [c for c in counts if c not in rare]
+    if len(keep) < 2:
+        raise TooFewSamplesError(f"fewer than two classes have {min_polygons} polygons or more: {counts}",
+                                 class_code=-1, count=len(keep), needed=2, what="classes")
+    mask = np.isin(samples.labels, keep)
+    kept = Samples(samples.features[mask], samples.labels[mask], samples.polygons[mask], samples.feature_names)
+    return kept, {c: f"{n} polygon(s) < {min_polygons}" for c, n in rare.items()}
+
+
+@task(cache_policy=NO_CACHE)
+def validate_model(request: TrainingRequest, sample_paths: list[str], *, nomenclature: str,
+                   report_dir: str | None) -> dict[str, Any]:
+    """``runs`` by-polygon splits (seeds seed, seed + 1, ...): the report files and OA / kappa over runs."""
+    samples, dropped = _check_classes(_read_samples(sample_paths), min_polygons=2, drop_rare=request.drop_rare)
+    runs = []
+    for split in split_runs(samples, runs=request.runs, seed=request.seed, rare="drop"):
+        model = classify.train(cap_per_class(split.train, request.max_samples_per_class, seed=split.split.seed),
+                               nomenclature=nomenclature, spec=request.method, seed=split.split.seed, n_jobs=2)
+        predicted, _ = classify.predict_samples(model, split.validation)
+        runs.append(accuracy(split.validation.labels, predicted))
+    summary = summarise_runs(runs)
+    folder = Path(report_dir) if report_dir else _work_dir("reports", request.key())
+    title = (f"Land-cover validation: {request.key_date or 'yearly'} model, {request.product}, "
+             f"years {', '.join(map(str, request.years))}")
+    meta = {"model_key": request.key(), "years": list(request.years), "product": request.product,
+            "key_date": request.key_date, "nomenclature": nomenclature, "method": request.method,
+            "runs": request.runs, "seed": request.seed, "reference": Path(request.reference).name,
+            "mapping": request.mapping, "dropped_classes": {str(k): v for k, v in dropped.items()}}
+    stem = f"validation_{request.key_date or 'yearly'}"
+    try:
+        nom = load_nomenclature(nomenclature)
+    except (FileNotFoundError, KeyError, ValueError):
+        nom = None
+    files = write_report(summary, folder, nomenclature=nom, title=title, metadata=meta, stem=stem)
+    return {"json": str(files.json), "html": str(files.html), "overall_accuracy": summary.overall_accuracy.mean,
+            "kappa": summary.kappa.mean, "runs": len(runs), "dropped": {str(k): v for k, v in dropped.items()}}
+
+
+@task(cache_policy=NO_CACHE)
+def fit_and_record(request: TrainingRequest, collected: list[dict[str, Any]], *, nomenclature: str,
+                   validation: Mapping[str, Any] | None, overwrite: bool) -> str:
+    """Train on every sample, save the model file and index it as a ``land_cover_model`` dataset; its id."""
+    dc = connect()
+    key = request.key()
+    model_id = dataset_id("land_cover_model", key)
+    samples, dropped = _check_classes(_read_samples([c["path"] for c in collected]), min_polygons=2,
+                                      drop_rare=request.drop_rare)
+    area_cells = _model_cells(request, collected)
+    model = classify.train(cap_per_class(samples, request.max_samples_per_class, seed=request.seed), nomenclature=nomenclature,
+                           spec=request.method, seed=request.seed, years=request.years, area="+".join(area_cells),
+                           key_date=request.key_date, n_jobs=2)
+    model = replace(model, model_id=model_id)
+    folder = load_settings().data_dir / "land_cover_models"
+    final = folder / f"{model_id}.joblib"
+    tmp = save_model(model, folder / f".{model_id}-{uuid.uuid4().hex[:8]}.joblib")
+    os.replace(tmp.with_suffix(".json"), final.with_suffix(".json"))
+    os.replace(tmp, final)
+
+    with np.load(collected[-1]["path"]) as f:
+        reference = f["reference"]
+        from affine import Affine
+
+        gbox = GeoBox(tuple(int(v) for v in f["shape"]), Affine(*f["affine"].tolist()), EEA_CRS)
+    band = xr.DataArray(reference, dims=("y", "x"), attrs={"nodata": 0})
+    properties = {
+        "snowland:model_file": str(final),
+        "snowland:model_sha256": _sha256(final),
+        "snowland:nomenclature": nomenclature,
+        "snowland:years": list(request.years),
+        "snowland:key_date": request.key_date or "yearly",
+        "snowland:source_product": request.product,
+        "snowland:method": request.method,
+        "snowland:method_version": METHOD_VERSION,
+        "snowland:parameters": {"classifier": dict(model.spec.params), "predict": dict(model.spec.predict_options),
+                                "max_samples_per_class": request.max_samples_per_class, "seed": request.seed,
+                                "step_days": _source(request.product).step_days, "drop_rare": request.drop_rare},
+        "snowland:reference": Path(request.reference).name,
+        "snowland:reference_sha256": request.reference_sha256,
+        "snowland:mapping": request.mapping,
+        "snowland:classes": list(model.classes),
+        "snowland:class_counts": {str(k): int(v) for k, v in model.class_counts.items()},
+        "snowland:dropped_classes": {str(k): v for k, v in dropped.items()},
+        "snowland:n_features": len(model.feature_names),
+        "snowland:library_versions": dict(model.library_versions),
+        "snowland:cells": area_cells,
+    }
+    if validation:
+        properties["snowland:validation"] = {k: validation[k] for k in ("overall_accuracy", "kappa", "runs", "json")}
+    if _simulated(dc, [i for c in collected for i in c["sources"]]):
+        properties["snowland:simulated"] = True
+    last = max(request.years)
+    written = write_dataset(xr.Dataset({"reference": band}), geobox=gbox, product="land_cover_model", key=key,
+                            region=area_cells[0], when=f"{last}-12-31T23:59:59Z",
+                            sources={request.product: sorted({i for c in collected for i in c["sources"]})},
+                            properties=properties, overwrite=overwrite, dc=dc)
+    return written.id
+
+
+def _model_cells(request: TrainingRequest, collected: Sequence[Mapping[str, Any]]) -> list[str]:
+    with np.load(collected[-1]["path"]) as f:
+        from affine import Affine
+
+        gbox = GeoBox(tuple(int(v) for v in f["shape"]), Affine(*f["affine"].tolist()), EEA_CRS)
+    return [c.name for c in cells_covering(gbox.extent, size_m=CELL_SIZE_M)]
+
+
+def _simulated(dc, ids: Sequence[str]) -> bool:
+    for i in ids[:5]:
+        d = dc.index.datasets.get(i)
+        if d is not None and d.metadata_doc["properties"].get("snowland:simulated"):
+            return True
+    return False
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingResult:
+    """A trained model's dataset id, its validation figures and report files."""
+
+    model: str
+    status: str
+    years: tuple[int, ...]
+    key_date: str | None
+    nomenclature: str
+    overall_accuracy: float | None = None
+    kappa: float | None = None
+    report_json: str | None = None
+    report_html: str | None = None
+    dropped: Mapping[str, str] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        figures = (f", validation OA {self.overall_accuracy:.3f} kappa {self.kappa:.3f} ({self.report_html})"
+                   if self.overall_accuracy is not None else "")
+        return (f"land_cover_model {self.model} ({self.status}): {self.key_date or 'yearly'} model, {self.nomenclature}, "
+                f"years {', '.join(map(str, self.years))}{figures}")
+
+
+@flow(name="train-land-cover", log_prints=True)
+def train_land_cover(
+    *,
+    reference: str,
+    years: list[int],
+    cells: list[str] | None = None,
+    bbox: list[float] | None = None,
+    product: str = "s2_l2a",
+    mapping: str = "rpg_code_cultu_to_oso23",
+    column: str | None = None,
+    year_column: str | None = None,
+    key_date: str | None = None,
+    method: str = classify.DEFAULT_CLASSIFIER,
+    runs: int = 3,
+    seed: int = 0,
+    max_samples_per_class: int = MAX_SAMPLES_PER_CLASS,
+    drop_rare: bool = False,
+    report_dir: str | None = None,
+    overwrite: bool = False,
+) -> TrainingResult:
+    """Train a land-cover model on reference polygons and the images of ``years`` over an area.
+
+    ``reference``: GeoPackage / Shapefile / GeoParquet; ``mapping`` turns its class column (``column`` or the
+    mapping's) into a nomenclature; with ``year_column`` each year takes its own rows. The area is ``cells`` or
+    ``bbox`` (lon/lat), else the reference's extent. ``key_date`` (march, july, december) trains a near-real-time
+    model on series cut at that date and labels at that date's level; without it, a yearly model.
+    ``runs`` by-polygon splits give the validation report (JSON + HTML page); the recorded model is then
+    trained on every sample and indexed as a ``land_cover_model`` dataset. Returns its id and the figures.
+    """
+    if not years:
+        raise LandCoverInputError("give at least one training year")
+    if key_date is not None:
+        nrt.key_date(key_date)
+    _source(product)
+    if method not in classify.CLASSIFIERS:
+        raise LandCoverInputError(f"unknown method {method!r}; known: {sorted(classify.CLASSIFIERS)}")
+    path = Path(reference)
+    if not path.exists():
+        raise LandCoverInputError(f"reference file {reference} does not exist")
+    area = _area(cells, bbox)
+    request = TrainingRequest(
+        reference=str(path.resolve()), mapping=mapping, column=column, year_column=year_column,
+        years=tuple(sorted(int(y) for y in years)), area_wkt=area.wkt if area is not None else None, product=product,
+        key_date=key_date, method=method, seed=seed, runs=runs, max_samples_per_class=max_samples_per_class,
+        drop_rare=drop_rare, reference_sha256=_sha256(path),
+    )
+    dc = connect()
+    model_id = dataset_id("land_cover_model", request.key())
+    level = request.nomenclature_level
+    if not overwrite and dc.index.datasets.has(model_id):
+        props = dc.index.datasets.get(model_id).metadata_doc["properties"]
+        val = props.get("snowland:validation") or {}
+        result = TrainingResult(model=model_id, status="exists", years=request.years, key_date=key_date,
+                                nomenclature=props["snowland:nomenclature"], overall_accuracy=val.get("overall_accuracy"),
+                                kappa=val.get("kappa"), report_json=val.get("json"),
+                                report_html=val.get("json", "").replace(".json", ".html") or None)
+        print(result.summary())
+        return result
+    _rare_classes(_polygon_counts(request), min_polygons=2, drop_rare=drop_rare)  # fail before reading images
+    collected = [collect_samples(request, y) for y in request.years]
+    nomenclature = collected[0]["nomenclature"]
+    validation = validate_model(request, [c["path"] for c in collected], nomenclature=nomenclature,
+                                report_dir=report_dir) if runs > 0 else None
+    existed = dc.index.datasets.has(model_id)
+    model = fit_and_record(request, collected, nomenclature=nomenclature, validation=validation, overwrite=overwrite)
+    result = TrainingResult(
+        model=model, status="replaced" if existed else "written", years=request.years, key_date=key_date,
+        nomenclature=nomenclature, overall_accuracy=validation and validation["overall_accuracy"],
+        kappa=validation and validation["kappa"], report_json=validation and validation["json"],
+        report_html=validation and validation["html"], dropped=(validation or {}).get("dropped", {}),
+    )
+    print(result.summary())
+    return result

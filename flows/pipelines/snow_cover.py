@@ -1,0 +1,393 @@
+"""The snow-cover flow: Let-It-Snow per 100 km EEA cell, solar day and sensor, written as COGs and indexed.
+
+Finds the units that are indexed and not yet produced, fans them out one task per unit (each runs whole on one
+dask worker: load, LIS, COGs, index), and reports each unit's outcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dask
+import numpy as np
+import xarray as xr
+from datacube.api.query import solar_day
+from odc.geo import Geometry, geom
+from odc.geo.geobox import GeoBox
+from prefect import flow, task, unmapped
+from prefect.cache_policies import NONE as NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.pipelines.index import days_ago, log
+from flows.run.cluster import flow_client
+from flows.run.fanout import on_cluster
+from flows.run.retry import TRANSIENT_RETRIES, is_transient
+from flows.run.scratch import spill
+from flows.storage.atomic import sweep_abandoned
+from flows.storage.eo3 import dataset_id
+from flows.storage.grid import EEA_CRS, Cell, aligned_geobox, cells_covering
+from flows.storage.index import connect
+from flows.storage.load import load
+from flows.storage.writer import Written, product_folder, write_dataset
+from products.snow import (
+    CLOUD,
+    LIS_NO_ZS,
+    NODATA,
+    SNOW,
+    SnowParams,
+    detect_snow,
+    fsc_og,
+    fsc_toc,
+    masks_from_qa_pixel,
+    masks_from_scl,
+)
+
+METHOD = "LIS (Let-It-Snow) as implemented by snowland"
+
+
+METHOD_VERSION = "1.0"
+
+
+PIXEL_SIZE_M = 20.0
+
+
+CELL_SIZE_M = 100_000
+
+
+CELL_AREA_KM2 = (CELL_SIZE_M / 1000) ** 2
+
+
+SENSORS = {"s2_l2a": ("s2", "scl"), "landsat_c2l2": ("l8", "qa_pixel")}
+
+
+REFLECTANCE = ("green", "red", "swir16")
+
+
+TCD_PRODUCT = "tcd"
+
+
+CHUNK = 1536  # px: whole blocks of the 240 m dark-cloud test (12 px of 20 m) and whole 512 px COG tiles
+
+
+FSC_NODATA = 255
+
+
+UNITS_IN_FLIGHT = 32  # Prefect threads only wait on dask futures: the cluster's workers bound the concurrency
+
+
+class SnowInputError(ValueError):
+    """An input that cannot give a snow product (no clear pixel, no DEM, unreadable band)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SnowJob:
+    """One processing unit: a sensor's acquisitions of one solar day over one 100 km cell."""
+
+    cell: str
+    day: str
+    product: str
+    area_km2: float = field(default=0.0, compare=False)  # of the cell the day's scenes cover: the unit's cost
+
+    @property
+    def key(self) -> str:
+        return f"{self.cell}/{self.day}/{SENSORS[self.product][0]}"
+
+
+@dataclass(kw_only=True)
+class ProductReport:
+    """Outcome of a product flow: one list per outcome, with a reason for every skip or failure."""
+
+    product: str
+    written: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    exists: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    def add(self, key: str, outcome: Written | str) -> None:
+        if isinstance(outcome, Written):
+            getattr(self, outcome.status).append(key)
+        else:
+            self.skipped[key] = outcome
+
+    def summary(self) -> str:
+        lines = [f"{self.product}: {len(self.written)} written, {len(self.replaced)} replaced, "
+                 f"{len(self.exists)} already there, {len(self.skipped)} skipped, {len(self.failed)} failed"]
+        lines += [f"  skipped {k}: {v}" for k, v in sorted(self.skipped.items())]
+        lines += [f"  failed {k}: {v}" for k, v in sorted(self.failed.items())]
+        return "\n".join(lines)
+
+
+def _area(cells: Sequence[str] | None, bbox: Sequence[float] | None) -> tuple[Geometry | None, set[str] | None]:
+    if cells:
+        parsed = [Cell.parse(c) for c in cells]
+        return geom.unary_union([c.geometry for c in parsed]), {c.name for c in parsed}
+    if bbox:
+        return geom.box(*bbox, crs="EPSG:4326"), None
+    return None, None
+
+
+def find_snow_jobs(
+    *, time: tuple[str, str] | None, cells: Sequence[str] | None = None, bbox: Sequence[float] | None = None,
+    products: Sequence[str] = tuple(SENSORS), dc=None,
+) -> list[SnowJob]:
+    """Every unit (cell x solar day x sensor) with indexed input in the period and area."""
+    dc = dc or connect()
+    area, wanted = _area(cells, bbox)
+    covered: dict[tuple[str, str, str], list[Geometry]] = {}
+    for product in products:
+        query: dict[str, Any] = {"product": product}
+        if time:
+            query["time"] = time
+        if area is not None:
+            query["geopolygon"] = area
+        for ds in dc.find_datasets(**query):
+            day = _solar_day(ds)
+            extent = ds.extent.to_crs(EEA_CRS)
+            if not extent.geom.is_valid:
+                extent = extent.buffer(0)
+            for cell in cells_covering(extent, size_m=CELL_SIZE_M):
+                if wanted is None or cell.name in wanted:
+                    covered.setdefault((cell.name, day, product), []).append(extent & cell.geometry)
+    jobs = [SnowJob(cell=c, day=d, product=p, area_km2=round(geom.unary_union(parts).area / 1e6, 1))
+            for (c, d, p), parts in covered.items()]
+    return sorted(jobs, key=lambda j: (j.day, j.cell, j.product))
+
+
+def _day_datasets(dc, product: str, cell: Cell, day: str) -> list:
+    found = dc.find_datasets(product=product, geopolygon=cell.geometry, time=_window(day))
+    return [d for d in found if _solar_day(d) == day]
+
+
+def _footprint_geobox(cell: Cell, datasets: Sequence, resolution: float = PIXEL_SIZE_M) -> GeoBox:
+    """The cell's grid cropped to where the datasets are (the pixels stay on the cell's grid)."""
+    footprint = geom.unary_union([d.extent.to_crs(EEA_CRS) for d in datasets]) & cell.geometry
+    return aligned_geobox(footprint, resolution=resolution)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Output:
+    """A computed unit ready to write: bands on a geobox, properties and lineage."""
+
+    bands: xr.Dataset
+    geobox: GeoBox
+    properties: dict[str, Any]
+    lineage: dict[str, list[str]]
+    counted_properties: Callable[[Mapping[str, np.ndarray]], dict[str, Any]] | None = None
+    when: str = ""  # a snow_cover unit's acquisition date and time (a season is dated by its year)
+
+
+def compute_snow_cover(job: SnowJob, *, params: SnowParams, scratch: Path, resolution: float = PIXEL_SIZE_M,
+                       dc=None) -> Output:
+    """Load one unit's inputs and run LIS: the bands to write, their properties and their lineage.
+
+    The inputs are read once and kept in ``scratch`` (a local folder that must outlive the writing of the
+    result) between the ``zs`` pass and the final one, so a worker's memory follows the chunk size.
+    """
+    dc = dc or connect()
+    cell = Cell.parse(job.cell)
+    sources = _day_datasets(dc, job.product, cell, job.day)
+    if not sources:
+        raise SnowInputError(f"no {job.product} dataset over {job.cell} on {job.day}")
+    gbox = _footprint_geobox(cell, sources, resolution)
+    mask_band = SENSORS[job.product][1]
+    dems = dc.find_datasets(product="dem_cop30", geopolygon=gbox.extent)
+    if not dems:
+        raise SnowInputError(f"no DEM (dem_cop30) covers {job.cell}: index one before computing snow")
+    try:
+        data = load(job.product, geobox=gbox, measurements=[*REFLECTANCE, mask_band], datasets=sources,
+                    chunks=CHUNK, dc=dc)
+        first = min(d.center_time for d in sources)
+        data = data.sel(time=[np.datetime64(first.replace(tzinfo=None), "ns")], method="nearest").squeeze(
+            "time", drop=False)
+        dem = load("dem_cop30", geobox=gbox, datasets=dems, chunks=CHUNK, dc=dc)
+        masks = masks_from_scl(scl=data.scl) if mask_band == "scl" else masks_from_qa_pixel(qa_pixel=data.qa_pixel)
+        inputs = [x.drop_vars(["time", "platform"], errors="ignore")
+                  for x in (data[list(REFLECTANCE)], masks, dem.elevation.isel(time=0))]
+        reflectance, masks, elevation = spill(inputs, scratch)  # read once, used by both passes
+    except (OSError, RuntimeError) as err:  # rasterio and GDAL errors while reading
+        if is_transient(err):
+            raise  # the task's retry policy tries again
+        raise SnowInputError(f"cannot read the inputs of {job.key}: {err}") from err
+    clear, has_elevation = dask.compute((reflectance.red.notnull() & ~masks.all_cloud).sum(), elevation.notnull().any())
+    if int(clear) == 0:
+        raise SnowInputError("no clear pixel (every valid pixel is cloud or nodata); nothing to map")
+    if not bool(has_elevation):
+        raise SnowInputError("the DEM has no valid elevation over the scene")
+    result = detect_snow(reflectance=reflectance, masks=masks, dem=elevation, params=params)
+    snow = result.snow
+    toc = fsc_toc(snow=snow, ndsi=result.ndsi, params=params).astype("uint8")
+    tcd, tcd_ids = tree_cover_density(gbox, dc=dc)
+    bands = {
+        "snow": snow,
+        "fsc_toc": toc,
+        "ndsi": xr.where(result.ndsi.notnull(), np.round(result.ndsi * 1000), -32768).astype("int16"),
+        "snow_bits": xr.where(snow == 255, 255, result.snow_bits).astype("uint8"),
+        "fsc_og": xr.full_like(toc, FSC_NODATA) if tcd is None else fsc_og(fsc_toc=toc, tcd=tcd),
+    }
+    for name, nodata in (("snow", 255), ("fsc_toc", 255), ("ndsi", -32768), ("snow_bits", 255), ("fsc_og", 255)):
+        bands[name].attrs["nodata"] = nodata
+    zs = result.attrs["zs"]
+    platform = str(data.platform.values)
+    properties = {
+        "eo:platform": platform.split(",")[0],
+        "snowland:platforms": platform,
+        "snowland:sensor": SENSORS[job.product][0],
+        "snowland:zs": float(LIS_NO_ZS if np.isnan(zs) else zs),
+        "snowland:pass2_run": bool(result.attrs["pass2_run"]),
+        "snowland:method": METHOD,
+        "snowland:method_version": METHOD_VERSION,
+        "snowland:parameters": params.to_dict(),
+        "snowland:fsc_validated": job.product == "s2_l2a",
+        "snowland:tcd_used": tcd is not None,  # without it fsc_og is nodata
+    }
+    if any(d.metadata_doc["properties"].get("snowland:simulated") for d in sources):
+        properties["snowland:simulated"] = True
+    lineage = {job.product: [str(d.id) for d in sources], "dem_cop30": [str(d.id) for d in dems], TCD_PRODUCT: tcd_ids}
+    return Output(bands=xr.Dataset(bands), geobox=gbox, properties=properties, lineage=lineage,
+                  counted_properties=code_percentages, when=f"{job.day}T{first.strftime('%H:%M:%S.%fZ')}")
+
+
+def code_percentages(counts: Mapping[str, np.ndarray]) -> dict[str, float | None]:
+    """Snow and cloud percentages of the valid pixels, from the value counts of the written ``snow`` band
+    (counted while it is written: no second pass over the unit)."""
+    snow = counts["snow"]
+    valid = int(snow.sum() - snow[NODATA])
+    return {"snowland:snow_percent": round(100 * int(snow[SNOW]) / valid, 3) if valid else None,
+            "snowland:cloud_percent": round(100 * int(snow[CLOUD]) / valid, 3) if valid else None}
+
+
+def write_snow_cover(job: SnowJob, out: Output, *, overwrite: bool, dc) -> Written:
+    """Write and index one computed unit as ``snow_cover``."""
+    return write_dataset(out.bands, geobox=out.geobox, product="snow_cover", key=job.key, region=job.cell,
+                         when=out.when, sources=out.lineage, properties=out.properties,
+                         counted_properties=out.counted_properties, overwrite=overwrite, dc=dc)
+
+
+def tree_cover_density(gbox: GeoBox, *, dc) -> tuple[xr.DataArray | None, list[str]]:
+    """The latest indexed tree cover density over ``gbox`` (%, NaN where the layer has no value) and the ids
+    of its datasets; (None, []) when none covers it."""
+    if dc.index.products.get_by_name(TCD_PRODUCT) is None:
+        return None, []
+    found = dc.find_datasets(product=TCD_PRODUCT, geopolygon=gbox.extent)
+    if not found:
+        return None, []
+    latest = max(d.center_time for d in found)
+    found = [d for d in found if d.center_time == latest]
+    tcd = load(TCD_PRODUCT, geobox=gbox, measurements=["tree_cover_density"], resampling="nearest",
+               datasets=found, chunks=CHUNK, dc=dc)
+    return tcd.tree_cover_density.isel(time=-1).drop_vars(["time", "platform"], errors="ignore"), [str(d.id) for d in found]
+
+
+def _solar_day(dataset) -> str:
+    return str(solar_day(dataset))[:10]
+
+
+def _window(day: str) -> tuple[str, str]:
+    when = dt.date.fromisoformat(day)
+    return ((when - dt.timedelta(days=1)).isoformat(), (when + dt.timedelta(days=1)).isoformat())
+
+
+@task(**TRANSIENT_RETRIES, cache_policy=NO_CACHE)
+def snow_cover_task(job: SnowJob, *, params: dict[str, Any], resolution: float, overwrite: bool) -> Written | str:
+    """One unit, written and indexed, on a dask worker; an input that cannot give a product returns its reason.
+
+    Larger units start first, so that the last ones to finish are small and no worker idles long at the end;
+    a unit never goes ahead of other flows' work (priority 0 at most)."""
+    return on_cluster(snow_cover_unit, job, params=params, resolution=resolution, overwrite=overwrite,
+                      priority=round(job.area_km2 - CELL_AREA_KM2))
+
+
+def snow_cover_unit(job: SnowJob, *, params: dict[str, Any], resolution: float, overwrite: bool) -> Written | str:
+    dc = connect()
+    with tempfile.TemporaryDirectory(prefix="snowland-unit-") as scratch:
+        try:
+            out = compute_snow_cover(job, params=SnowParams.from_mapping(params), scratch=Path(scratch),
+                                     resolution=resolution, dc=dc)
+        except SnowInputError as err:
+            return str(err)
+        return write_snow_cover(job, out, overwrite=overwrite, dc=dc)
+
+
+def _params(params_file: str | None, resolution: float) -> SnowParams:
+    base = SnowParams.for_pixel_size(resolution)
+    if not params_file:
+        return base
+    return SnowParams.from_mapping({**base.to_dict(), **SnowParams.from_file(params_file).to_dict()})
+
+
+@flow(name="snow-cover", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=UNITS_IN_FLIGHT))
+def snow_cover(
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    since_days: float | None = None,
+    cells: list[str] | None = None,
+    bbox: list[float] | None = None,
+    products: list[str] = list(SENSORS),
+    overwrite: bool = False,
+    params_file: str | None = None,
+    resolution: float = PIXEL_SIZE_M,
+) -> ProductReport:
+    """Snow cover for every indexed acquisition in the period and area that has none yet.
+
+    ``since_days`` takes the acquisitions of the last days (when no ``start`` is given): what a schedule after
+    each indexing needs, so that a run looks at the recent scenes, not at the whole archive. ``resolution`` is the
+    product's pixel size on the EEA grid: 20 m as Let-It-Snow's Sentinel-2 product; coarser (e.g. 240 m) only
+    for decimated samples. Parameters come from ``params_file`` (YAML/JSON) over the published defaults.
+    """
+    params = _params(params_file, resolution)
+    if since_days is not None and start is None:
+        start = days_ago(since_days)
+    time = (start or "1970-01-01", end or "2100-01-01")
+    dc = connect()
+    report = ProductReport(product="snow_cover")
+    found = find_snow_jobs(time=time, cells=cells, bbox=bbox, products=products, dc=dc)
+    ids = [dataset_id("snow_cover", job.key) for job in found]
+    done = dc.index.datasets.bulk_has(ids) if ids and not overwrite else [False] * len(ids)
+    for job in found:  # e.g. a killed worker's half-written folder, on whichever host it ran
+        sweep_abandoned(product_folder("snow_cover", job.key))
+    jobs = []
+    for job, exists in zip(found, done, strict=True):
+        if exists:
+            report.exists.append(job.key)
+        else:
+            jobs.append(job)
+    log(f"snow_cover: {len(jobs)} unit(s) to compute (cell x day x sensor), {len(report.exists)} already there")
+    jobs.sort(key=lambda j: -j.area_km2)
+    with flow_client():
+        futures = snow_cover_task.map(jobs, params=unmapped(params.to_dict()), resolution=unmapped(resolution),
+                                       overwrite=unmapped(overwrite))
+        for job, future in zip(jobs, futures):
+            try:
+                report.add(job.key, future.result())
+            except Exception as err:  # reported per unit; a re-run computes exactly what is missing
+                report.failed[job.key] = f"{type(err).__name__}: {err}"
+    log(report.summary())
+    return report
+
+
+def snow_cover_table(*, time: tuple[str, str] | None = None, cells: Sequence[str] | None = None, dc=None):
+    """One row per snow_cover dataset: date, cell, sensor, zs, snow and cloud percentages (from the index)."""
+    import pandas as pd
+
+    dc = dc or connect()
+    query: dict[str, Any] = {"product": "snow_cover"}
+    if time:
+        query["time"] = time
+    rows = []
+    for d in dc.find_datasets(**query):
+        p = d.metadata_doc["properties"]
+        if cells and p["odc:region_code"] not in cells:
+            continue
+        rows.append({"date": pd.Timestamp(str(d.center_time)[:10]), "cell": p["odc:region_code"],
+                     "sensor": p.get("snowland:sensor"), "platform": p.get("eo:platform"), "zs": p.get("snowland:zs"),
+                     "snow_percent": p.get("snowland:snow_percent"), "cloud_percent": p.get("snowland:cloud_percent"),
+                     "id": str(d.id)})
+    columns = ["date", "cell", "sensor", "platform", "zs", "snow_percent", "cloud_percent", "id"]
+    return pd.DataFrame(rows, columns=columns).sort_values(["date", "cell", "sensor"]).reset_index(drop=True)

@@ -1,0 +1,97 @@
+"""Validation of snow_cover against the truth of simulated scenes: accuracy, kappa and zs per date."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import xarray as xr
+from odc.geo.geobox import GeoBox
+
+from flows.storage.index import connect
+from flows.storage.load import load
+from products.snow import SnowParams
+from products.snow.snowline import elevation_histogram, snowline_elevation
+from products.snow.validation import SnowScore, score_snow
+
+SENSOR_PLATFORMS = {"s2": ("sentinel-2a", "sentinel-2b", "sentinel-2c"), "l8": ("landsat-8", "landsat-9")}
+
+
+@dataclass(frozen=True, kw_only=True)
+class DateScore:
+    day: str
+    sensor: str
+    score: SnowScore
+    zs: float
+    zs_truth: float
+    snowline: float
+
+
+def _truth_geobox(path: Path) -> GeoBox:
+    with rasterio.open(path) as src:
+        return GeoBox(src.shape, src.transform, src.crs.to_wkt())
+
+
+def truth_zs(*, reference: np.ndarray, dem: np.ndarray, params: SnowParams) -> float:
+    """zs by the LIS rule applied to the true snow map: what a perfect pass 1 would give."""
+    def da(a: np.ndarray) -> xr.DataArray:
+        return xr.DataArray(a, dims=("y", "x"))
+
+    histogram = elevation_histogram(dem=da(dem), snow=da(reference == 100), cloud=da(reference == 205),
+                                    valid=da(reference != 255), dz=params.dz)
+    return snowline_elevation(histogram=histogram, dz=params.dz, fclear_lim=params.fclear_lim,
+                              fsnow_lim=params.fsnow_lim)
+
+
+def validate_snow(simulation: Path, *, dc=None) -> list[DateScore]:
+    """Scores of every simulated date that has a snow_cover dataset, by sensor.
+
+    zs is compared with the LIS rule applied to the true snow map (``zs_truth``): by design LIS puts zs
+    two elevation bands below the first band with more than ``fsnow_lim`` snow, so it sits well below
+    the simulated 50 %-snow line (``snowline``), which is reported beside it.
+    """
+    dc = dc or connect()
+    params = SnowParams()
+    with rasterio.open(simulation / "truth" / "dem.tif") as src:
+        dem = src.read(1).astype("float64")
+        dem[dem == src.nodata] = np.nan
+    truth = json.loads((simulation / "truth" / "truth.json").read_text())
+    snowlines = {d["date"]: d["snowline_m"] for d in truth["dates"]}
+    scores = []
+    for day, snowline in sorted(snowlines.items()):
+        truth_file = simulation / "truth" / "snow" / f"{day}.tif"
+        if not truth_file.exists():
+            continue
+        with rasterio.open(truth_file) as src:
+            reference = src.read(1)
+        gbox = _truth_geobox(truth_file)
+        for sensor, platforms in SENSOR_PLATFORMS.items():
+            found = [d for d in dc.find_datasets(product="snow_cover", time=(day, day))
+                     if d.metadata_doc["properties"].get("snowland:sensor") == sensor]
+            if not found:
+                continue
+            data = load("snow_cover", geobox=gbox, time=(day, day), measurements=["snow"], group_by="time", dc=dc)
+            data = data.isel(time=[p.split(",")[0] in platforms for p in data.platform.values])
+            if not data.sizes["time"]:
+                continue
+            product = data.snow.isel(time=0).values
+            zs = min(float(d.metadata_doc["properties"]["snowland:zs"]) for d in found)
+            scores.append(DateScore(day=day, sensor=sensor, score=score_snow(product=product, reference=reference),
+                                    zs=zs, zs_truth=truth_zs(reference=reference, dem=dem, params=params),
+                                    snowline=float(snowline)))
+    return scores
+
+
+def format_scores(scores: list[DateScore]) -> str:
+    lines = [f"{'date':10s} {'sensor':6s} {'pixels':>8s} {'accuracy':>8s} {'kappa':>6s} {'zs':>6s} "
+             f"{'zs_truth':>8s} {'50%-line':>8s}"]
+    for s in scores:
+        lines.append(f"{s.day:10s} {s.sensor:6s} {s.score.n:8d} {s.score.accuracy:8.4f} {s.score.kappa:6.3f} "
+                     f"{s.zs:6.0f} {s.zs_truth:8.0f} {s.snowline:8.0f}")
+    if scores:
+        total = sum((s.score for s in scores[1:]), scores[0].score)
+        lines.append(f"{'all':10s} {'':6s} {total.n:8d} {total.accuracy:8.4f} {total.kappa:6.3f}")
+    return "\n".join(lines)

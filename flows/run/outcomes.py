@@ -1,0 +1,132 @@
+"""Typed outcomes of a unit of work, and the one report every flow returns.
+
+A task returns one of ``Written``, ``Exists``, ``Skipped`` or ``Failed`` for its unit (a cell-day-sensor, a cell-year,
+an item); a flow gathers them into a ``Report``. One failure policy everywhere: a failed unit is recorded with its
+reason and the other units go on; the run's exit status says whether any failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Union
+
+
+@dataclass(frozen=True, kw_only=True)
+class Written:
+    """A dataset written and indexed by this run (``replaced``: it took the place of an older one)."""
+
+    unit: str
+    id: str
+    path: Path | None = None
+    replaced: bool = False
+
+    @property
+    def status(self) -> str:
+        return "replaced" if self.replaced else "written"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Exists:
+    """The unit's dataset was already in the index: nothing to do."""
+
+    unit: str
+    id: str
+    path: Path | None = None
+    status = "already there"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Skipped:
+    """The unit cannot give a product, for a reason that is not an error (an all-cloud day, a scene lacking bands)."""
+
+    unit: str
+    reason: str
+    status = "skipped"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Failed:
+    """The unit failed: its reason, said in one line."""
+
+    unit: str
+    reason: str
+    status = "failed"
+
+
+Outcome = Union[Written, Exists, Skipped, Failed]
+_ORDER = ("written", "replaced", "already there", "skipped", "failed")
+
+
+@dataclass(kw_only=True)
+class Report:
+    """What one flow run did, unit by unit."""
+
+    flow: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    details: dict[str, str] = field(default_factory=dict)  # run-wide facts to show (model id, validation figures)
+
+    def add(self, outcome: Outcome) -> Outcome:
+        self.outcomes.append(outcome)
+        return outcome
+
+    def extend(self, outcomes: Iterable[Outcome]) -> Report:
+        for outcome in outcomes:
+            self.add(outcome)
+        return self
+
+    def merge(self, other: Report) -> Report:
+        return Report(flow=self.flow, outcomes=[*self.outcomes, *other.outcomes], details={**self.details, **other.details})
+
+    def _of(self, status: str) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == status]
+
+    @property
+    def written(self) -> list[Written]:
+        return self._of("written")  # type: ignore[return-value]
+
+    @property
+    def replaced(self) -> list[Written]:
+        return self._of("replaced")  # type: ignore[return-value]
+
+    @property
+    def exists(self) -> list[Exists]:
+        return self._of("already there")  # type: ignore[return-value]
+
+    @property
+    def skipped(self) -> list[Skipped]:
+        return self._of("skipped")  # type: ignore[return-value]
+
+    @property
+    def failed(self) -> list[Failed]:
+        return self._of("failed")  # type: ignore[return-value]
+
+    @property
+    def ids(self) -> list[str]:
+        """Ids of the datasets this run's units ended with (written, replaced or already there)."""
+        return [o.id for o in self.outcomes if isinstance(o, (Written, Exists))]
+
+    def __iter__(self) -> Iterator[Outcome]:
+        return iter(self.outcomes)
+
+    def counts(self) -> dict[str, int]:
+        return {status: len(self._of(status)) for status in _ORDER}
+
+    def summary(self) -> str:
+        """One line of counts, then one line per skipped or failed unit with its reason."""
+        counts = ", ".join(f"{n} {status}" for status, n in self.counts().items())
+        lines = [f"{self.flow}: {counts}"]
+        lines += [f"  {k}: {v}" for k, v in self.details.items()]
+        lines += [f"  {o.status} {o.unit}: {o.reason}" for o in self.outcomes if isinstance(o, (Skipped, Failed))]
+        return "\n".join(lines)
+
+    def rows(self) -> list[tuple[str, str, str, str]]:
+        """(unit, outcome, dataset id, path or reason) per unit: the table the CLI prints at the end of a run."""
+        out = []
+        for o in sorted(self.outcomes, key=lambda o: (_ORDER.index(o.status), o.unit)):
+            if isinstance(o, (Written, Exists)):
+                out.append((o.unit, o.status, o.id, str(o.path or "")))
+            else:
+                out.append((o.unit, o.status, "", o.reason))
+        return out

@@ -1,0 +1,129 @@
+"""The ODC index: connect (one Datacube per process and database), initialise, register products, lineage."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import datacube
+import yaml
+from datacube.model import Dataset
+from odc.geo import CRS
+
+from flows.storage.grid import EEA_CRS
+from odc_config.settings import Settings, apply_odc_environ, load_settings
+from products import product_definition_files
+
+_CONNECT_LOCK = threading.Lock()
+_CONFIG_LOCK = threading.Lock()
+_OPEN: dict[tuple[int, str, str, str], datacube.Datacube] = {}
+_NO_DATASET = "00000000-0000-0000-0000-000000000000"
+
+
+class CubeError(RuntimeError):
+    """A query the cube cannot answer, said in the user's terms."""
+
+
+def connect(settings: Settings | None = None, *, app: str = "snowland", validate: bool = True) -> datacube.Datacube:
+    """A Datacube on snowland's index (the embedded one unless ``ODC_ENVIRONMENT`` says otherwise).
+
+    One per process and database, shared by its threads (the index is thread-safe, not fork-safe): a worker
+    running unit after unit holds one small connection pool instead of one per unit, which PostgreSQL's
+    connection limit would not survive. It is checked on each call and reopened after the database restarted.
+    ``validate=False`` connects to a database whose ODC schema does not exist yet (to initialise it), unshared.
+    """
+    settings = settings or load_settings()
+    apply_odc_environ(settings)
+    if not validate:
+        return _open(settings, app=app, validate=False)
+    key = (os.getpid(), app, settings.env_name, settings.db_url)
+    with _CONNECT_LOCK:
+        dc = _OPEN.pop(key, None)
+        if dc is not None and not _alive(dc):
+            dc.close()
+            dc = None
+        _OPEN[key] = dc or _open(settings, app=app, validate=True)
+        return _OPEN[key]
+
+
+def _open(settings: Settings, *, app: str, validate: bool) -> datacube.Datacube:
+    try:
+        with _CONFIG_LOCK:  # datacube's configuration loading is not thread-safe
+            return datacube.Datacube(app=app, env=settings.env_name, validate_connection=validate)
+    except Exception as err:  # the driver raises several unrelated types for "cannot connect"
+        raise CubeError(
+            f"cannot open the ODC index {settings.env_name!r} ({_redact(settings.db_url)}): {err}. "
+            "Is the database up? `snowland db up` starts the embedded one."
+        ) from err
+
+
+def _alive(dc: datacube.Datacube) -> bool:
+    try:
+        dc.index.datasets.has(_NO_DATASET)
+    except Exception:  # a restarted server, a dropped connection: the pool is stale either way
+        return False
+    return True
+
+
+def init_index(dc: datacube.Datacube | None = None, *, extra_products: Sequence[Path] = ()) -> list[str]:
+    """Create the schema, an EPSG:3035 spatial index and every snowland product; idempotent."""
+    index = (dc or connect(validate=False)).index
+    index.init_db(with_default_types=True, with_permissions=False)
+    if EEA_CRS not in {CRS(c) for c in index.spatial_indexes(refresh=True)}:
+        index.create_spatial_index(EEA_CRS, with_permissions=False)
+    names = []
+    for path in [*product_definition_files(), *extra_products]:
+        names.append(add_product(index, yaml.safe_load(Path(path).read_text())))
+    return names
+
+
+def add_product(index: Any, definition: Mapping[str, Any]) -> str:
+    """Add a product definition, or update it in place when it changed compatibly."""
+    product = index.products.from_doc(dict(definition))
+    existing = index.products.get_by_name(product.name)
+    if existing is None:
+        index.products.add(product, allow_table_lock=True)
+    else:
+        _, safe, unsafe = index.products.can_update(product)
+        if safe or unsafe:
+            added = all(_adds_measurement(change) for change in unsafe)
+            index.products.update(product, allow_unsafe_updates=bool(unsafe) and added, allow_table_lock=True)
+    return product.name
+
+
+def _adds_measurement(change: tuple) -> bool:
+    """A new measurement at the end of the list (datacube reports the old item as None): datasets indexed
+    before simply do not have it."""
+    offset, old, new = change
+    return len(offset) == 2 and offset[0] == "measurements" and old is None and isinstance(new, dict)
+
+
+def _redact(url: str) -> str:
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    cred, host = rest.rsplit("@", 1)
+    return f"{scheme}://{cred.split(':')[0]}@{host}"
+
+
+def sources_of(id_: str, *, dc: datacube.Datacube | None = None) -> dict[str, list[Dataset]]:
+    """The source datasets of a dataset, by lineage classifier (the postgis index's lineage table)."""
+    index = (dc or connect()).index
+    tree = index.lineage.get_source_tree(id_, max_depth=1)
+    return {
+        classifier: [index.datasets.get(child.dataset_id) for child in children]
+        for classifier, children in (tree.children or {}).items()
+    }
+
+
+def ensure_index() -> list[str]:
+    """Start the embedded database when it is the one in use, then create the ODC index and products."""
+    if not load_settings().external_index:
+        from infra.localdb import LocalPostgis
+
+        s = load_settings()
+        LocalPostgis(root=s.pg_dir, port=s.db_port, db_name=s.db_name).up()
+    return init_index()
