@@ -13,12 +13,14 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from products.errors import UnreachableError
+
 PG_BIN = Path(os.environ.get("SNOWLAND_PG_BIN", "/usr/lib/postgresql/15/bin"))
 POSTGIS_CONTROL = Path("/usr/share/postgresql/15/extension/postgis.control")
 FAST_UNSAFE = ("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 
 
-class LocalDbError(RuntimeError):
+class LocalDbError(UnreachableError):
     """The embedded database cannot be set up or reached."""
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from odc_config.settings import PROJECT_ROOT, Settings, load_settings, prefect_environ
+from products.errors import BadInputError, UnreachableError
 
 LOCAL_POOL = "snowland-local"
 KUBERNETES_POOL = "snowland-kubernetes"
@@ -31,7 +32,7 @@ POOLS = {"local": LOCAL_POOL, "kubernetes": KUBERNETES_POOL}
 PREFECT_FILE = PROJECT_ROOT / "prefect.yaml"
 
 
-class LocalPrefectError(RuntimeError):
+class LocalPrefectError(UnreachableError):
     """The local Prefect server or worker cannot be started, reached or used."""
 
 
@@ -209,7 +210,7 @@ def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise ValueError(f"a parameter is KEY=VALUE, not {pair!r}")
+            raise BadInputError(f"a parameter is KEY=VALUE, not {pair!r}")
         try:
             params[key] = json.loads(value)
         except ValueError:

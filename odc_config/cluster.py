@@ -14,6 +14,7 @@ from typing import Any, Literal
 import yaml
 
 from odc_config.settings import PROJECT_ROOT
+from products.errors import BadInputError
 
 DEFAULT_FILE = Path(__file__).with_name("dask.yaml")
 Kind = Literal["local", "address", "kubernetes"]
@@ -38,14 +39,14 @@ class ClusterConfig:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(f"dask cluster kind {self.kind!r} is not one of {', '.join(KINDS)}")
+            raise BadInputError(f"dask cluster kind {self.kind!r} is not one of {', '.join(KINDS)}")
         if self.kind == "address" and not self.address:
-            raise ValueError("dask cluster kind 'address' needs an address (SNOWLAND_DASK_ADDRESS=tcp://host:8786)")
+            raise BadInputError("dask cluster kind 'address' needs an address (SNOWLAND_DASK_ADDRESS=tcp://host:8786)")
         if self.workers < 0 or self.threads_per_worker < 1:
-            raise ValueError(f"workers must be >= 0 and threads per worker >= 1, not {self.workers}, "
+            raise BadInputError(f"workers must be >= 0 and threads per worker >= 1, not {self.workers}, "
                              f"{self.threads_per_worker}")
         if not 0 < self.memory_fraction <= 1:
-            raise ValueError(f"memory_fraction must be in (0, 1], not {self.memory_fraction}")
+            raise BadInputError(f"memory_fraction must be in (0, 1], not {self.memory_fraction}")
 
 
 def load_cluster_config(path: Path | None = None, *, environ: Mapping[str, str] | None = None) -> ClusterConfig:
@@ -83,4 +84,4 @@ def _flag(value: Any) -> bool:
         return True
     if str(value).strip().lower() in ("0", "false", "no", "off", ""):
         return False
-    raise ValueError(f"expected true or false, not {value!r}")
+    raise BadInputError(f"expected true or false, not {value!r}")

@@ -14,6 +14,7 @@ import yaml
 from cronsim import CronSim
 
 from odc_config.settings import PROJECT_ROOT
+from products.errors import BadInputError
 
 PREFECT_FILE = PROJECT_ROOT / "prefect.yaml"
 PARIS = ZoneInfo("Europe/Paris")
@@ -195,5 +196,5 @@ def test_snowland_prefect_deploy_picks_the_local_pool_by_default():
     assert deployment_names(PREFECT_FILE, pool=POOL) == [d["name"] for d in _deployments(LOCAL_POOL)]
     assert parse_params(["year=2023", "start=2024-01-01", 'cells=["100kmE40N24"]']) == {
         "year": 2023, "start": "2024-01-01", "cells": ["100kmE40N24"]}
-    with pytest.raises(ValueError, match="KEY=VALUE"):
+    with pytest.raises(BadInputError, match="KEY=VALUE"):
         parse_params(["2023"])

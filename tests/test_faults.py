@@ -128,12 +128,12 @@ def test_retry_policy_tells_transient_errors_from_bad_input():
     from flows.pipelines.snow_cover import SnowInputError
     from flows.run.retry import is_transient
     from flows.storage.eo3 import BadSourceError
-    from flows.storage.index import CubeError
+    from flows.storage.index import CubeError, IndexUnreachableError
 
     lost = OperationalError("SELECT 1", {}, psycopg2.OperationalError("server closed the connection unexpectedly"))
     try:
-        raise CubeError("cannot open the ODC index") from lost
-    except CubeError as err:
+        raise IndexUnreachableError("cannot open the ODC index") from lost
+    except IndexUnreachableError as err:
         cannot_connect = err
     try:
         raise SnowInputError("cannot read the inputs") from RasterioIOError("HTTP response code: 503")
@@ -148,6 +148,7 @@ def test_retry_policy_tells_transient_errors_from_bad_input():
     assert not is_transient(BadSourceError("item has no proj:epsg"))
     assert not is_transient(unreadable)  # the flow's own verdict on an input stands
     assert not is_transient(KeyError("red"))
+    assert not is_transient(CubeError("no product 'snow' in the index"))  # a user's error, however it was reached
 
 
 def test_tasks_retry_transient_errors_with_backoff_and_fail_bad_input_at_once(prefect_harness):
@@ -222,14 +223,14 @@ def test_a_worker_killed_mid_flow_loses_and_duplicates_no_product(own_index, mon
 
 def test_database_lost_gives_a_clear_error_and_the_next_run_resumes(own_index, monkeypatch):
     from flows.pipelines.snow_cover import find_snow_jobs, snow_cover, snow_cover_task
-    from flows.storage.index import CubeError
+    from flows.storage.index import IndexUnreachableError
 
     monkeypatch.setattr(snow_cover_task, "retry_delay_seconds", [0.05, 0.1, 0.2])
     jobs = find_snow_jobs(time=DB_PERIOD)
 
     own_index.down()
     try:
-        with pytest.raises(CubeError) as lost:
+        with pytest.raises(IndexUnreachableError, match="cannot open the ODC index") as lost:
             snow_cover(start=DB_PERIOD[0], end=DB_PERIOD[1])
     finally:
         own_index.up()

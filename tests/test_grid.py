@@ -2,6 +2,7 @@ import pytest
 from odc.geo import geom
 
 from flows.storage.grid import EEA_CRS, Cell, aligned_geobox, cells_covering
+from products.errors import BadInputError
 
 
 def test_cell_names_round_trip_with_lower_left_origin():
@@ -15,7 +16,7 @@ def test_cell_names_round_trip_with_lower_left_origin():
 
 @pytest.mark.parametrize("bad", ["100kmE38", "5kmE1N2", "E38N22", ""])
 def test_bad_cell_name_is_refused_with_an_example(bad):
-    with pytest.raises(ValueError, match="100kmE38N22"):
+    with pytest.raises(BadInputError, match="100kmE38N22"):
         Cell.parse(bad)
 
 

@@ -19,6 +19,7 @@ import yaml
 
 from odc_config.cluster import ClusterConfig, load_cluster_config
 from odc_config.settings import PROJECT_ROOT
+from products.errors import BadInputError
 
 K8S_DIR = PROJECT_ROOT / "infra" / "k8s"
 KUBERNETES_VERSION = "1.32.0"  # the kubectl installed here
@@ -196,9 +197,9 @@ def test_cluster_configuration_follows_the_environment():
                                           "SNOWLAND_IMAGE": "registry/snowland:1", "GDAL_HTTP_MAX_RETRY": "9"})
     assert (config.kind, config.workers, config.image) == ("kubernetes", 6, "registry/snowland:1")
     assert config.worker_env["GDAL_HTTP_MAX_RETRY"] == "9"  # a variable already set keeps its value
-    with pytest.raises(ValueError, match="not one of"):
+    with pytest.raises(BadInputError, match="not one of"):
         load_cluster_config(environ={"SNOWLAND_DASK_KIND": "yarn"})
-    with pytest.raises(ValueError, match="needs an address"):
+    with pytest.raises(BadInputError, match="needs an address"):
         load_cluster_config(environ={"SNOWLAND_DASK_KIND": "address"})
 
 
@@ -258,7 +259,7 @@ def test_the_profiler_setting_reads_true_and_false_and_refuses_anything_else():
     assert load_cluster_config(environ={}).profile is False
     assert load_cluster_config(environ={"SNOWLAND_DASK_PROFILE": "true"}).profile is True
     assert load_cluster_config(environ={"SNOWLAND_DASK_PROFILE": "0"}).profile is False
-    with pytest.raises(ValueError, match="true or false"):
+    with pytest.raises(BadInputError, match="true or false"):
         load_cluster_config(environ={"SNOWLAND_DASK_PROFILE": "sometimes"})
 
 

@@ -15,7 +15,7 @@ from products.landcover.classify import (
     predict_samples,
     train,
 )
-from products.landcover.samples import Samples
+from products.landcover.samples import Samples, TooFewSamplesError
 
 
 def _blobs(n_per_class=60, n_features=6, seed=0):
@@ -110,7 +110,7 @@ def test_the_default_and_reference_models_are_registered():
     from products.landcover.classify import DEFAULT_CLASSIFIER
 
     assert DEFAULT_CLASSIFIER in CLASSIFIERS and CLASSIFIERS["rf_iota2"] is RF_IOTA2
-    with pytest.raises(ValueError, match="at least two classes"):
+    with pytest.raises(TooFewSamplesError, match="at least two classes"):
         s = _blobs()
         train(Samples(s.features[:5], s.labels[:5], s.polygons[:5], s.feature_names), nomenclature="t")
 

@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from products.errors import MissingDataError
 from products.landcover.features import (
     LANDSAT8,
     SENTINEL2,
@@ -65,7 +66,7 @@ def test_names_are_offsets_from_an_origin_so_years_align():
 
 def test_a_missing_band_is_named_in_the_error():
     series = _constant_series({"red": 0.1, "nir": 0.3})
-    with pytest.raises(KeyError, match="swir16"):
+    with pytest.raises(MissingDataError, match="swir16"):
         features(series, roles=LANDSAT8)
 
 

@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from flows.simulator.landcover_series import simulate_scene
+from products.errors import BadInputError
 from products.landcover.classify import FeatureMismatchError, predict_map
 from products.landcover.nomenclature import load_nomenclature
 from products.landcover.nrt import (
@@ -40,7 +41,7 @@ def test_key_dates_are_end_of_march_july_and_year_with_their_levels():
     assert grid[0] == pd.Timestamp("2022-01-01") and grid[-1] == pd.Timestamp("2022-03-22") and len(grid) == 9
     assert key_date("march").end(2022) < pd.Timestamp("2022-04-01")
     assert len(key_date_grid(2020, "march")) == 9 and len(key_date_grid(2020, "december")) == len(key_date_grid(2021, "december"))
-    with pytest.raises(KeyError, match="known: march, july, december"):
+    with pytest.raises(BadInputError, match="known: march, july, december"):
         key_date("june")
 
 

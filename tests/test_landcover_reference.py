@@ -92,5 +92,5 @@ def test_geoparquet_is_read_or_the_missing_dependency_is_named(tmp_path):
 
 
 def test_missing_file_is_reported(tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(ReferenceDataError, match="does not exist"):
         read_reference(tmp_path / "none.gpkg", mapping=load_mapping("clc_to_oso23"))

@@ -21,6 +21,7 @@ from flows.simulator.geometry import MgrsTile, WorldGrid, s2_tiles_for
 from flows.simulator.scenes import SimulationConflict, simulate_scenes
 from flows.simulator.spectra import BANDS, GREEN, RED, SWIR16, ndsi
 from flows.simulator.world import build_world
+from products.errors import BadInputError
 
 SEED = 42
 SIZE_KM = 5.0
@@ -226,7 +227,7 @@ def test_encodings_and_baselines():
     assert sensors.encode_s2(refl, "03.01").tolist() == [1, 1234, 9000]  # 0 stays nodata
     dn = sensors.encode_landsat(refl)
     assert np.allclose(dn * 0.0000275 - 0.2, refl, atol=0.0000275 / 2)
-    with pytest.raises(ValueError):
+    with pytest.raises(BadInputError, match="s2_every_days must be a positive multiple of 5"):
         sensors.s2_calendar(dt.date(2024, 1, 1), dt.date(2024, 2, 1), 7)
     days = sensors.s2_calendar(dt.date(2024, 1, 1), dt.date(2024, 3, 1), 15)
     assert [p for _, p in days][:2] == ["sentinel-2b", "sentinel-2a"]  # 15 days: platforms alternate
@@ -328,5 +329,5 @@ def test_same_seed_same_bytes_and_reruns_skip(run, tmp_path):
 
 def test_another_world_in_the_same_folder_is_refused(run):
     out, _ = run
-    with pytest.raises(SimulationConflict):
+    with pytest.raises(SimulationConflict, match="holds a simulated world .* made with other parameters"):
         simulate_scenes(out, **{**RUN, "seed": SEED + 1})

@@ -244,7 +244,7 @@ def test_integer_reflectance_is_refused():
 
 def test_inputs_on_different_grids_are_refused():
     reflectance, masks, dem = grid([[dict(SNOWY), dict(SNOWY)]])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="align"):
         detect_snow(reflectance=reflectance, masks=masks, dem=dem.assign_coords(x=dem.x + 10))
 
 

@@ -263,6 +263,7 @@ def test_an_index_made_before_fsc_og_gains_the_band_in_place(dc):
 
     from flows.storage.index import add_product
     from products import PRODUCTS_DIR
+    from products.errors import BadInputError
 
     definition = yaml.safe_load((PRODUCTS_DIR / "snow" / "snow_cover.odc-product.yaml").read_text())
     definition["name"] = definition["metadata"]["product"]["name"] = "snow_cover_before_fsc_og"
@@ -270,7 +271,7 @@ def test_an_index_made_before_fsc_og_gains_the_band_in_place(dc):
     add_product(dc.index, before)
     add_product(dc.index, definition)
     assert "fsc_og" in dc.index.products.get_by_name("snow_cover_before_fsc_og").measurements
-    with pytest.raises(ValueError):
+    with pytest.raises(BadInputError, match="snow_cover_before_fsc_og: the definition changes what indexed"):
         add_product(dc.index, before)  # removing a band is refused: datasets may have it
 
 

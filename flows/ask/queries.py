@@ -69,7 +69,7 @@ def read_polygons(path: str | Path):
 
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"no file {path}")
+        raise CubeError(f"no file {path}")
     frame = gpd.read_file(path)
     if frame.empty:
         raise CubeError(f"{path} has no feature")
@@ -360,11 +360,13 @@ def _nomenclature(dc, product: str, shape: Geometry, year: int):
 
 
 def _class_name(nomenclature, code: int) -> str:
+    from products.landcover.nomenclature import UnknownClassError
+
     if nomenclature is None:
         return f"class {code}"
     try:
         return nomenclature.name_of(code)
-    except KeyError:
+    except UnknownClassError:
         return f"class {code} (not in {nomenclature.name})"
 
 

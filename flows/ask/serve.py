@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from odc_config.settings import Settings, load_settings
+from products.errors import UnreachableError
 
 READER_ROLE = "snowland_reader"
 ODC_ROLES = ("odc_user", "odc_manage", "odc_admin")  # explorer refuses to start without datacube's roles
@@ -36,7 +37,7 @@ EXPLORER_CONFIG = {
 }
 
 
-class ServeError(RuntimeError):
+class ServeError(UnreachableError):
     """The catalogue cannot be served; the message says why."""
 
 

@@ -26,6 +26,7 @@ from distributed import Client, LocalCluster
 
 from odc_config.cluster import ClusterConfig, load_cluster_config
 from odc_config.settings import load_settings
+from products.errors import BadInputError
 
 SECRET_SUFFIXES = ("_DB_URL", "_PASSWORD", "_SECRET_ACCESS_KEY", "_TOKEN")  # left to the Secret
 
@@ -116,7 +117,7 @@ def make_cluster(config: ClusterConfig | None = None, *, workers: int | None = N
             return LocalCluster(**local_cluster_kwargs(config, workers=workers, memory_limit=memory_limit))
     if config.kind == "kubernetes":
         return kube_cluster(config, workers=workers)
-    raise ValueError(f"a dask cluster of kind {config.kind!r} is not made here: connect to {config.address}")
+    raise BadInputError(f"a dask cluster of kind {config.kind!r} is not made here: connect to {config.address}")
 
 
 def kube_cluster(config: ClusterConfig | None = None, *, workers: int | None = None):

@@ -22,6 +22,7 @@ from pyproj import CRS, Transformer
 from shapely.geometry import Polygon, box
 
 from flows.simulator.fields import axis_weights, interp_separable
+from products.errors import BadInputError
 
 EEA_EPSG = 3035
 WORLD_RESOLUTION = 20.0
@@ -100,7 +101,7 @@ class WorldGrid(Grid):
     @classmethod
     def around(cls, centre: Sequence[float] = DEFAULT_CENTRE, size_km: float = 20.0, resolution: float = WORLD_RESOLUTION) -> WorldGrid:
         if size_km <= 0:
-            raise ValueError(f"size_km must be positive, not {size_km}")
+            raise BadInputError(f"size_km must be positive, not {size_km}")
         half = size_km * 500.0
         r = resolution
         x0 = math.floor((centre[0] - half) / r) * r

@@ -78,6 +78,7 @@ from flows.simulator.world import (
     World,
     build_world,
 )
+from products.errors import BadInputError
 
 STAC_VERSION = "1.0.0"
 COG_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
@@ -104,7 +105,7 @@ EXT = {
 COLLECTIONS = (S2_COLLECTION, LANDSAT_COLLECTION, DEM_COLLECTION)
 
 
-class SimulationConflict(ValueError):
+class SimulationConflict(BadInputError):
     """``out_dir`` already holds scenes of another simulated world."""
 
 
@@ -157,7 +158,7 @@ def simulate_scenes(
     say = progress or (lambda _msg: None)
     first, last = _parse_day(start, "start"), _parse_day(end, "end")
     if last < first:
-        raise ValueError(f"end {end} is before start {start}")
+        raise BadInputError(f"end {end} is before start {start}")
     s2_days = sensors.s2_calendar(first, last, s2_every_days)
     l8_days = sensors.landsat_calendar(first, last, l8_every_days)
     out = Path(out_dir)
@@ -247,7 +248,7 @@ def _parse_day(text: str | dt.date, what: str) -> dt.date:
     try:
         return dt.date.fromisoformat(str(text)[:10])
     except ValueError as err:
-        raise ValueError(f"{what} must be an ISO date like 2023-09-01, not {text!r}") from err
+        raise BadInputError(f"{what} must be an ISO date like 2023-09-01, not {text!r}") from err
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import numpy as np
 
 from flows.simulator.fields import clamp
 from flows.simulator.spectra import BANDS, OLI_FROM_MSI
+from products.errors import BadInputError
 
 S2_COLLECTION = "sentinel-2-l2a"
 LANDSAT_COLLECTION = "landsat-c2-l2"
@@ -150,7 +151,7 @@ def _platform(day: dt.date) -> str:
 def s2_calendar(start: dt.date, end: dt.date, every_days: int) -> list[tuple[dt.date, str]]:
     """Sentinel-2 acquisition days in [start, end] every ``every_days`` (a multiple of 5), with platforms."""
     if every_days <= 0 or every_days % S2_REVISIT_DAYS:
-        raise ValueError(f"s2_every_days must be a positive multiple of {S2_REVISIT_DAYS} (the Sentinel-2 revisit), not {every_days}")
+        raise BadInputError(f"s2_every_days must be a positive multiple of {S2_REVISIT_DAYS} (the Sentinel-2 revisit), not {every_days}")
     first = S2_ANCHOR[0] - dt.timedelta(days=((S2_ANCHOR[0] - start).days // every_days) * every_days)
     days = []
     d = first
@@ -164,7 +165,7 @@ def s2_calendar(start: dt.date, end: dt.date, every_days: int) -> list[tuple[dt.
 def landsat_calendar(start: dt.date, end: dt.date, every_days: int = LANDSAT_REVISIT_DAYS) -> list[dt.date]:
     """Landsat-8 acquisition days in [start, end] every ``every_days`` (a multiple of 16)."""
     if every_days <= 0 or every_days % LANDSAT_REVISIT_DAYS:
-        raise ValueError(f"l8_every_days must be a positive multiple of {LANDSAT_REVISIT_DAYS} (the Landsat-8 revisit), not {every_days}")
+        raise BadInputError(f"l8_every_days must be a positive multiple of {LANDSAT_REVISIT_DAYS} (the Landsat-8 revisit), not {every_days}")
     first = LANDSAT_ANCHOR - dt.timedelta(days=((LANDSAT_ANCHOR - start).days // every_days) * every_days)
     out, d = [], first
     while d <= end:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from odc.geo import CRS, Geometry, geom
 from odc.geo.geobox import GeoBox
 
+from products.errors import BadInputError
+
 EEA_CRS = CRS("EPSG:3035")
 CELL_SIZES_M = (1_000, 10_000, 100_000)
 _NAME = re.compile(r"^(?P<size>1|10|100)kmE(?P<e>-?\d+)N(?P<n>-?\d+)$")
@@ -33,14 +35,14 @@ class Cell:
     def parse(cls, name: str) -> Cell:
         match = _NAME.match(name.strip())
         if not match:
-            raise ValueError(f"not an EEA grid cell name: {name!r} (expected e.g. '100kmE38N22' or '10kmE385N227')")
+            raise BadInputError(f"not an EEA grid cell name: {name!r} (expected e.g. '100kmE38N22' or '10kmE385N227')")
         return cls(int(match["size"]) * 1000, int(match["e"]), int(match["n"]))
 
     @classmethod
     def containing(cls, x: float, y: float, *, size_m: int = 100_000) -> Cell:
         """The cell of ``size_m`` that contains the EPSG:3035 point (x, y)."""
         if size_m not in CELL_SIZES_M:
-            raise ValueError(f"cell size must be one of {CELL_SIZES_M} m, not {size_m}")
+            raise BadInputError(f"cell size must be one of {CELL_SIZES_M} m, not {size_m}")
         return cls(size_m, math.floor(x / size_m), math.floor(y / size_m))
 
     @property

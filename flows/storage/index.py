@@ -16,6 +16,7 @@ from odc.geo import CRS
 from flows.storage.grid import EEA_CRS
 from odc_config.settings import Settings, apply_odc_environ, load_settings
 from products import product_definition_files
+from products.errors import BadInputError, UnreachableError
 
 _CONNECT_LOCK = threading.Lock()
 _CONFIG_LOCK = threading.Lock()
@@ -23,8 +24,12 @@ _OPEN: dict[tuple[int, str, str, str], datacube.Datacube] = {}
 _NO_DATASET = "00000000-0000-0000-0000-000000000000"
 
 
-class CubeError(RuntimeError):
+class CubeError(BadInputError):
     """A query the cube cannot answer, said in the user's terms."""
+
+
+class IndexUnreachableError(UnreachableError):
+    """The ODC index's database cannot be opened (down, wrong address, refused)."""
 
 
 def connect(settings: Settings | None = None, *, app: str = "snowland", validate: bool = True) -> datacube.Datacube:
@@ -54,7 +59,7 @@ def _open(settings: Settings, *, app: str, validate: bool) -> datacube.Datacube:
         with _CONFIG_LOCK:  # datacube's configuration loading is not thread-safe
             return datacube.Datacube(app=app, env=settings.env_name, validate_connection=validate)
     except Exception as err:  # the driver raises several unrelated types for "cannot connect"
-        raise CubeError(
+        raise IndexUnreachableError(
             f"cannot open the ODC index {settings.env_name!r} ({_redact(settings.db_url)}): {err}. "
             "Is the database up? `snowland db up` starts the embedded one."
         ) from err
@@ -88,9 +93,13 @@ def add_product(index: Any, definition: Mapping[str, Any]) -> str:
         index.products.add(product, allow_table_lock=True)
     else:
         _, safe, unsafe = index.products.can_update(product)
+        refused = [change for change in unsafe if not _adds_measurement(change)]
+        if refused:
+            raise BadInputError(f"product {product.name}: the definition changes what indexed datasets may hold "
+                                f"({', '.join('.'.join(map(str, offset)) for offset, _, _ in refused)}); only new "
+                                "measurements at the end of the list can be added in place")
         if safe or unsafe:
-            added = all(_adds_measurement(change) for change in unsafe)
-            index.products.update(product, allow_unsafe_updates=bool(unsafe) and added, allow_table_lock=True)
+            index.products.update(product, allow_unsafe_updates=bool(unsafe), allow_table_lock=True)
     return product.name
 
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import joblib
 
+from products.errors import BadInputError
 from products.landcover.classify import TrainedModel, library_versions
 
 
-class ModelFileError(ValueError):
+class ModelFileError(BadInputError):
     """A model file is missing its sidecar, or the two do not belong together."""
 
 
@@ -42,7 +43,7 @@ def load_model(path: str | Path) -> TrainedModel:
     """Load a saved model; its sidecar must match it. Warns if library versions differ from now."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"model file {path} does not exist")
+        raise ModelFileError(f"model file {path} does not exist")
     meta = read_metadata(path)
     model = joblib.load(path)
     if not isinstance(model, TrainedModel):

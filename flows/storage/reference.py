@@ -22,6 +22,7 @@ import pandas as pd
 from affine import Affine
 from rasterio.features import rasterize
 
+from products.errors import BadInputError
 from products.landcover.nomenclature import (
     ClassMapping,
     UnmappedCodeError,
@@ -34,7 +35,7 @@ POLYGON_ID = "polygon_id"
 CLASS_CODE = "class_code"
 
 
-class ReferenceDataError(ValueError):
+class ReferenceDataError(BadInputError):
     """The reference file cannot give polygons for the requested mapping."""
 
 
@@ -67,7 +68,7 @@ def read_polygons(path: str | Path, *, layer: str | None = None, bbox: tuple[flo
     """Polygons from a GeoPackage / Shapefile (`layer`, `bbox` in the file's CRS) or GeoParquet."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"reference file {path} does not exist")
+        raise ReferenceDataError(f"reference file {path} does not exist")
     if path.suffix.lower() in (".parquet", ".geoparquet"):
         try:
             frame = gpd.read_parquet(path, bbox=bbox)

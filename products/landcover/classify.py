@@ -29,11 +29,12 @@ from sklearn.ensemble import (
     RandomForestClassifier,
 )
 
+from products.errors import BadInputError, MissingDataError
 from products.landcover.nomenclature import NODATA
-from products.landcover.samples import Samples
+from products.landcover.samples import Samples, TooFewSamplesError
 
 
-class FeatureMismatchError(KeyError):
+class FeatureMismatchError(BadInputError):
     """The features given do not contain those the model was trained on."""
 
     def __str__(self) -> str:
@@ -165,10 +166,11 @@ def train(
     """Fit a classifier on `samples` (labels are class codes of `nomenclature`)."""
     spec = CLASSIFIERS[spec] if isinstance(spec, str) else spec
     if len(samples) == 0:
-        raise ValueError("no training sample")
+        raise MissingDataError("no training sample")
     classes = np.unique(samples.labels)
     if len(classes) < 2:
-        raise ValueError(f"training needs at least two classes; samples have only {classes.tolist()}")
+        raise TooFewSamplesError(f"training needs at least two classes; samples have only {classes.tolist()}",
+                                 class_code=int(classes[0]), count=len(samples), needed=2, what="classes")
     estimator = spec.build(seed=seed, n_jobs=n_jobs)
     estimator.fit(np.ascontiguousarray(samples.features, dtype=np.float32), samples.labels)
     return TrainedModel(

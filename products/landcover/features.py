@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from products.errors import MissingDataError
 from products.landcover.gapfill import days_since
 
 INDICES = ("ndvi", "ndwi", "brightness")
@@ -71,7 +72,7 @@ def spectral_indices(series: xr.Dataset, *, roles: BandRoles = SENTINEL2, indice
     needed = {"ndvi": (roles.red, roles.nir), "ndwi": (roles.nir, roles.swir), "brightness": roles.reflectance}
     missing = sorted({b for i in indices for b in needed[i]} - set(series.data_vars))
     if missing:
-        raise KeyError(f"bands {missing} are missing for indices {list(indices)}; series has {sorted(series.data_vars)}")
+        raise MissingDataError(f"bands {missing} are missing for indices {list(indices)}; series has {sorted(series.data_vars)}")
     out = series.copy()
     if "ndvi" in indices:
         out["ndvi"] = ndvi(series[roles.red], series[roles.nir])

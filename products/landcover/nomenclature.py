@@ -19,12 +19,14 @@ import numpy as np
 import xarray as xr
 import yaml
 
+from products.errors import BadInputError
+
 DATA_DIR = Path(__file__).parent / "nomenclatures"
 MAPPINGS_DIR = DATA_DIR / "mappings"
 NODATA = 0
 
 
-class UnmappedCodeError(KeyError):
+class UnmappedCodeError(BadInputError):
     """Codes met in the data that a mapping does not know."""
 
     def __init__(self, mapping: str, codes: Iterable[object]):
@@ -34,6 +36,10 @@ class UnmappedCodeError(KeyError):
 
     def __str__(self) -> str:
         return self.args[0]
+
+
+class UnknownClassError(BadInputError):
+    """A class code that a nomenclature does not have."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,7 @@ class Nomenclature:
         try:
             return self.codes.index(int(code))
         except ValueError:
-            raise KeyError(f"class {code} is not in nomenclature {self.name!r}") from None
+            raise UnknownClassError(f"class {code} is not in nomenclature {self.name!r}") from None
 
 
 @dataclass(frozen=True)
@@ -185,7 +191,7 @@ def available(kind: str = "nomenclature") -> tuple[str, ...]:
 def _read_yaml(path: Path, *, what: str) -> dict:
     if not path.exists():
         names = ", ".join(available("nomenclature" if what == "nomenclature" else "mapping"))
-        raise FileNotFoundError(f"no {what} {path.stem!r} (shipped: {names})")
+        raise BadInputError(f"no {what} {path.stem!r} (shipped: {names})")
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
@@ -265,7 +271,7 @@ def merge(
     merged = {m for ms in merges.values() for m in ms}
     unknown = (merged | set(drop)) - set(nomenclature.codes)
     if unknown:
-        raise KeyError(f"codes {sorted(unknown)} are not in nomenclature {nomenclature.name!r}")
+        raise UnknownClassError(f"codes {sorted(unknown)} are not in nomenclature {nomenclature.name!r}")
     if merged & set(drop):
         raise ValueError(f"codes {sorted(merged & set(drop))} are both merged and dropped")
     entries: list[tuple[int, str, str, int, tuple[int, ...]]] = []

@@ -20,6 +20,7 @@ import pandas as pd
 import xarray as xr
 import yaml
 
+from products.errors import BadInputError, MissingDataError
 from products.landcover.classify import (
     DEFAULT_CLASSIFIER,
     ClassifierSpec,
@@ -108,7 +109,7 @@ def key_date(name: str | KeyDate) -> KeyDate:
         return name
     known = key_dates()
     if name not in known:
-        raise KeyError(f"unknown key date {name!r}; known: {', '.join(known)}")
+        raise BadInputError(f"unknown key date {name!r}; known: {', '.join(known)}")
     return known[name]
 
 
@@ -205,7 +206,7 @@ def train_key_date_model(
 ) -> TrainedModel:
     """A model for key date `when` from past years' references, all pixels of their polygons."""
     if not references:
-        raise ValueError("no reference year to train on")
+        raise MissingDataError("no reference year to train on")
     kd = key_date(when)
     parts = [key_date_samples(r, when=kd, settings=settings, labels_nomenclature=labels_nomenclature) for r in references]
     names = parts[0].feature_names
@@ -245,7 +246,7 @@ def classify_key_date(
 ) -> xr.Dataset:
     """Class and confidence maps of `year` at the model's key date, from observations up to it."""
     if model.key_date is None:
-        raise ValueError("the model was not trained for a key date (its key_date is None)")
+        raise BadInputError(f"model {model.model_id} was not trained for a key date (it is a yearly model)")
     feats = key_date_features(series, valid, year=year, when=model.key_date, settings=settings)
     out = predict_map(model, feats)
     out.attrs.update({"key_date": model.key_date, "year": year, "trained_on_years": list(model.years)})

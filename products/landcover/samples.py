@@ -14,16 +14,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
+from products.errors import MissingDataError
 from products.landcover.features import to_samples
 
 SPLIT_RATIO = 0.5
 
 
-class NoPolygonError(ValueError):
+class NoPolygonError(MissingDataError):
     """No reference polygon (with a class) covers any usable pixel of the area."""
 
 
-class TooFewSamplesError(ValueError):
+class TooFewSamplesError(MissingDataError):
     """A class has too few polygons or pixels to be learnt and validated."""
 
     def __init__(self, message: str, *, class_code: int, count: int, needed: int, what: str):

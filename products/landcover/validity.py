@@ -13,6 +13,8 @@ from collections.abc import Iterable
 import numpy as np
 import xarray as xr
 
+from products.errors import MissingDataError
+
 SCL_INVALID = (0, 1, 3, 8, 9, 10)
 """Sen2Cor SCL classes that invalidate a date: no data, defective, cloud shadow, cloud medium and
 high probability, thin cirrus (science.md A.8; snow, 11, is a land-cover observation and stays valid)."""
@@ -21,7 +23,7 @@ QA_PIXEL_INVALID_BITS = (0, 1, 2, 3, 4)
 """Landsat Collection-2 QA_PIXEL bits that invalidate a date: fill, dilated cloud, cirrus, cloud, shadow."""
 
 
-class NoValidDateError(ValueError):
+class NoValidDateError(MissingDataError):
     """Every date of the series is invalid where a value is needed."""
 
 

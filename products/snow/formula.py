@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from products.errors import BadInputError
+
 VARIABLE = "ndsi"
 
 _FUNCTIONS: dict[str, Callable[[Any], Any]] = {
@@ -32,14 +34,14 @@ _UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 
 
 def compile_fsc_formula(text: str) -> Callable[[Any], Any]:
-    """Turn an FSC expression of ``ndsi`` into a function of an NDSI array; ValueError if not allowed."""
+    """Turn an FSC expression of ``ndsi`` into a function of an NDSI array; BadInputError if not allowed."""
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as error:
-        raise ValueError(f"FSC formula {text!r} is not a valid expression: {error.msg}") from None
+        raise BadInputError(f"FSC formula {text!r} is not a valid expression: {error.msg}") from None
     names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
     if VARIABLE not in names:
-        raise ValueError(f"FSC formula {text!r} must use the variable {VARIABLE!r}")
+        raise BadInputError(f"FSC formula {text!r} must use the variable {VARIABLE!r}")
     _check(tree.body, text)
     return lambda ndsi: _evaluate(tree.body, ndsi)
 
@@ -59,7 +61,7 @@ def _check(node: ast.AST, text: str) -> None:
             _check(argument, text)
         case _:
             allowed = ", ".join(sorted(_FUNCTIONS))
-            raise ValueError(
+            raise BadInputError(
                 f"FSC formula {text!r}: {ast.unparse(node)!r} is not allowed; use numbers, {VARIABLE!r}, "
                 f"+ - * / ** and the functions {allowed}"
             )

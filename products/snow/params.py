@@ -15,6 +15,7 @@ from typing import Any, Self, TypeVar
 
 import yaml
 
+from products.errors import BadInputError
 from products.snow.formula import compile_fsc_formula
 
 FSC_TANH = "0.5*tanh(2.65*ndsi-1.42)+0.5"
@@ -40,7 +41,7 @@ class _Settings:
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> Self:
-        """Settings from a mapping of published keys; unknown keys raise a ValueError naming them."""
+        """Settings from a mapping of published keys; unknown keys raise a BadInputError naming them."""
         return _from_mapping(cls, mapping)
 
     @classmethod
@@ -78,23 +79,23 @@ class SnowParams(_Settings):
         for name in _REFLECTANCES:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
-                raise ValueError(
+                raise BadInputError(
                     f"{name}={value} is not a reflectance in [0, 1]; LIS writes reflectance x 1000 "
                     f"(e.g. 200), which is {value / 1000:g} here"
                 )
         for name in _FRACTIONS:
             if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name}={getattr(self, name)} must be a fraction in [0, 1]")
+                raise BadInputError(f"{name}={getattr(self, name)} must be a fraction in [0, 1]")
         for name in _NDSI:
             if not -1.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name}={getattr(self, name)} must be an NDSI in [-1, 1]")
+                raise BadInputError(f"{name}={getattr(self, name)} must be an NDSI in [-1, 1]")
         if not self.dz > 0:
-            raise ValueError(f"dz={self.dz} must be a positive height in metres")
+            raise BadInputError(f"dz={self.dz} must be a positive height in metres")
         _set(self, "rf", _positive_int("rf", self.rf))
         if not isinstance(self.strict_cloud_mask, bool):
-            raise ValueError(f"strict_cloud_mask={self.strict_cloud_mask!r} must be true or false")
+            raise BadInputError(f"strict_cloud_mask={self.strict_cloud_mask!r} must be true or false")
         if not isinstance(self.fscToc_Eq, str):
-            raise ValueError(f"fscToc_Eq={self.fscToc_Eq!r} must be a formula of ndsi written as text")
+            raise BadInputError(f"fscToc_Eq={self.fscToc_Eq!r} must be a formula of ndsi written as text")
         compile_fsc_formula(self.fscToc_Eq)
         values = self.water_mask_raster_values
         values = (values,) if isinstance(values, int) else values
@@ -105,7 +106,7 @@ class SnowParams(_Settings):
         """Defaults with the published rf of a sensor on its native grid (S2 20 m: 12, Landsat 30 m: 8)."""
         key = sensor.lower()
         if key not in RF_BY_SENSOR:
-            raise ValueError(f"unknown sensor {sensor!r}; known: {', '.join(sorted(RF_BY_SENSOR))}")
+            raise BadInputError(f"unknown sensor {sensor!r}; known: {', '.join(sorted(RF_BY_SENSOR))}")
         return cls.from_mapping({"rf": RF_BY_SENSOR[key], **overrides})
 
     @classmethod
@@ -113,7 +114,7 @@ class SnowParams(_Settings):
         """Defaults with rf chosen so that the red band is down-sampled to 240 m on a grid of this pixel size."""
         rf = round(RED_DOWNSAMPLED_PIXEL_M / pixel_size_m)
         if rf < 1 or not math.isclose(rf * pixel_size_m, RED_DOWNSAMPLED_PIXEL_M, rel_tol=0.05):
-            raise ValueError(f"a pixel size of {pixel_size_m} m gives no whole rf for 240 m")
+            raise BadInputError(f"a pixel size of {pixel_size_m} m gives no whole rf for 240 m")
         return cls.from_mapping({"rf": rf, **overrides})
 
 
@@ -130,17 +131,17 @@ class SynthesisParams(_Settings):
         for name in ("min_snow_days", "margin_days"):
             value = _int(name, getattr(self, name))
             if value < 0:
-                raise ValueError(f"{name}={value} must not be negative")
+                raise BadInputError(f"{name}={value} must not be negative")
             _set(self, name, value)
 
 
 def _from_mapping(cls: type[_P], mapping: Mapping[str, Any]) -> _P:
     if not isinstance(mapping, Mapping):
-        raise ValueError(f"{cls.__name__} needs a mapping of parameters, got {type(mapping).__name__}")
+        raise BadInputError(f"{cls.__name__} needs a mapping of parameters, got {type(mapping).__name__}")
     known = {field.name for field in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(mapping) - known)
     if unknown:
-        raise ValueError(
+        raise BadInputError(
             f"unknown {cls.__name__} key(s): {', '.join(map(str, unknown))}; known: {', '.join(sorted(known))}"
         )
     return cls(**mapping)
@@ -156,11 +157,14 @@ def _to_dict(params: Any) -> dict[str, Any]:
 def _read_mapping(path: Path) -> Any:
     suffix = path.suffix.lower()
     text = path.read_text(encoding="utf-8")
-    if suffix in (".yaml", ".yml"):
-        return yaml.safe_load(text) or {}
-    if suffix == ".json":
-        return json.loads(text)
-    raise ValueError(f"{path}: parameter files must be .yaml, .yml or .json")
+    try:
+        if suffix in (".yaml", ".yml"):
+            return yaml.safe_load(text) or {}
+        if suffix == ".json":
+            return json.loads(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as err:
+        raise BadInputError(f"{path}: not a readable {suffix[1:].upper()} file: {err}") from None
+    raise BadInputError(f"{path}: parameter files must be .yaml, .yml or .json")
 
 
 def _set(params: Any, name: str, value: Any) -> None:
@@ -172,22 +176,22 @@ def _number(name: str, value: Any) -> float:
         try:
             value = float(value)
         except (TypeError, ValueError):
-            raise ValueError(f"{name}={value!r} must be a number") from None
+            raise BadInputError(f"{name}={value!r} must be a number") from None
     number = float(value)
     if not math.isfinite(number):
-        raise ValueError(f"{name}={value!r} must be finite")
+        raise BadInputError(f"{name}={value!r} must be finite")
     return number
 
 
 def _int(name: str, value: Any) -> int:
     number = _number(name, value)
     if not number.is_integer():
-        raise ValueError(f"{name}={value!r} must be a whole number")
+        raise BadInputError(f"{name}={value!r} must be a whole number")
     return int(number)
 
 
 def _positive_int(name: str, value: Any) -> int:
     number = _int(name, value)
     if number < 1:
-        raise ValueError(f"{name}={value!r} must be at least 1")
+        raise BadInputError(f"{name}={value!r} must be at least 1")
     return number

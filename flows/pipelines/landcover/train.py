@@ -49,6 +49,7 @@ from flows.storage.reference import (
 )
 from flows.storage.writer import write_dataset
 from odc_config.settings import load_settings
+from products.errors import BadInputError
 from products.landcover import classify, nrt
 from products.landcover.nomenclature import load_nomenclature
 from products.landcover.samples import (
@@ -227,7 +228,7 @@ def validate_model(request: TrainingRequest, sample_paths: list[str], *, nomencl
     stem = f"validation_{request.key_date or 'yearly'}"
     try:
         nom = load_nomenclature(nomenclature)
-    except (FileNotFoundError, KeyError, ValueError):
+    except BadInputError:  # a nomenclature snowland does not ship: the report shows codes without names
         nom = None
     files = write_report(summary, folder, nomenclature=nom, title=title, metadata=meta, stem=stem)
     return {"json": str(files.json), "html": str(files.html), "overall_accuracy": summary.overall_accuracy.mean,
