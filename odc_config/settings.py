@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from products.errors import BadInputError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EMBEDDED_ENV = "snowland"
 
@@ -36,7 +38,7 @@ class Settings:
     @property
     def data_dir(self) -> Path:
         """Where products written by the flows live (COGs + eo3 documents)."""
-        return Path(os.environ.get("SNOWLAND_DATA_DIR", self.state_dir / "data"))
+        return _path("SNOWLAND_DATA_DIR", self.state_dir / "data")
 
     def odc_environ(self) -> dict[str, str]:
         """The ODC_* variables that make ``datacube`` (and dask workers) use this index."""
@@ -50,12 +52,31 @@ class Settings:
         }
 
 
+def _path(name: str, default: Path) -> Path:
+    """A folder named by an environment variable; set but empty is refused (it would mean the current folder)."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    if not value.strip():
+        raise BadInputError(f"{name} is set but empty: give a folder, or unset it for the default {default}")
+    return Path(value)
+
+
+def _port(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    if not value.strip().isdigit() or not 0 < int(value) < 65536:
+        raise BadInputError(f"{name}={value!r} is not a TCP port (1-65535); unset it for the default {default}")
+    return int(value)
+
+
 def load_settings() -> Settings:
     """Settings from the environment (``SNOWLAND_HOME``, ``SNOWLAND_DB_PORT``, ``ODC_ENVIRONMENT``)."""
     external = os.environ.get("ODC_ENVIRONMENT", EMBEDDED_ENV) != EMBEDDED_ENV
     return Settings(
-        state_dir=Path(os.environ.get("SNOWLAND_HOME", PROJECT_ROOT / ".snowland")).resolve(),
-        db_port=int(os.environ.get("SNOWLAND_DB_PORT", "54329")),
+        state_dir=_path("SNOWLAND_HOME", PROJECT_ROOT / ".snowland").resolve(),
+        db_port=_port("SNOWLAND_DB_PORT", 54329),
         db_name=os.environ.get("SNOWLAND_DB_NAME", "snowland"),
         env_name=os.environ.get("ODC_ENVIRONMENT", EMBEDDED_ENV),
         external_index=external,
