@@ -54,6 +54,7 @@ class ProgressBar:
         if not self._runs:
             return
         task, _ = self._runs.pop()
+        self._progress.refresh()  # its last state, before it goes
         self._progress.remove_task(task)
         if not self._runs:
             self._progress.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from odc.geo import geom
@@ -29,12 +30,41 @@ from odc_config.settings import load_settings
 HYDROLOGICAL_YEAR = 2023
 
 
+@dataclass(frozen=True, kw_only=True)
+class DemoSize:
+    """How much the demo simulates: every step runs and prints the same figures at any size."""
+
+    name: str
+    snow_km: float  # side of the snow world
+    s2_every_days: int  # a multiple of 5
+    l8_every_days: int  # a multiple of 16
+    landcover_km: float  # side of the land-cover world
+    landcover_s2_every_days: int
+
+    def folder(self, name: str) -> str:
+        """A simulation's folder name: each size has its own world, so one never refuses the other's."""
+        return name if self.name == "full" else f"{name}_{self.name}"
+
+
+SIZES = {
+    "full": DemoSize(name="full", snow_km=20, s2_every_days=20, l8_every_days=16, landcover_km=5,
+                     landcover_s2_every_days=10),
+    "small": DemoSize(name="small", snow_km=3, s2_every_days=40, l8_every_days=64, landcover_km=2,
+                      landcover_s2_every_days=20),  # a check that every step runs, in a few minutes less
+}
+
+
 def _step(message: str) -> None:
     print(f"\n== {message}", flush=True)
 
 
-def run_demo(*, out: Path, size_km: float = 20, seed: int = 42) -> dict:
-    """Every step prints what it did; the summary is also written to ``out/demo.json``."""
+def run_demo(*, out: Path, size_km: float | None = None, seed: int = 42, size: str = "full") -> dict:
+    """Every step prints what it did; the summary is also written to ``out/demo.json``.
+
+    ``size`` names one of ``SIZES``; ``size_km`` overrides the side of its snow world.
+    """
+    preset = SIZES[size]
+    size_km = size_km or preset.snow_km
     out.mkdir(parents=True, exist_ok=True)
     settings = load_settings()
     summary: dict = {}
@@ -45,9 +75,10 @@ def run_demo(*, out: Path, size_km: float = 20, seed: int = 42) -> dict:
 
     _step(f"simulate: SIMULATED Sentinel-2 L2A and Landsat-8 C2 L2 scenes, {size_km:g} km across 6°E near 45°N, "
           f"hydrological year {HYDROLOGICAL_YEAR}-{HYDROLOGICAL_YEAR + 1}")
-    sim_dir = settings.state_dir / "simulated"
+    sim_dir = settings.state_dir / preset.folder("simulated")
     sim = simulate_scenes(sim_dir, seed=seed, size_km=size_km, start=f"{HYDROLOGICAL_YEAR}-09-01",
-                          end=f"{HYDROLOGICAL_YEAR + 1}-08-31")
+                          end=f"{HYDROLOGICAL_YEAR + 1}-08-31", s2_every_days=preset.s2_every_days,
+                          l8_every_days=preset.l8_every_days)
     print(sim)
 
     _step("index-scenes flow: the simulated static STAC catalog (scenes, DEM) and tree cover density")
@@ -95,7 +126,7 @@ def run_demo(*, out: Path, size_km: float = 20, seed: int = 42) -> dict:
     scores = validate_snow(sim_dir)
     print(format_scores(scores))
     total = sum((s.score for s in scores[1:]), scores[0].score)
-    summary["land_cover"] = land_cover_step(out=out, pictures=pictures)  # issue 4
+    summary["land_cover"] = land_cover_step(out=out, pictures=pictures, size=preset)  # issue 4
     summary.update(
         snow_cover={"written": len(snow.written), "already_there": len(snow.exists), "skipped": len(snow.skipped),
                     "failed": len(snow.failed)},
@@ -112,7 +143,7 @@ def run_demo(*, out: Path, size_km: float = 20, seed: int = 42) -> dict:
 LAND_COVER_PAST, LAND_COVER_YEAR = (2022, 2023), 2024
 
 
-def land_cover_step(*, out: Path, pictures: list[Path]) -> dict:
+def land_cover_step(*, out: Path, pictures: list[Path], size: DemoSize = SIZES["full"]) -> dict:
     """Train on SIMULATED past years, map the current year at each key date and for the year, score, draw."""
     from flows.pipelines.landcover import (
         land_cover,
@@ -126,8 +157,10 @@ def land_cover_step(*, out: Path, pictures: list[Path]) -> dict:
 
     started = time.perf_counter()
     years = (*LAND_COVER_PAST, LAND_COVER_YEAR)
-    _step(f"land cover: SIMULATED 5 km world, Sentinel-2 every 10 days, calendar years {', '.join(map(str, years))}")
-    sim = simulate_landcover_years(load_settings().state_dir / "simulated_landcover", years=years)
+    _step(f"land cover: SIMULATED {size.landcover_km:g} km world, Sentinel-2 every {size.landcover_s2_every_days} days, "
+          f"calendar years {', '.join(map(str, years))}")
+    sim = simulate_landcover_years(load_settings().state_dir / size.folder("simulated_landcover"), years=years,
+                                   size_km=size.landcover_km, s2_every_days=size.landcover_s2_every_days)
     print(sim)
     print(index_scenes(static=[str(sim.catalog)]).summary())
     reference = str(Path(sim.truth).parent / "landcover.gpkg")
