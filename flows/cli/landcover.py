@@ -15,8 +15,10 @@ def _area(args: argparse.Namespace) -> dict:
 
 
 def _training(args: argparse.Namespace) -> dict:
+    given = {"max_samples_per_class": args.max_samples_per_class} if args.max_samples_per_class else {}
     return {"product": args.product, "mapping": args.mapping, "column": args.column, "year_column": args.year_column,
-            "method": args.method, "runs": args.runs, "drop_rare": args.drop_rare, "report_dir": args.report_dir}
+            "method": args.method, "runs": args.runs, "drop_rare": args.drop_rare, "report_dir": args.report_dir,
+            **given}
 
 
 def _done(report) -> int:
@@ -79,6 +81,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--method", default=DEFAULT_CLASSIFIER, choices=sorted(CLASSIFIERS))
         p.add_argument("--runs", type=types.positive_int, default=3,
                        help="validation runs with different by-polygon splits")
+        p.add_argument("--max-samples-per-class", type=types.positive_int,
+                       help="training pixels drawn per class at most (default 3000)")
         p.add_argument("--drop-rare", action="store_true",
                        help="leave out classes with fewer than 2 polygons instead of stopping")
         p.add_argument("--report-dir", help="where the validation JSON + HTML page go")

@@ -49,8 +49,8 @@ class DemoSize:
 SIZES = {
     "full": DemoSize(name="full", snow_km=20, s2_every_days=20, l8_every_days=16, landcover_km=5,
                      landcover_s2_every_days=10),
-    "small": DemoSize(name="small", snow_km=3, s2_every_days=40, l8_every_days=64, landcover_km=2,
-                      landcover_s2_every_days=20),  # a check that every step runs, in a few minutes less
+    "small": DemoSize(name="small", snow_km=3, s2_every_days=60, l8_every_days=96, landcover_km=2,
+                      landcover_s2_every_days=40),  # a check that every step runs, in a fraction of the time
 }
 
 
