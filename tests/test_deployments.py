@@ -144,15 +144,26 @@ def local_prefect(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_the_snow_deployment_runs_on_the_local_worker_and_indexes_its_products(local_prefect, simulated, dc):
+def test_the_snow_deployment_runs_on_the_local_worker_and_indexes_its_products(local_prefect, simulated, dc,
+                                                                                  monkeypatch, capsys):
     from test_queries import purge
 
+    from flows.cli import main
     from flows.pipelines.snow_cover import find_snow_jobs
     from flows.storage.eo3 import dataset_id
+    from infra.localprefect import LocalPrefect
 
-    status = local_prefect.up(timeout=240)
+    monkeypatch.setattr(LocalPrefect, "from_settings", classmethod(lambda cls, *args, **kwargs: local_prefect))
+    runs = []  # what `snowland prefect run` triggered, to look at below
+    trigger = LocalPrefect.run
+    monkeypatch.setattr(LocalPrefect, "run", lambda self, *args, **kwargs: runs.append(trigger(self, *args, **kwargs))
+                        or runs[-1])
+    status = local_prefect.up(timeout=240)  # the server started by the fixture, given the time a busy machine needs
     assert status.server and status.worker, status.describe()
-    assert local_prefect.deploy(names=["alps-after-indexing"]) == ["alps-after-indexing"]
+    assert main(["prefect", "up"]) == 0 and main(["prefect", "status"]) == 0
+    assert capsys.readouterr().out.count(f"Prefect server running at {local_prefect.url}") == 2
+    assert main(["prefect", "deploy", "alps-after-indexing"]) == 0
+    assert capsys.readouterr().out.startswith(f"deployed on {local_prefect.url}: alps-after-indexing")
 
     days = sorted({j.day for j in find_snow_jobs(time=("2024-01-01", "2024-03-31"), dc=dc)})
     missing = [d for d in days if not any(dc.index.datasets.has(dataset_id("snow_cover", j.key))
@@ -163,9 +174,11 @@ def test_the_snow_deployment_runs_on_the_local_worker_and_indexes_its_products(l
     assert cloud.get(day, 1.0) < 0.9, f"no clear simulated day left among {missing}"
     jobs = find_snow_jobs(time=(day, day), dc=dc)
 
-    run = local_prefect.run("snow-cover/alps-after-indexing", parameters={"start": day, "end": day}, timeout=300)
-    assert run.state is not None and run.state.is_completed(), (
+    code = main(["prefect", "run", "snow-cover/alps-after-indexing", "--param", f"start={day}", "--param", f"end={day}"])
+    run = runs[0]
+    assert code == 0 and run.state is not None and run.state.is_completed(), (
         f"{run.state}\n--- worker log ---\n{local_prefect.logs('worker')}")
+    assert f"flow run {run.name} ({run.id}): Completed" in capsys.readouterr().out
     area = next(d for d in _deployments() if d["name"] == "alps-after-indexing")["parameters"]["bbox"]
     assert run.parameters["bbox"] == area  # the deployment's own area, with the window given by hand
     made = []
