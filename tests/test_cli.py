@@ -11,6 +11,8 @@ import ast
 import io
 import logging
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -157,10 +159,11 @@ def test_a_multi_line_reason_is_one_line_unless_verbose(monkeypatch, capsys):
     assert capsys.readouterr().err.splitlines()[1:] == ["FATAL: one", "FATAL: two"]
 
 
-def test_db_env_and_prefect_status_on_a_private_state_folder(tmp_path, capsys, monkeypatch):
+def test_db_env_and_prefect_status_on_a_private_state_folder(capsys, monkeypatch):
     from helpers import free_port
     from infra.localdb import LocalPostgis
 
+    tmp_path = Path(tempfile.mkdtemp(prefix="snowland-cli-db-"))  # not pytest's: see tests/test_cli_flows.py
     port = free_port()
     monkeypatch.setenv("SNOWLAND_HOME", str(tmp_path))
     monkeypatch.setenv("SNOWLAND_DB_PORT", str(port))
@@ -184,6 +187,7 @@ def test_db_env_and_prefect_status_on_a_private_state_folder(tmp_path, capsys, m
         assert "worker of pool 'snowland-local' stopped" in said[0] and str(tmp_path) in said[0]
     finally:
         LocalPostgis(root=tmp_path / "pg", port=port).destroy()
+        shutil.rmtree(tmp_path, ignore_errors=True)
 
 
 # --- what a run shows: the progress bar and the table of what it wrote ---------------------------------------

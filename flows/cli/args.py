@@ -37,21 +37,22 @@ def day(text: str) -> str:
         raise argparse.ArgumentTypeError(f"not a date: {text!r} (expected YYYY-MM-DD, e.g. 2024-01-31)") from None
 
 
-def year(text: str) -> int:
+def _whole(text: str, *, what: str = "whole number") -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a year: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"not a {what}: {text!r}") from None
+
+
+def year(text: str) -> int:
+    value = _whole(text, what="year")
     if not FIRST_YEAR <= value <= LAST_YEAR:
         raise argparse.ArgumentTypeError(f"year {value} is outside {FIRST_YEAR}-{LAST_YEAR}")
     return value
 
 
 def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    value = _whole(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
