@@ -96,6 +96,8 @@ def test_a_bad_argument_is_refused_in_one_line_before_anything_starts(argv, said
     (["prefect", "run"], "snowland prefect run: give one deployment: snowland prefect run FLOW/DEPLOYMENT", 2),
     (["prefect", "run", "a/b", "--param", "nokey"], "snowland prefect run: a parameter is KEY=VALUE, not 'nokey'", 2),
     (["validate-snow", "/no/such/simulation"], "snowland validate-snow: /no/such/simulation holds no simulated truth", 3),
+    (["train-land-cover", "--reference", __file__, "--years", "2023", "--mapping", "rpg_to_nowhere"],
+     "snowland train-land-cover: no mapping 'rpg_to_nowhere' (shipped: ", 2),
 ])
 def test_a_user_error_found_by_the_command_is_one_line_with_its_exit_code(argv, said, code, capsys, monkeypatch):
     import distributed

@@ -15,6 +15,11 @@ def _area(args: argparse.Namespace) -> dict:
 
 
 def _training(args: argparse.Namespace) -> dict:
+    """The training options; a class mapping snowland does not ship is refused now, before any flow runs."""
+    from products.landcover.nomenclature import load_mapping
+
+    if args.reference:
+        load_mapping(args.mapping)
     given = {"max_samples_per_class": args.max_samples_per_class} if args.max_samples_per_class else {}
     return {"product": args.product, "mapping": args.mapping, "column": args.column, "year_column": args.year_column,
             "method": args.method, "runs": args.runs, "drop_rare": args.drop_rare, "report_dir": args.report_dir,
@@ -30,9 +35,10 @@ def cmd_train_land_cover(args: argparse.Namespace) -> int:
     from flows.pipelines.landcover import train_land_cover
     from flows.storage.index import ensure_index
 
+    options = _training(args)
     ensure_index()
     return _done(train_land_cover(reference=args.reference, years=args.years, key_date=args.key_date, seed=args.seed,
-                                  overwrite=args.overwrite, **_area(args), **_training(args)))
+                                  overwrite=args.overwrite, **_area(args), **options))
 
 
 def cmd_land_cover(args: argparse.Namespace) -> int:
@@ -53,10 +59,11 @@ def cmd_land_cover_key_date(args: argparse.Namespace) -> int:
         raise BadInputError("give --model ID (a key-date land_cover_model) or --reference FILE to train one")
     if args.train_years and max(args.train_years) >= args.year:
         raise BadInputError(f"--train-years must be before --year {args.year}, not {max(args.train_years)}")
+    options = _training(args)
     ensure_index()
     return _done(land_cover_key_date(year=args.year, key_date=args.key_date, model=args.model,
                                      reference=args.reference, train_years=args.train_years, overwrite=args.overwrite,
-                                     **_area(args), **_training(args)))
+                                     **_area(args), **options))
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
