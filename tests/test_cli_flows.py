@@ -98,13 +98,14 @@ def test_snow_on_one_day_prints_its_table_and_no_info_line(demo, capfd):
     assert lines[0].split() == ["unit", "outcome", "dataset", "id", "path", "or", "reason"]
     units = [line.split() for line in lines[1:] if line.startswith(f"{SNOW_CELL}/{day}/")]
     assert units and all(u[1] == "replaced" and len(u[2]) == 36 and Path(u[3]).exists() for u in units)
-    assert any(line.startswith("snow_cover: ") and f"{len(units)} replaced" in line for line in lines)
+    assert any(line.endswith(f": 0 written, {len(units)} replaced, 0 already there, 0 skipped, 0 failed")
+               for line in lines)
     assert "INFO" not in out + err and "Traceback" not in out + err and "CommClosedError" not in out + err
 
 
 def test_season_and_validate_snow_on_the_demo_world(demo, capsys):
     assert main(["season", "2023", "--cell", SNOW_CELL]) == 0
-    assert "snow_season: 0 written, 0 replaced, 1 already there" in capsys.readouterr().out
+    assert ": 0 written, 0 replaced, 1 already there, 0 skipped, 0 failed" in capsys.readouterr().out
     assert main(["validate-snow", str(demo.snow_sim)]) == 0
     scores = capsys.readouterr().out.splitlines()
     assert scores[0].split()[:4] == ["date", "sensor", "pixels", "accuracy"] and scores[-1].startswith("all")
