@@ -27,6 +27,7 @@ from xml.etree import ElementTree as ET
 
 import yaml
 
+from flows.storage.atomic import write_bytes, write_text
 from odc_config.settings import PROJECT_ROOT
 
 PLACES_FILE = PROJECT_ROOT / "odc_config" / "places" / "mountains.yaml"
@@ -240,10 +241,7 @@ def _gazetteer() -> list[tuple[str, str, int, float, float, list[str]]]:
                           and a.split() != words and _contained(a.split(), words)})
         rows.append((city["name"], city["countrycode"], int(city["population"]), float(city["longitude"]),
                      float(city["latitude"]), aliases))
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_suffix(".partial")
-    partial.write_text(json.dumps(rows))
-    partial.replace(cached)
+    write_text(cached, json.dumps(rows))
     return rows
 
 
@@ -511,9 +509,7 @@ def write_stac(result: SearchResult, path: str | Path) -> Path:
 
     collection = pystac.ItemCollection(stac_items(result.datasets),
                                        extra_fields={"snowland:query": result.query.text})
-    path = Path(path)
-    path.write_text(json.dumps(collection.to_dict(transform_hrefs=False), indent=1, default=str))
-    return path
+    return write_text(Path(path), json.dumps(collection.to_dict(transform_hrefs=False), indent=1, default=str))
 
 
 def write_metalink(result: SearchResult, path: str | Path, *, hashes: bool = False) -> Path:
@@ -537,6 +533,4 @@ def write_metalink(result: SearchResult, path: str | Path, *, hashes: bool = Fal
                     ET.SubElement(entry, f"{{{METALINK_NS}}}hash", type="sha-256").text = digest
             ET.SubElement(entry, f"{{{METALINK_NS}}}url").text = url
     ET.indent(root)
-    path = Path(path)
-    ET.ElementTree(root).write(path, encoding="UTF-8", xml_declaration=True)
-    return path
+    return write_bytes(Path(path), ET.tostring(root, encoding="UTF-8", xml_declaration=True))

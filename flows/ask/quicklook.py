@@ -12,13 +12,15 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 
+from flows.storage.atomic import replacing  # noqa: E402
+
 
 def save_figure(fig, path: str | Path) -> Path:
-    """Lay ``fig`` out, write it as a 110 dpi PNG (making the folder) and close it: every picture ends here."""
+    """Lay ``fig`` out, write it as a 110 dpi PNG atomically (making the folder) and close it: every picture ends here."""
     path = Path(path)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with replacing(path) as partial:
+        fig.savefig(partial, dpi=110, format=path.suffix.lstrip(".") or "png")
     plt.close(fig)
     return path
 

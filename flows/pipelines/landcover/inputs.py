@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +15,7 @@ import xarray as xr
 from odc.geo import Geometry, geom
 from odc.geo.geobox import GeoBox
 
+from flows.storage.atomic import replacing
 from flows.storage.grid import EEA_CRS, Cell
 from flows.storage.load import load
 from odc_config.settings import load_settings
@@ -140,11 +139,10 @@ def _training_series(dc, source: Source, gbox: GeoBox, year: int) -> tuple[xr.Da
             return series, valid, dict(zip(f["ids"].tolist(), f["id_times"].tolist()))
     series, valid, ids = _series(dc, source, gbox, window)
     series, valid = dask.compute(series, valid)
-    tmp = path.with_name(f".{path.stem}-{uuid.uuid4().hex[:8]}.npz")
-    np.savez(tmp, time=series.time.values, y=series.y.values, x=series.x.values, valid=valid.values,
-             ids=np.array(list(ids)), id_times=np.array(list(ids.values())),
-             **{f"band_{v}": series[v].values for v in source.roles.reflectance})
-    os.replace(tmp, path)
+    with replacing(path) as partial:
+        np.savez(partial, time=series.time.values, y=series.y.values, x=series.x.values, valid=valid.values,
+                 ids=np.array(list(ids)), id_times=np.array(list(ids.values())),
+                 **{f"band_{v}": series[v].values for v in source.roles.reflectance})
     return series, valid, ids
 
 
