@@ -25,9 +25,10 @@ carry absolute paths and a self link per item)::
     truth/snow/<YYYY-MM-DD>.tif (+ .json)          0 no snow, 100 snow, 205 cloud, 255 not imaged that day
     tcd/TCD_2018_020m_03035_SIMULATED.tif          tree cover density (HRL TCD layout, EPSG:3035 20 m, %)
 
-Every file is written to a hidden name and renamed (``flows.storage.atomic``), every COG by ``flows.storage.writer``. A folder holds one world (seed, size, centre): running
-again with the same world skips what is complete and adds what is missing (so periods accumulate, nothing is
-duplicated); a different world in the same folder is refused.
+Every file is written to a hidden name and renamed (``flows.storage.atomic``), every COG by the one writer
+(``flows.storage.writer``). A folder holds one world (seed, size, centre): running again with the same world skips
+what is complete and adds what is missing (so periods accumulate, nothing is duplicated); a different world in the
+same folder is refused.
 """
 
 from __future__ import annotations
