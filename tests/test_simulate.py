@@ -8,7 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
+import shutil
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -324,6 +327,22 @@ def test_same_seed_same_bytes_and_reruns_skip(run, tmp_path):
     rerun = simulate_scenes(tmp_path / "b", **RUN)
     assert sum(rerun.written.values()) == 0 and rerun.skipped == rerun.items == again.items
     assert _digests(tmp_path / "b") == second
+
+
+def test_a_rerun_clears_the_hidden_files_a_dead_writer_left_and_keeps_a_live_ones(run, tmp_path):
+    out, summary = run
+    copy = tmp_path / "c"
+    shutil.copytree(out, copy)
+    item = next(p for p in (copy / "sentinel-2-l2a").iterdir() if p.is_dir())
+    host, pid = socket.gethostname(), os.getpid()
+    dead = [item / f".B02.tif.partial-{host}-{pid}-1-0123abcd.tif",  # its pid now runs another process
+            copy / "truth" / f".truth.json.partial-{host}-{pid}-1-0123abcd.json"]
+    alive = copy / f".catalog.json.partial-other-host-{pid}-1-0123abcd.json"  # cannot be asked: kept until old
+    for path in (*dead, alive):
+        path.write_bytes(b"half written")
+    again = simulate_scenes(copy, **RUN)
+    assert sum(again.written.values()) == 0 and again.skipped == summary.items
+    assert not any(p.exists() for p in dead) and alive.exists()
 
 
 def test_another_world_in_the_same_folder_is_refused(run):
