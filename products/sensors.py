@@ -378,7 +378,7 @@ def _s2_id(b: Band) -> str:
 
 S2_L2A = Sensor(
     product="s2_l2a", code="s2", instrument="msi", constellation="sentinel-2", platforms=S2_PLATFORMS,
-    collections=("sentinel-2-l2a", "sentinel-2-c1-l2a", "sentinel-s2-l2a-cogs"), resolution=20,
+    collections=("sentinel-2-l2a", "sentinel-2-c1-l2a", "sentinel-s2-l2a-cogs"), resolution=20.0,
     measurements=(
         *_spectral(MSI, S2_DN, aliases=lambda b: (_s2_id(b), f"band_{b.number.lower():0>2}"),
                    # Earth Search v1 and c1 / Earth Search v0 and Planetary Computer / resolution-suffixed copies
@@ -391,7 +391,7 @@ S2_L2A = Sensor(
 
 LANDSAT_C2L2 = Sensor(
     product="landsat_c2l2", code="l8", instrument="oli", constellation="landsat", platforms=LANDSAT_PLATFORMS,
-    collections=("landsat-c2-l2", "landsat-c2l2-sr"), resolution=30,
+    collections=("landsat-c2-l2", "landsat-c2l2-sr"), resolution=30.0,
     measurements=(
         *_spectral(OLI, LANDSAT_DN, aliases=lambda b: (f"SR_B{b.number}", f"B{b.number}"),
                    # Earth Search and Planetary Computer / USGS landsat-c2l2-sr (STAC 0.7 asset keys are file names)
@@ -404,7 +404,7 @@ LANDSAT_C2L2 = Sensor(
 
 THEIA_L2A = Sensor(
     product="theia_l2a", code="s2", instrument="msi", constellation="sentinel-2", platforms=S2_PLATFORMS,
-    resolution=20,
+    resolution=20.0,
     measurements=(
         *_spectral(MSI, THEIA_DN, aliases=lambda b: (f"B{b.number}", f"FRE_B{b.number}"),
                    file=lambda b: f"FRE_B{b.number}"),
@@ -429,7 +429,7 @@ THEIA_L2A_LANDSAT = Sensor(
 
 THEIA_L8_N2A = Sensor(
     product="theia_l8_n2a", code="l8", instrument="oli", constellation="landsat", platforms=("landsat-8",),
-    resolution=30,
+    resolution=30.0,
     measurements=(*_spectral(OLI, N2A_DN, aliases=lambda b: (f"B{b.number}",), stacked=True), *N2A_MASKS),
     mask="cloud", validity=("cloud", "saturation", "valid"),
 )
@@ -437,7 +437,7 @@ THEIA_L8_N2A = Sensor(
 
 COP_DEM = Sensor(
     product="dem_cop30", code="dem", instrument="", constellation="copernicus-dem", platforms=(),
-    collections=("cop-dem-glo-30", "cop-dem-glo-90"), resolution=20,
+    collections=("cop-dem-glo-30", "cop-dem-glo-90"), resolution=20.0,
     measurements=(Measurement(name="elevation", aliases=("data", "dem"),
                               encoding=Encoding(dtype="float32", nodata=-32767.0, units="metre"),
                               assets=("data", "elevation", "dem")),),
