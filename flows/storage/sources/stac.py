@@ -1,13 +1,16 @@
 """STAC items (Earth Search, Planetary Computer, USGS, simulated) to eo3 dataset documents.
 
 Which asset is which measurement comes from the sensor table (``products/sensors.py``); odc-stac reads the item
-(``odc.stac.parse_item`` with a ``ConversionConfig`` of band aliases fed from the table): absolute hrefs, and each
-band's grid from the projection extension. What odc-stac does not do stays here:
+(``odc.stac.parse_item`` with a ``ConversionConfig`` fed from the table: band aliases, dtype and nodata): each
+measurement's asset and its grid from the projection extension (``proj:code``/``proj:epsg``, ``proj:shape``,
+``proj:transform``, on the asset or the item). What odc-stac does not do stays here:
 
 - choosing among a band's asset keys: a ConversionConfig alias names one asset, but sources name a band
   differently (``blue``, ``B02``, ``SR_B2.TIF``), so the first of the table's keys the item has is the alias;
 - items with ``proj:`` fields that do not declare the projection extension (hand-made or older items): odc-stac
   ignores their grids, so the extension is declared on the copy it reads;
+- asset hrefs: an absolute path is a local file for snowland, where pystac (and so odc-stac) resolves a "/path" of
+  an item served by an API against the API's host; hrefs are made absolute before odc-stac reads them;
 - the check of a declared grid against the file header (``verify``) and ``grid_from="file"``;
 - the Sentinel-2 BOA offset decision (:func:`s2_boa_offset`): it needs pixels, the item flag being unreliable;
 - Theia folders, which are not STAC (:mod:`flows.storage.sources.theia`).
@@ -21,7 +24,7 @@ import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlparse
+from urllib.parse import urljoin, urlparse
 
 import numpy as np
 import odc.stac
@@ -81,7 +84,7 @@ def item_to_eo3(
     sensor = sensor_for(item, product=product)
     keys = asset_keys(item, sensor)
     parsed = _parse(item, keys, sensor=sensor, projection=grid_from == "item")
-    hrefs = {name: _as_uri(parsed[name].uri) for name in keys}
+    hrefs = {name: parsed[name].uri for name in keys}
     grids = {name: _grid(name, parsed[name].geobox, hrefs[name], grid_from=grid_from, verify=verify) for name in keys}
     try:
         when = parsed.nominal_datetime
@@ -101,15 +104,14 @@ def item_to_eo3(
 def _parse(item: pystac.Item, keys: Mapping[str, str], *, sensor: Sensor, projection: bool) -> odc.stac.ParsedItem:
     """odc-stac's reading of the assets ``keys`` (measurement -> asset key) of ``item``.
 
-    It reads a copy that holds only those assets, so that other assets (thumbnails, JP2 twins, odd media types)
-    cannot stop it, and that declares the projection extension exactly when grids are wanted from the item.
+    It reads a copy that holds only those assets, with their hrefs made absolute as snowland reads them, so that
+    other assets (thumbnails, JP2 twins, odd media types) cannot stop it, and that declares the projection
+    extension exactly when grids are wanted from the item.
     """
-    for key in keys.values():
-        href = item.assets[key].href
-        if not (urlparse(href).scheme or Path(href).is_absolute()) and not item.get_self_href():
-            raise BadSourceError(f"asset href {href!r} is relative and the item has no self link to resolve it")
     view = item.clone()
     view.assets = {key: view.assets[key] for key in dict.fromkeys(keys.values())}
+    for asset in view.assets.values():
+        asset.href = _absolute(item, asset.href)
     view.stac_extensions = [e for e in view.stac_extensions if "/projection/" not in e]
     if projection:
         ProjectionExtension.add_to(view)
@@ -127,6 +129,16 @@ _FROM_FILE = "(index it with grid_from='file' to take grids from the files)"
 
 def _as_uri(href: str) -> str:
     return href if urlparse(href).scheme else Path(href).resolve().as_uri()
+
+
+def _absolute(item: pystac.Item, href: str) -> str:
+    """An asset href as an absolute URI: a path is a local file (pystac would put a "/path" on an API's host)."""
+    if urlparse(href).scheme or Path(href).is_absolute():
+        return _as_uri(href)
+    base = item.get_self_href()
+    if not base:
+        raise BadSourceError(f"asset href {href!r} is relative and the item has no self link to resolve it")
+    return urljoin(_as_uri(base), href)
 
 
 def _default_uri(hrefs: Mapping[str, str], doc: Mapping[str, Any]) -> str:
