@@ -9,8 +9,9 @@ spectral measurement carries its :class:`Band` (number, wavelength role, native 
 a mask carries its decoding (:class:`Flag`) and the named sets of values the science tests for (:class:`PixelSet`).
 
 Every other module reads these facts from here; ``tests/test_sensors.py`` checks the product YAMLs against it.
-Adding a platform (Landsat-9 is one already) is one word in a ``platforms`` tuple; accepting an item with fewer
-bands is one :class:`Sensor` with fewer measurements.
+Adding a platform (Sentinel-2C and Landsat-9 are there) is one word in a ``platforms`` tuple; a collection whose
+items carry fewer bands is one more :class:`Sensor` of the same product with its own collection and fewer
+measurements, as ``theia_l2a``'s Landsat variant is; each job says which bands it needs (:func:`needs`).
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ class Sensor:
     """One instrument as one input product records it."""
 
     product: str  # ODC product name
-    code: str  # short code in product keys ("s2", "l8")
+    code: str  # short code in product keys ("s2", "l8"; Landsat-9 is "l8" too: one sensor family)
     instrument: str  # STAC ``instruments`` value
     constellation: str
     platforms: tuple[str, ...]
@@ -381,7 +382,7 @@ S2_L2A = Sensor(
     collections=("sentinel-2-l2a", "sentinel-2-c1-l2a", "sentinel-s2-l2a-cogs"), resolution=20.0,
     measurements=(
         *_spectral(MSI, S2_DN, aliases=lambda b: (_s2_id(b), f"band_{b.number.lower():0>2}"),
-                   # Earth Search v1 and c1 / Earth Search v0 and Planetary Computer / resolution-suffixed copies
+                   # Earth Search v1 and c1 / Planetary Computer and Earth Search v0 / resolution-suffixed copies
                    assets=lambda b: (b.name, _s2_id(b), f"{_s2_id(b)}_10m", f"{_s2_id(b)}_20m")),
         SCL,
     ),
