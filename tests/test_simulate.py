@@ -24,6 +24,7 @@ from flows.simulator.geometry import MgrsTile, WorldGrid, s2_tiles_for
 from flows.simulator.scenes import SimulationConflict, simulate_scenes
 from flows.simulator.spectra import BANDS, GREEN, RED, SWIR16, ndsi
 from flows.simulator.world import build_world
+from products.sensors import LANDSAT_C2L2, S2_L2A
 
 SEED = 42
 SIZE_KM = 5.0
@@ -95,8 +96,7 @@ def test_s2_items_follow_earth_search(run):
     out, _ = run
     for item in items(out, "sentinel-2-l2a"):
         p = item["properties"]
-        assert set(item["assets"]) == {"blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08",
-                                       "swir16", "swir22", "scl"}
+        assert set(item["assets"]) == {m.name for m in S2_L2A.measurements}
         assert p["s2:processing_baseline"] == "05.10" and p["earthsearch:boa_offset_applied"] is False
         assert p["constellation"] == "sentinel-2" and p["instruments"] == ["msi"]
         assert p["platform"] in ("sentinel-2a", "sentinel-2b") and item["id"][:3] == "S2" + p["platform"][-1].upper()
@@ -120,7 +120,7 @@ def test_landsat_items_follow_c2_l2(run):
         p = item["properties"]
         assert p["platform"] == "landsat-8" and p["instruments"] == ["oli", "tirs"]
         assert (p["landsat:wrs_path"], p["landsat:wrs_row"]) == ("196", "029")
-        assert set(item["assets"]) == {"coastal", "blue", "green", "red", "nir08", "swir16", "swir22", "qa_pixel"}
+        assert set(item["assets"]) == {m.name for m in LANDSAT_C2L2.measurements}
         for key, asset in item["assets"].items():
             band = asset["raster:bands"][0]
             if key == "qa_pixel":

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-BANDS = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12")
+from products.sensors import MSI, OLI, S2_L2A, Band
+
+BANDS = tuple(S2_L2A.measurement(b.name).aliases[0] for b in MSI)  # ESA's band ids, B02 ... B12, in MSI order
 BAND_INDEX = {b: i for i, b in enumerate(BANDS)}
-GREEN, RED, NIR, SWIR16 = BAND_INDEX["B03"], BAND_INDEX["B04"], BAND_INDEX["B08"], BAND_INDEX["B11"]
+GREEN, RED, NIR, SWIR16 = (next(i for i, b in enumerate(MSI) if b.role == r) for r in ("green", "red", "nir", "swir16"))
 
 _S = {
     #                B02    B03    B04    B05    B06    B07    B08    B8A    B11    B12
@@ -42,16 +44,17 @@ SPECTRA: dict[str, np.ndarray] = {k: np.asarray(v, dtype=np.float32) for k, v in
 # share of direct light a cloud shadow removes, per band (diffuse sky light is bluer)
 SHADOW_DEPTH = np.asarray((0.55, 0.60, 0.63, 0.64, 0.65, 0.65, 0.66, 0.66, 0.67, 0.67), dtype=np.float32)
 
+
+
+def _nearest_msi(band: Band) -> str:
+    """The world's band nearest in wavelength to an OLI band."""
+    return BANDS[min(range(len(MSI)), key=lambda i: abs(MSI[i].wavelength - band.wavelength))]
+
+
+_OLI_GAIN = {"coastal": (0.92, 0.008)}  # the world has no 443 nm band: coastal is a darkened blue
+
 # Landsat-8 OLI bands from the world's bands: (name, source band, gain, offset)
-OLI_FROM_MSI = {
-    "coastal": ("B02", 0.92, 0.008),
-    "blue": ("B02", 1.0, 0.0),
-    "green": ("B03", 1.0, 0.0),
-    "red": ("B04", 1.0, 0.0),
-    "nir08": ("B8A", 1.0, 0.0),
-    "swir16": ("B11", 1.0, 0.0),
-    "swir22": ("B12", 1.0, 0.0),
-}
+OLI_FROM_MSI = {b.name: (_nearest_msi(b), *_OLI_GAIN.get(b.name, (1.0, 0.0))) for b in OLI}
 
 
 def ndsi(green: np.ndarray, swir: np.ndarray) -> np.ndarray:
