@@ -118,7 +118,7 @@ def map_cell_unit(job: MapJob, *, area_wkt: str | None, min_mapping_unit_m2: flo
     gbox = aligned_geobox(_footprint(found, area), resolution=source.resolution)
     series, valid, read = _series(dc, source, gbox, window)
     ids = sorted(read)
-    model = load_model(props["snowland:model_file"])
+    model = load_model(props["snowland:model_folder"])
     feats = nrt.key_date_features(series, valid, year=job.year, when=when, settings=settings)
     maps, n_clear = dask.compute(classify.predict_map(model, feats), clear_observations(valid))  # one read
     n_clear = _clear(n_clear, f"{job.cell} {job.year}" + (f" at key date {job.key_date}" if job.key_date else ""))
