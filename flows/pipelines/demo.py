@@ -50,8 +50,8 @@ class DemoSize:
 SIZES = {
     "full": DemoSize(name="full", snow_km=20, s2_every_days=20, l8_every_days=16, landcover_km=5,
                      landcover_s2_every_days=10),
-    "small": DemoSize(name="small", snow_km=3, s2_every_days=60, l8_every_days=96, landcover_km=1.5,
-                      landcover_s2_every_days=30),  # a check that every step runs, in a fraction of the time
+    "small": DemoSize(name="small", snow_km=3, s2_every_days=60, l8_every_days=96, landcover_km=2,
+                      landcover_s2_every_days=40),  # a check that every step runs, in a fraction of the time
 }
 
 
