@@ -13,6 +13,7 @@ import numpy as np
 import xarray as xr
 from odc.geo.geobox import GeoBox
 
+from flows.run.outcomes import Exists
 from flows.storage.atomic import _start_centis, sweep_abandoned
 from flows.storage.writer import write_dataset
 
@@ -91,7 +92,7 @@ def test_writing_a_product_clears_a_dead_writers_folders_and_puts_back_a_product
 
         moved_aside = final.parent / f".{final.name}.old-{HERE}-{_dead_pid()}-1-0123abcd"
         final.rename(moved_aside)  # a replacement that died between its two renames
-        assert write(overwrite=False).status == "exists"
+        assert isinstance(write(overwrite=False), Exists)
         assert (final / "odc-metadata.yaml").exists() and not moved_aside.exists()
     finally:
         dc.index.datasets.archive([written.id])

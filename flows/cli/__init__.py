@@ -131,7 +131,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         grid_from=args.grid_from,
     )
     print(report.summary())
-    return 1 if report.failed and not (report.added or report.already_there) else 0
+    return 1 if report.failed else 0
 
 
 def _area(args: argparse.Namespace) -> dict:
@@ -321,7 +321,7 @@ def cmd_train_land_cover(args: argparse.Namespace) -> int:
                               key_date=args.key_date, method=args.method, runs=args.runs, seed=args.seed,
                               drop_rare=args.drop_rare, report_dir=args.report_dir, overwrite=args.overwrite)
     print(result.summary())
-    return 0
+    return 1 if result.failed else 0
 
 
 def cmd_land_cover(args: argparse.Namespace) -> int:
@@ -331,7 +331,7 @@ def cmd_land_cover(args: argparse.Namespace) -> int:
     report = land_cover(year=args.year, model=args.model, **_lc_area(args), min_mapping_unit_m2=args.mmu,
                         overwrite=args.overwrite)
     print(report.summary())
-    return 0
+    return 1 if report.failed else 0
 
 
 def cmd_land_cover_key_date(args: argparse.Namespace) -> int:
@@ -344,7 +344,7 @@ def cmd_land_cover_key_date(args: argparse.Namespace) -> int:
                                  method=args.method, runs=args.runs, drop_rare=args.drop_rare,
                                  report_dir=args.report_dir, overwrite=args.overwrite)
     print(report.summary())
-    return 0
+    return 1 if report.failed else 0
 
 
 def add_landcover_commands(sub) -> None:
@@ -530,8 +530,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from flows.storage.eo3 import BadSourceError
         from flows.storage.index import CubeError
         from infra.localdb import LocalDbError
+        from products.errors import SnowlandError
 
-        if isinstance(err, (CubeError, BadSourceError, LocalDbError, ValueError, FileNotFoundError)):
+        if isinstance(err, (SnowlandError, CubeError, BadSourceError, LocalDbError, ValueError, FileNotFoundError)):
             print(f"snowland {args.command}: {err}", file=sys.stderr)
             return 1
         raise

@@ -11,6 +11,7 @@ import rasterio
 import xarray as xr
 from odc.geo.geobox import GeoBox
 
+from flows.storage import properties as prop
 from flows.storage.index import connect
 from flows.storage.load import load
 from products.snow import SnowParams
@@ -70,7 +71,7 @@ def validate_snow(simulation: Path, *, dc=None) -> list[DateScore]:
         gbox = _truth_geobox(truth_file)
         for sensor, platforms in SENSOR_PLATFORMS.items():
             found = [d for d in dc.find_datasets(product="snow_cover", time=(day, day))
-                     if d.metadata_doc["properties"].get("snowland:sensor") == sensor]
+                     if d.metadata_doc["properties"].get(prop.SENSOR) == sensor]
             if not found:
                 continue
             data = load("snow_cover", geobox=gbox, time=(day, day), measurements=["snow"], group_by="time", dc=dc)
@@ -78,7 +79,7 @@ def validate_snow(simulation: Path, *, dc=None) -> list[DateScore]:
             if not data.sizes["time"]:
                 continue
             product = data.snow.isel(time=0).values
-            zs = min(float(d.metadata_doc["properties"]["snowland:zs"]) for d in found)
+            zs = min(float(d.metadata_doc["properties"][prop.ZS]) for d in found)
             scores.append(DateScore(day=day, sensor=sensor, score=score_snow(product=product, reference=reference),
                                     zs=zs, zs_truth=truth_zs(reference=reference, dem=dem, params=params),
                                     snowline=float(snowline)))

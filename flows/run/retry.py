@@ -2,9 +2,9 @@
 
 Transient: a network read that failed (GDAL/rasterio I/O on a remote file, HTTP 5xx, a reset or refused
 connection, a timeout), the database connection lost (SQLAlchemy/psycopg2 ``OperationalError``), a dask
-worker lost mid-task. Everything else fails at once with its reason: a bad source (``BadSourceError``),
-an input that cannot give a product (``SnowInputError``), both ``ValueError``; a missing or unreadable local
-file; a bug. Retries wait with exponential backoff and jitter, so a database or a store that restarts is
+worker lost mid-task. Everything else fails at once with its reason: a user's error (a ``SnowlandError``
+other than ``UnreachableError``: a bad source, an input that cannot give a product) or a ``ValueError``; a missing
+or unreadable local file; a bug. Retries wait with exponential backoff and jitter, so a database or a store that restarts is
 not hammered by every task at the same second.
 
     @task(**TRANSIENT_RETRIES, cache_policy=NO_CACHE)
@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from prefect.tasks import exponential_backoff
+
+from products.errors import SnowlandError, UnreachableError
 
 NETWORK_ERRNOS = frozenset({
     errno.ECONNRESET, errno.ECONNREFUSED, errno.ECONNABORTED, errno.ETIMEDOUT, errno.EHOSTUNREACH,
@@ -62,14 +64,20 @@ def _is_transient_one(err: BaseException) -> bool:
     return False
 
 
+def _is_verdict(err: BaseException) -> bool:
+    """An error that says the input is wrong: trying again cannot help, whatever caused it."""
+    return isinstance(err, ValueError) or (isinstance(err, SnowlandError) and not isinstance(err, UnreachableError))
+
+
 def is_transient(err: BaseException) -> bool:
-    """True when trying again later may succeed; False for bad input (any ``ValueError`` in the chain) and bugs.
+    """True when trying again later may succeed; False for bad input (a user's error or a ``ValueError`` in the
+    chain) and bugs.
 
     Looks through the exception's causes: ``CubeError("cannot open the ODC index ...")`` raised from an
     ``OperationalError`` is transient, ``SnowInputError`` raised from a read error is not (its reason stands).
     """
     chain = list(_chain(err))
-    if any(isinstance(e, ValueError) for e in chain):
+    if any(_is_verdict(e) for e in chain):
         return False
     return any(_is_transient_one(e) for e in chain)
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from odc.geo import CRS, Geometry, geom
 from odc.geo.geobox import GeoBox
@@ -81,3 +83,10 @@ def aligned_geobox(geometry: Geometry, *, resolution: float) -> GeoBox:
     r = resolution
     snapped = (math.floor(x0 / r) * r, math.floor(y0 / r) * r, math.ceil(x1 / r) * r, math.ceil(y1 / r) * r)
     return GeoBox.from_bbox(snapped, crs=EEA_CRS, resolution=r)
+
+
+def footprint(datasets: Sequence[Any], *, within: Geometry | None = None) -> Geometry:
+    """Where the datasets (anything with an ``extent``, e.g. datacube ``Dataset``) lie, in EPSG:3035, cut to
+    ``within``: with ``aligned_geobox``, a cell's grid cropped to its data (the pixels stay on the grid)."""
+    shape = geom.unary_union([d.extent.to_crs(EEA_CRS) for d in datasets])
+    return shape & within.to_crs(EEA_CRS) if within is not None else shape
