@@ -27,6 +27,7 @@ from xml.etree import ElementTree as ET
 
 import yaml
 
+from flows.storage import properties as prop
 from odc_config.settings import PROJECT_ROOT
 
 PLACES_FILE = PROJECT_ROOT / "odc_config" / "places" / "mountains.yaml"
@@ -510,7 +511,7 @@ def write_stac(result: SearchResult, path: str | Path) -> Path:
     import pystac
 
     collection = pystac.ItemCollection(stac_items(result.datasets),
-                                       extra_fields={"snowland:query": result.query.text})
+                                       extra_fields={prop.QUERY: result.query.text})
     path = Path(path)
     path.write_text(json.dumps(collection.to_dict(transform_hrefs=False), indent=1, default=str))
     return path

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from flows.storage import properties as prop
 from flows.storage.eo3 import BadSourceError, eo3_document, read_grid
 
 _MAJA = re.compile(
@@ -49,7 +50,7 @@ def theia_to_eo3(folder: Path) -> tuple[dict[str, Any], str]:
         grids={name: read_grid(path, band=bands.get(name, 1)) for name, path in paths.items()},
         paths={k: Path(v).as_uri() for k, v in paths.items()}, bands=bands,
         properties={"datetime": stamp, "odc:processing_datetime": stamp, "odc:file_format": "GeoTIFF",
-                    "odc:region_code": match["tile"], "eo:platform": platform, "snowland:source_folder": folder.name},
+                    "odc:region_code": match["tile"], "eo:platform": platform, prop.SOURCE_FOLDER: folder.name},
     )
     return doc, folder.as_uri() + "/"
 
