@@ -66,7 +66,8 @@ class Cell:
 
 
 def cells_covering(geometry: Geometry, *, size_m: int = 100_000) -> list[Cell]:
-    """Cells of ``size_m`` that intersect ``geometry`` (any CRS), in name order."""
+    """Cells of ``size_m`` that share some area with ``geometry`` (any CRS), in name order: a cell that only
+    touches it along an edge or at a corner holds none of it."""
     area = geometry.to_crs(EEA_CRS)
     x0, y0, x1, y1 = area.boundingbox
     cells = [
@@ -74,7 +75,7 @@ def cells_covering(geometry: Geometry, *, size_m: int = 100_000) -> list[Cell]:
         for e in range(math.floor(x0 / size_m), math.ceil(x1 / size_m))
         for n in range(math.floor(y0 / size_m), math.ceil(y1 / size_m))
     ]
-    return sorted(c for c in cells if c.geometry.intersects(area))
+    return sorted(c for c in cells if c.geometry.intersects(area) and not c.geometry.touches(area))
 
 
 def aligned_geobox(geometry: Geometry, *, resolution: float) -> GeoBox:
