@@ -45,6 +45,7 @@ def run(sim) -> None:
     from flows.storage.grid import EEA_CRS
     from flows.storage.index import connect
     from flows.storage.load import load
+    from products.sensors import S2_L2A, needs
 
     items = list(read_static_items(sim.catalog))
     t = time.perf_counter()
@@ -61,7 +62,7 @@ def run(sim) -> None:
     cores = local_worker_count()
     x0, y0, x1, y1 = world_bounds(sim)
     area = geom.box(x0, y0, x1, y1, crs=EEA_CRS)
-    bands = ["green", "red", "swir16", "scl"]
+    bands = list(needs("snow", S2_L2A))
     s2_items = [i for i in items if i.collection_id == "sentinel-2-l2a"]
     hrefs = [h if os.path.isabs(h) else str((Path(i.get_self_href()).parent / h).resolve())
              for i in s2_items for h in [i.assets[b].href for b in bands]]

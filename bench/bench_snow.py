@@ -98,12 +98,13 @@ def load_only(job, gbox) -> None:
     """The baseline, on a worker as a unit runs: load and reproject the bands the snow unit reads, nothing else."""
     import dask
 
-    from flows.pipelines.snow_cover import CHUNK, REFLECTANCE, SENSORS, days_around
+    from flows.pipelines.snow_cover import CHUNK, SENSORS, days_around
     from flows.storage.index import connect
     from flows.storage.load import load
+    from products.sensors import needs
 
     dc = connect()
-    data = load(job.product, geobox=gbox, time=days_around(job.day), measurements=[*REFLECTANCE, SENSORS[job.product][1]],
+    data = load(job.product, geobox=gbox, time=days_around(job.day), measurements=list(needs("snow", SENSORS[job.product])),
                 chunks=CHUNK, dc=dc)
     dem = load("dem_cop30", geobox=gbox, chunks=CHUNK, dc=dc)
     tcd = load("tcd", geobox=gbox, resampling="nearest", chunks=CHUNK, dc=dc)

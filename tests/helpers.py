@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import socket
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -21,5 +22,6 @@ def bench_module(name: str) -> ModuleType:
     """A script of bench/ imported as a module (bench/ is not a package: its scripts run as files)."""
     spec = importlib.util.spec_from_file_location(name, BENCH_DIR / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is made
     spec.loader.exec_module(module)
     return module

@@ -9,8 +9,9 @@ import numpy as np
 import rasterio
 from rasterio.transform import from_origin
 
-BANDS_10M = ("blue", "green", "red", "nir")
-BANDS_20M = ("rededge1", "rededge2", "rededge3", "nir08", "swir16", "swir22", "scl")
+from products.sensors import S2_L2A
+
+MASK_RESOLUTION = 20  # Sen2Cor writes SCL at 20 m
 
 
 def write_tiny_s2_item(
@@ -21,11 +22,11 @@ def write_tiny_s2_item(
     """An item with 10 m and 20 m COG-like GeoTIFFs whose proj fields match the files."""
     folder.mkdir(parents=True, exist_ok=True)
     assets = {}
-    for name in BANDS_10M + BANDS_20M:
-        res = 10 if name in BANDS_10M else 20
+    for measurement in S2_L2A.measurements:
+        name, dtype = measurement.name, measurement.encoding.dtype
+        res = measurement.band.resolution if measurement.band else MASK_RESOLUTION
         n = size if res == 10 else size // 2
-        dtype = "uint8" if name == "scl" else "uint16"
-        data = np.full((n, n), 4 if name == "scl" else dn, dtype=dtype)
+        data = np.full((n, n), dn if measurement.band else S2_L2A.measurement(name).value("vegetation"), dtype=dtype)
         path = folder / f"{name}.tif"
         with rasterio.open(path, "w", driver="GTiff", width=n, height=n, count=1, dtype=dtype, nodata=0,
                            crs=f"EPSG:{epsg}", transform=from_origin(x0, y0, res, res)) as dst:

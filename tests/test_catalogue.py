@@ -15,7 +15,7 @@ from flows.ask.catalogue import METALINK_NS, parse_query
 
 TODAY = dt.date(2026, 11, 25)
 D = dt.date
-L8 = ("landsat_c2l2", "theia_l8_n2a")
+L8 = ("landsat_c2l2", "theia_l2a", "theia_l8_n2a")  # theia_l2a holds MAJA Landsat products too
 S2 = ("s2_l2a", "theia_l2a")
 INPUTS = ("s2_l2a", "landsat_c2l2", "theia_l2a", "theia_l8_n2a")
 
@@ -51,12 +51,12 @@ PHRASES = [
     ("couverture neigeuse Andorre depuis 2020", ("snow_cover",), (), "Andorre", (D(2020, 1, 1), TODAY)),
     ("snow since 2021 Andorra", ("snow_cover",), (), "Andorre", (D(2021, 1, 1), TODAY)),
     ("Saint-Gaudens neige janvier 2024", ("snow_cover",), (), "Saint-Gaudens", (D(2024, 1, 1), D(2024, 1, 31))),
-    ("landsat 9 Pau 2023", ("landsat_c2l2",), ("landsat-9",), "Pau", (D(2023, 1, 1), D(2023, 12, 31))),
+    ("landsat 9 Pau 2023", ("landsat_c2l2", "theia_l2a"), ("landsat-9",), "Pau", (D(2023, 1, 1), D(2023, 12, 31))),
     ("S2 Annecy juillet 2022", S2, ("sentinel-2",), "Annecy", (D(2022, 7, 1), D(2022, 7, 31))),
     ("L8 snow map Gavarnie mars 2016", ("snow_cover",), ("landsat-8",), "Gavarnie", (D(2016, 3, 1), D(2016, 3, 31))),
     ("printemps 2019 bassin de la Durance neige", ("snow_cover",), (), "Durance", (D(2019, 3, 1), D(2019, 5, 31))),
     ("summer 2022 Mercantour reflectance", INPUTS, (), "Mercantour", (D(2022, 6, 1), D(2022, 8, 31))),
-    ("autumn 2021 Isère catchment landsat", ("landsat_c2l2", "theia_l8_n2a"), ("landsat",), "Isère",
+    ("autumn 2021 Isère catchment landsat", L8, ("landsat",), "Isère",
      (D(2021, 9, 1), D(2021, 11, 30))),
     ("Gave de Pau snow 2020-2021", ("snow_cover",), (), "Gave de Pau", (D(2020, 1, 1), D(2021, 12, 31))),
     ("2024-01-05 to 2024-01-20 Vercors", (), (), "Vercors", (D(2024, 1, 5), D(2024, 1, 20))),

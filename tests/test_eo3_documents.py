@@ -5,11 +5,12 @@ from __future__ import annotations
 import warnings
 
 import pystac
-from itemfactory import write_tiny_s2_item
+from itemfactory import edit_item, write_tiny_s2_item
 from shapely.geometry import shape
 
 from flows.storage.eo3 import RasterGrid, add_dataset
 from flows.storage.sources.stac import item_to_eo3
+from products.sensors import S2_L2A
 
 
 def test_footprint_is_the_grid_outline_wound_counter_clockwise():
@@ -27,3 +28,15 @@ def test_indexing_records_the_footprint_as_extent_without_winding_warnings(dc, t
         assert add_dataset(dc.index, doc, uri=item.as_uri())
     extent = dc.index.datasets.get(doc["id"]).extent
     assert extent.geom.equals(shape(doc["geometry"]))
+
+
+def test_an_item_naming_its_assets_as_planetary_computer_does_gives_the_same_document(tmp_path):
+    path = write_tiny_s2_item(tmp_path)
+    earth_search, _ = item_to_eo3(pystac.Item.from_file(str(path)))
+
+    def rename(doc):
+        doc["assets"] = {S2_L2A.measurement(name).assets[1]: asset for name, asset in doc["assets"].items()}
+    planetary, _ = item_to_eo3(pystac.Item.from_file(str(edit_item(path, rename))))
+    assert "B8A" in pystac.Item.from_file(str(path)).assets
+    assert planetary["measurements"] == earth_search["measurements"]
+    assert planetary["grids"] == earth_search["grids"]

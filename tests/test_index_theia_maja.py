@@ -10,10 +10,10 @@ from rasterio.transform import from_origin
 from flows.pipelines.index import index_scenes
 from flows.storage.eo3 import BadSourceError
 from flows.storage.load import load
-from flows.storage.sources.theia import MAJA_BANDS, find_theia_products, theia_to_eo3
+from flows.storage.sources.theia import find_theia_products, theia_to_eo3
+from products.sensors import THEIA_L2A
 
 NAME = "SENTINEL2A_20240115-103551-370_L2A_T31TGL_C_V2-2"
-R1 = {"B2", "B3", "B4", "B8"}
 
 
 def _write(path, value, res, dtype):
@@ -27,8 +27,8 @@ def write_maja_folder(root, *, clm_value=0):
     """A tiny MAJA product: flat reflectance 0.1234 everywhere, one CLM value."""
     folder = root / NAME
     (folder / "MASKS").mkdir(parents=True)
-    for band in MAJA_BANDS.values():
-        _write(folder / f"{NAME}_FRE_{band}.tif", 1234, 10 if band in R1 else 20, "int16")
+    for band in THEIA_L2A.bands:
+        _write(folder / f"{NAME}_{band.file}.tif", 1234, band.band.resolution, "int16")
     _write(folder / "MASKS" / f"{NAME}_CLM_R2.tif", clm_value, 20, "uint8")
     _write(folder / "MASKS" / f"{NAME}_MG2_R2.tif", 0, 20, "uint8")
     return folder
@@ -41,7 +41,7 @@ def test_maja_folder_gives_a_document_with_10_and_20_m_grids(tmp_path):
     assert doc["product"]["name"] == "theia_l2a" and doc["properties"]["eo:platform"] == "sentinel-2a"
     assert doc["properties"]["odc:region_code"] == "T31TGL"
     assert len(doc["grids"]) == 2, "10 m (R1) and 20 m (R2) bands"
-    assert set(doc["measurements"]) == set(MAJA_BANDS) | {"clm", "mg2"}
+    assert set(doc["measurements"]) == {m.name for m in THEIA_L2A.measurements}
 
 
 def test_maja_folder_missing_its_cloud_mask_is_refused(tmp_path):

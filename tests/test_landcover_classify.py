@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from flows.storage.models import ModelFileError, load_model, read_metadata, save_model
+from flows.storage.models import METADATA_FILE, MODEL_FILE, ModelFileError, load_model, read_metadata, save_model
 from products.landcover.classify import (
     CLASSIFIERS,
     RF_IOTA2,
@@ -91,19 +91,40 @@ def test_features_are_matched_by_name_and_a_missing_one_is_reported():
     np.testing.assert_array_equal(predict_samples(model, reordered)[0], predict_samples(model, samples)[0])
 
 
-def test_a_saved_model_loads_back_with_its_sidecar(tmp_path):
+def test_a_saved_model_loads_back_from_its_folder_with_its_metadata(tmp_path):
     model = train(_blobs(), nomenclature="oso23", spec=_small(), years=(2021, 2022), area="100kmE38N22", key_date="july")
-    path = save_model(model, tmp_path / "models" / "lc")
-    meta = read_metadata(path)
-    assert path.suffix == ".joblib" and meta["model_id"] == model.model_id
+    folder = save_model(model, tmp_path / "models" / "lc")
+    meta = read_metadata(folder)
+    assert sorted(p.name for p in folder.iterdir()) == sorted([MODEL_FILE, METADATA_FILE])
+    assert meta["model_id"] == model.model_id
     assert meta["years"] == [2021, 2022] and meta["area"] == "100kmE38N22" and meta["key_date"] == "july"
     assert meta["feature_names"][0] == "f_d000" and "scikit-learn" in meta["library_versions"]
-    assert json.loads(path.with_suffix(".json").read_text())["nomenclature"] == "oso23"
-    loaded = load_model(path)
+    assert json.loads((folder / METADATA_FILE).read_text())["nomenclature"] == "oso23"
+    loaded = load_model(folder)
     np.testing.assert_array_equal(predict(loaded, _blobs().features)[0], predict(model, _blobs().features)[0])
-    path.with_suffix(".json").unlink()
-    with pytest.raises(ModelFileError, match="no sidecar"):
-        load_model(path)
+    (folder / METADATA_FILE).unlink()
+    with pytest.raises(ModelFileError, match=f"lc has no {METADATA_FILE}"):
+        load_model(folder)
+
+
+def test_a_model_and_its_metadata_are_replaced_together_or_not_at_all(tmp_path, monkeypatch):
+    import flows.storage.models
+
+    first = train(_blobs(), nomenclature="oso23", spec=_small())
+    second = train(_blobs(seed=1), nomenclature="oso23", spec=_small())
+    folder = save_model(first, tmp_path / "lc")
+    save_model(second, folder)
+    assert load_model(folder).model_id == read_metadata(folder)["model_id"] == second.model_id
+
+    def dies_after_the_model(model, path, **kwargs):
+        path.write_bytes(b"a model")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(flows.storage.models.joblib, "dump", dies_after_the_model)
+    with pytest.raises(OSError, match="disk full"):
+        save_model(first, folder)
+    assert load_model(folder).model_id == read_metadata(folder)["model_id"] == second.model_id
+    assert [p.name for p in tmp_path.iterdir()] == ["lc"]  # no half-written folder beside it
 
 
 def test_the_default_and_reference_models_are_registered():

@@ -8,7 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
+import shutil
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +24,7 @@ from flows.simulator.geometry import MgrsTile, WorldGrid, s2_tiles_for
 from flows.simulator.scenes import SimulationConflict, simulate_scenes
 from flows.simulator.spectra import BANDS, GREEN, RED, SWIR16, ndsi
 from flows.simulator.world import build_world
+from products.sensors import LANDSAT_C2L2, S2_L2A
 
 SEED = 42
 SIZE_KM = 5.0
@@ -92,8 +96,7 @@ def test_s2_items_follow_earth_search(run):
     out, _ = run
     for item in items(out, "sentinel-2-l2a"):
         p = item["properties"]
-        assert set(item["assets"]) == {"blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08",
-                                       "swir16", "swir22", "scl"}
+        assert set(item["assets"]) == {m.name for m in S2_L2A.measurements}
         assert p["s2:processing_baseline"] == "05.10" and p["earthsearch:boa_offset_applied"] is False
         assert p["constellation"] == "sentinel-2" and p["instruments"] == ["msi"]
         assert p["platform"] in ("sentinel-2a", "sentinel-2b") and item["id"][:3] == "S2" + p["platform"][-1].upper()
@@ -117,7 +120,7 @@ def test_landsat_items_follow_c2_l2(run):
         p = item["properties"]
         assert p["platform"] == "landsat-8" and p["instruments"] == ["oli", "tirs"]
         assert (p["landsat:wrs_path"], p["landsat:wrs_row"]) == ("196", "029")
-        assert set(item["assets"]) == {"coastal", "blue", "green", "red", "nir08", "swir16", "swir22", "qa_pixel"}
+        assert set(item["assets"]) == {m.name for m in LANDSAT_C2L2.measurements}
         for key, asset in item["assets"].items():
             band = asset["raster:bands"][0]
             if key == "qa_pixel":
@@ -324,6 +327,22 @@ def test_same_seed_same_bytes_and_reruns_skip(run, tmp_path):
     rerun = simulate_scenes(tmp_path / "b", **RUN)
     assert sum(rerun.written.values()) == 0 and rerun.skipped == rerun.items == again.items
     assert _digests(tmp_path / "b") == second
+
+
+def test_a_rerun_clears_the_hidden_files_a_dead_writer_left_and_keeps_a_live_ones(run, tmp_path):
+    out, summary = run
+    copy = tmp_path / "c"
+    shutil.copytree(out, copy)
+    item = next(p for p in (copy / "sentinel-2-l2a").iterdir() if p.is_dir())
+    host, pid = socket.gethostname(), os.getpid()
+    dead = [item / f".B02.tif.partial-{host}-{pid}-1-0123abcd.tif",  # its pid now runs another process
+            copy / "truth" / f".truth.json.partial-{host}-{pid}-1-0123abcd.json"]
+    alive = copy / f".catalog.json.partial-other-host-{pid}-1-0123abcd.json"  # cannot be asked: kept until old
+    for path in (*dead, alive):
+        path.write_bytes(b"half written")
+    again = simulate_scenes(copy, **RUN)
+    assert sum(again.written.values()) == 0 and again.skipped == summary.items
+    assert not any(p.exists() for p in dead) and alive.exists()
 
 
 def test_another_world_in_the_same_folder_is_refused(run):

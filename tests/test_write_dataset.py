@@ -1,4 +1,5 @@
-"""Writing a product: what a writer that died mid-write left behind is cleared by the next writer."""
+"""Writing a product or a file atomically: a reader sees the old or the new, and what a writer that died mid-write
+left behind is cleared by the next writer."""
 
 from __future__ import annotations
 
@@ -10,11 +11,18 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import xarray as xr
 from odc.geo.geobox import GeoBox
 
 from flows.run.outcomes import Exists
-from flows.storage.atomic import _start_centis, sweep_abandoned
+from flows.storage.atomic import (
+    _start_centis,
+    replacing,
+    sweep_abandoned,
+    sweep_folder,
+    write_text,
+)
 from flows.storage.writer import write_dataset
 
 HERE = socket.gethostname()
@@ -33,6 +41,36 @@ def _hidden(final: Path, kind: str, *, host: str = HERE, pid: int, start: int | 
     folder.mkdir(parents=True)
     (folder / "band.tif").write_bytes(b"half written")
     return folder
+
+
+def test_a_file_is_replaced_whole_and_a_failed_write_leaves_the_previous_one(tmp_path):
+    path = tmp_path / "exports" / "found.json"
+    write_text(path, "first")
+    write_text(path, "second")
+    with pytest.raises(RuntimeError, match="died"), replacing(path) as partial:
+        partial.write_text("half of a third")
+        raise RuntimeError("died")
+    assert path.read_text() == "second"
+    assert [p.name for p in path.parent.iterdir()] == ["found.json"]
+
+
+def test_the_hidden_name_keeps_the_extension_for_writers_that_choose_a_format_by_it(tmp_path):
+    path = tmp_path / "samples.npz"
+    with replacing(path) as partial:
+        assert partial.parent == tmp_path and partial.name.startswith(".samples.npz.partial-")
+        np.savez(partial, values=np.arange(3))  # numpy adds .npz to a name without it
+    with np.load(path) as f:
+        assert f["values"].tolist() == [0, 1, 2]
+
+
+def test_the_hidden_files_of_dead_writers_go_whatever_their_name_and_those_of_live_ones_stay(tmp_path):
+    dead = [tmp_path / f".{name}.partial-{HERE}-{_dead_pid()}-1-0123abcd{Path(name).suffix}"
+            for name in ("B02.tif", "truth.json", "README")]
+    alive = tmp_path / f".catalog.json.partial-{HERE}-{os.getpid()}-{_start_centis(os.getpid())}-0123abcd.json"
+    for path in (*dead, alive):
+        path.write_bytes(b"half written")
+    assert sorted(sweep_folder(tmp_path)) == sorted(dead)
+    assert [p.name for p in tmp_path.iterdir()] == [alive.name]
 
 
 def test_the_folders_of_dead_writers_go_and_those_of_live_or_recent_ones_stay(tmp_path):

@@ -28,7 +28,9 @@ from xml.etree import ElementTree as ET
 import yaml
 
 from flows.storage import properties as prop
+from flows.storage.atomic import write_bytes, write_text
 from odc_config.settings import PROJECT_ROOT
+from products.sensors import products as sensor_products
 
 PLACES_FILE = PROJECT_ROOT / "odc_config" / "places" / "mountains.yaml"
 CITY_RADIUS_DEG = 0.1  # a city is searched as a box of about 10 km around its centre
@@ -37,13 +39,7 @@ MIN_CITY_POPULATION = 1000
 FUZZY_CUTOFF = 0.8
 METALINK_NS = "urn:ietf:params:xml:ns:metalink"
 
-INPUTS = ("s2_l2a", "landsat_c2l2", "theia_l2a", "theia_l8_n2a")
-SENSOR_PRODUCTS = {
-    "sentinel-2": ("s2_l2a", "theia_l2a"),
-    "landsat-8": ("landsat_c2l2", "theia_l8_n2a"),
-    "landsat-9": ("landsat_c2l2",),
-    "landsat": ("landsat_c2l2", "theia_l8_n2a"),
-}
+INPUTS = sensor_products()
 
 # Normalised phrase -> (kind, value). Kinds: product (a tuple of product names), sensor (platform prefix),
 # modifier (nrt), skip (words that carry no meaning for the search).
@@ -241,10 +237,7 @@ def _gazetteer() -> list[tuple[str, str, int, float, float, list[str]]]:
                           and a.split() != words and _contained(a.split(), words)})
         rows.append((city["name"], city["countrycode"], int(city["population"]), float(city["longitude"]),
                      float(city["latitude"]), aliases))
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_suffix(".partial")
-    partial.write_text(json.dumps(rows))
-    partial.replace(cached)
+    write_text(cached, json.dumps(rows))
     return rows
 
 
@@ -393,7 +386,7 @@ def parse_query(text: str, *, today: dt.date | None = None) -> ParsedQuery:
     if len(places) > 1:
         notes.append(f"several places given ({', '.join(p.name for p in places)}): searching the first")
     if platforms and not products:
-        products = [p for s in platforms for p in SENSOR_PRODUCTS[s]]
+        products = [p for s in platforms for p in sensor_products(s)]
     return ParsedQuery(text=text, products=tuple(dict.fromkeys(products)), platforms=tuple(platforms),
                        place=places[0] if places else None, time=time, unknown=tuple(unknown),
                        readings=tuple(readings), notes=tuple(notes))
@@ -512,9 +505,7 @@ def write_stac(result: SearchResult, path: str | Path) -> Path:
 
     collection = pystac.ItemCollection(stac_items(result.datasets),
                                        extra_fields={prop.QUERY: result.query.text})
-    path = Path(path)
-    path.write_text(json.dumps(collection.to_dict(transform_hrefs=False), indent=1, default=str))
-    return path
+    return write_text(Path(path), json.dumps(collection.to_dict(transform_hrefs=False), indent=1, default=str))
 
 
 def write_metalink(result: SearchResult, path: str | Path, *, hashes: bool = False) -> Path:
@@ -538,6 +529,4 @@ def write_metalink(result: SearchResult, path: str | Path, *, hashes: bool = Fal
                     ET.SubElement(entry, f"{{{METALINK_NS}}}hash", type="sha-256").text = digest
             ET.SubElement(entry, f"{{{METALINK_NS}}}url").text = url
     ET.indent(root)
-    path = Path(path)
-    ET.ElementTree(root).write(path, encoding="UTF-8", xml_declaration=True)
-    return path
+    return write_bytes(Path(path), ET.tostring(root, encoding="UTF-8", xml_declaration=True))

@@ -12,29 +12,31 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 
+from flows.storage.atomic import replacing  # noqa: E402
+from products.sensors import SCL  # noqa: E402
+
 
 def save_figure(fig, path: str | Path) -> Path:
-    """Lay ``fig`` out, write it as a 110 dpi PNG (making the folder) and close it: every picture ends here."""
+    """Lay ``fig`` out, write it as a 110 dpi PNG atomically (making the folder) and close it: every picture ends here."""
     path = Path(path)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with replacing(path) as partial:
+        fig.savefig(partial, dpi=110, format=path.suffix.lstrip(".") or "png")
     plt.close(fig)
     return path
 
 
-SCL_COLOURS = {
-    0: ("no data", "#000000"), 1: ("saturated", "#ff0000"), 2: ("dark/shadow", "#2f2f2f"), 3: ("cloud shadow", "#643200"),
-    4: ("vegetation", "#00a000"), 5: ("not vegetated", "#ffe65a"), 6: ("water", "#0000ff"), 7: ("unclassified", "#808080"),
-    8: ("cloud medium", "#c0c0c0"), 9: ("cloud high", "#ffffff"), 10: ("thin cirrus", "#64c8ff"), 11: ("snow", "#ff96ff"),
-}
+_SCL_PALETTE = ("#000000", "#ff0000", "#2f2f2f", "#643200", "#00a000", "#ffe65a", "#0000ff", "#808080", "#c0c0c0",
+                "#ffffff", "#64c8ff", "#ff96ff")  # by SCL code, 0 to 11
+SCL_COLOURS = {code: (str(name).replace("_", " "), _SCL_PALETTE[code]) for code, name in SCL.flag("scl").values.items()}
+"""Sen2Cor's SCL classes (codes and names from the sensor table) with the colours of its own quick-looks."""
 
 
 def clearest_time(data: xr.Dataset, *, band: str = "red") -> int:
     """Index of the time step with the most valid pixels (and, with SCL, the fewest clouds)."""
     valid = data[band].notnull()
     if "scl" in data:
-        valid = valid & ~data.scl.isin([0, 3, 8, 9, 10])
+        valid = valid & ~data.scl.isin([*SCL.codes("nodata"), *SCL.codes("all_cloud")])
     return int(valid.sum(dim=("y", "x")).argmax(dim="time").compute())
 
 

@@ -25,6 +25,7 @@ from flows.storage.grid import EEA_CRS, cells_covering
 from flows.storage.index import connect, ensure_index
 from flows.storage.load import load
 from odc_config.settings import load_settings
+from products.sensors import S2_L2A, needs
 
 HYDROLOGICAL_YEAR = 2023
 
@@ -62,7 +63,7 @@ def run_demo(*, out: Path, size_km: float = 20, seed: int = 42) -> dict:
     with dask_client() as client:
         _step(f"load: s2_l2a on the EEA grid, 20 m, over the area (cell {', '.join(cells)}), "
               f"{len(client.scheduler_info()['workers'])} dask workers")
-        cube = load("s2_l2a", geometry=area, measurements=["blue", "green", "red", "swir16", "scl"],
+        cube = load("s2_l2a", geometry=area, measurements=["blue", *needs("snow", S2_L2A)],
                     time=(f"{HYDROLOGICAL_YEAR + 1}-01-01", f"{HYDROLOGICAL_YEAR + 1}-03-31"), dc=connect()).persist()
         print(describe_cube(cube))
         pictures = [cube_quicklook(cube, out / "quicklook_s2_l2a.png",

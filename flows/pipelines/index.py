@@ -28,6 +28,7 @@ from flows.storage.index import connect, init_index
 from flows.storage.sources.raster_files import RASTER_FILE_PRODUCTS, find_raster_files
 from flows.storage.sources.stac import GridSource, item_to_eo3
 from flows.storage.sources.theia import find_theia_products, theia_to_eo3
+from products.sensors import LANDSAT_C2L2, S2_L2A
 
 
 def search_stac_api(
@@ -136,7 +137,7 @@ def _batch(source: str, index_task: Any, /, *args: Any, **kwargs: Any) -> list[O
 def index_scenes(
     *,
     stac_api: str | None = None,
-    collections: Sequence[str] = ("sentinel-2-l2a", "landsat-c2-l2"),
+    collections: Sequence[str] = (S2_L2A.collections[0], LANDSAT_C2L2.collections[0]),
     bbox: Sequence[float] | None = None,
     intersects: dict[str, Any] | None = None,
     datetime: str | None = None,

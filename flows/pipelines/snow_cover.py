@@ -39,6 +39,7 @@ from flows.storage.index import connect
 from flows.storage.load import load
 from flows.storage.writer import product_folder, write_dataset
 from products.errors import MissingDataError
+from products.sensors import LANDSAT_C2L2, ROLES, S2_L2A, Sensor, needs
 from products.snow import (
     CLOUD,
     LIS_NO_ZS,
@@ -48,8 +49,7 @@ from products.snow import (
     detect_snow,
     fsc_og,
     fsc_toc,
-    masks_from_qa_pixel,
-    masks_from_scl,
+    masks_from_l2a,
 )
 
 METHOD = "LIS (Let-It-Snow) as implemented by snowland"
@@ -67,10 +67,8 @@ CELL_SIZE_M = 100_000
 CELL_AREA_KM2 = (CELL_SIZE_M / 1000) ** 2
 
 
-SENSORS = {"s2_l2a": ("s2", "scl"), "landsat_c2l2": ("l8", "qa_pixel")}
-
-
-REFLECTANCE = ("green", "red", "swir16")
+SENSORS: Mapping[str, Sensor] = {s.product: s for s in (S2_L2A, LANDSAT_C2L2)}
+"""The inputs LIS maps, by product: Sentinel-2 with its Sen2Cor SCL, Landsat with its QA_PIXEL."""
 
 
 TCD_PRODUCT = "tcd"
@@ -100,7 +98,7 @@ class SnowJob:
 
     @property
     def key(self) -> str:
-        return f"{self.cell}/{self.day}/{SENSORS[self.product][0]}"
+        return f"{self.cell}/{self.day}/{SENSORS[self.product].code}"
 
 
 def _area(cells: Sequence[str] | None, bbox: Sequence[float] | None) -> tuple[Geometry | None, set[str] | None]:
@@ -170,20 +168,21 @@ def compute_snow_cover(job: SnowJob, *, params: SnowParams, scratch: Path, resol
     if not sources:
         raise SnowInputError(f"no {job.product} dataset over {job.cell} on {job.day}")
     gbox = aligned_geobox(footprint(sources, within=cell.geometry), resolution=resolution)
-    mask_band = SENSORS[job.product][1]
+    sensor = SENSORS[job.product]
     dems = dc.find_datasets(product="dem_cop30", geopolygon=gbox.extent)
     if not dems:
         raise SnowInputError(f"no DEM (dem_cop30) covers {job.cell}: index one before computing snow")
     try:
-        data = load(job.product, geobox=gbox, measurements=[*REFLECTANCE, mask_band], datasets=sources,
+        data = load(job.product, geobox=gbox, measurements=list(needs("snow", sensor)), datasets=sources,
                     chunks=CHUNK, dc=dc)
         first = min(d.center_time for d in sources)
         data = data.sel(time=[np.datetime64(first.replace(tzinfo=None), "ns")], method="nearest").squeeze(
             "time", drop=False)
         dem = load("dem_cop30", geobox=gbox, datasets=dems, chunks=CHUNK, dc=dc)
-        masks = masks_from_scl(scl=data.scl) if mask_band == "scl" else masks_from_qa_pixel(qa_pixel=data.qa_pixel)
+        masks = masks_from_l2a(mask=sensor.measurement(sensor.mask), raster=data[sensor.mask])
+        bands = [sensor.role(role).name for role in ROLES["snow"]]
         inputs = [x.drop_vars(["time", "platform"], errors="ignore")
-                  for x in (data[list(REFLECTANCE)], masks, dem.elevation.isel(time=0))]
+                  for x in (data[bands], masks, dem.elevation.isel(time=0))]
         reflectance, masks, elevation = spill(inputs, scratch)  # read once, used by both passes
     except (OSError, RuntimeError) as err:  # rasterio and GDAL errors while reading
         if is_transient(err):
@@ -212,7 +211,7 @@ def compute_snow_cover(job: SnowJob, *, params: SnowParams, scratch: Path, resol
     properties = {
         "eo:platform": platform.split(",")[0],
         prop.PLATFORMS: platform,
-        prop.SENSOR: SENSORS[job.product][0],
+        prop.SENSOR: sensor.code,
         prop.ZS: float(LIS_NO_ZS if np.isnan(zs) else zs),
         prop.PASS2_RUN: bool(result.attrs["pass2_run"]),
         prop.METHOD: METHOD,

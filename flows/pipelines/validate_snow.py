@@ -11,14 +11,13 @@ import rasterio
 import xarray as xr
 from odc.geo.geobox import GeoBox
 
+from flows.pipelines.snow_cover import SENSORS
 from flows.storage import properties as prop
 from flows.storage.index import connect
 from flows.storage.load import load
 from products.snow import SnowParams
 from products.snow.snowline import elevation_histogram, snowline_elevation
 from products.snow.validation import SnowScore, score_snow
-
-SENSOR_PLATFORMS = {"s2": ("sentinel-2a", "sentinel-2b", "sentinel-2c"), "l8": ("landsat-8", "landsat-9")}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,18 +68,18 @@ def validate_snow(simulation: Path, *, dc=None) -> list[DateScore]:
         with rasterio.open(truth_file) as src:
             reference = src.read(1)
         gbox = _truth_geobox(truth_file)
-        for sensor, platforms in SENSOR_PLATFORMS.items():
+        for sensor in SENSORS.values():
             found = [d for d in dc.find_datasets(product="snow_cover", time=(day, day))
-                     if d.metadata_doc["properties"].get(prop.SENSOR) == sensor]
+                     if d.metadata_doc["properties"].get(prop.SENSOR) == sensor.code]
             if not found:
                 continue
             data = load("snow_cover", geobox=gbox, time=(day, day), measurements=["snow"], group_by="time", dc=dc)
-            data = data.isel(time=[p.split(",")[0] in platforms for p in data.platform.values])
+            data = data.isel(time=[p.split(",")[0] in sensor.platforms for p in data.platform.values])
             if not data.sizes["time"]:
                 continue
             product = data.snow.isel(time=0).values
             zs = min(float(d.metadata_doc["properties"][prop.ZS]) for d in found)
-            scores.append(DateScore(day=day, sensor=sensor, score=score_snow(product=product, reference=reference),
+            scores.append(DateScore(day=day, sensor=sensor.code, score=score_snow(product=product, reference=reference),
                                     zs=zs, zs_truth=truth_zs(reference=reference, dem=dem, params=params),
                                     snowline=float(snowline)))
     return scores

@@ -85,25 +85,11 @@ class Report:
     def _of(self, status: str) -> list[Outcome]:
         return [o for o in self.outcomes if o.status == status]
 
-    @property
-    def written(self) -> list[Written]:
-        return self._of("written")  # type: ignore[return-value]
-
-    @property
-    def replaced(self) -> list[Written]:
-        return self._of("replaced")  # type: ignore[return-value]
-
-    @property
-    def exists(self) -> list[Exists]:
-        return self._of("already there")  # type: ignore[return-value]
-
-    @property
-    def skipped(self) -> list[Skipped]:
-        return self._of("skipped")  # type: ignore[return-value]
-
-    @property
-    def failed(self) -> list[Failed]:
-        return self._of("failed")  # type: ignore[return-value]
+    written = property(lambda self: self._of("written"), doc="Units whose dataset this run wrote.")
+    replaced = property(lambda self: self._of("replaced"), doc="Units whose dataset this run wrote anew.")
+    exists = property(lambda self: self._of("already there"), doc="Units whose dataset was already there.")
+    skipped = property(lambda self: self._of("skipped"), doc="Units that cannot give a product, with why.")
+    failed = property(lambda self: self._of("failed"), doc="Units that failed, with why.")
 
     @property
     def ids(self) -> list[str]:

@@ -8,12 +8,14 @@ Pure model (numpy/scipy, shapely/pyproj for geometry; no files, no database):
 - ``landcover``: Voronoi parcels with OSO 23-class codes, crop rotations, class phenology -> reflectance.
 - ``snow``: snowline by date (season + each year's weather) and snow cover from elevation and exposure.
 - ``atmosphere``: clouds (soft edges, dark parts), their shadows, cirrus.
-- ``spectra``: the materials' reflectance in the ten 10/20 m Sentinel-2 bands.
+- ``spectra``: the materials' reflectance in the ten 10/20 m Sentinel-2 bands, the one table of spectra.
 - ``sensors``: how Sentinel-2 L2A and Landsat-8 C2 L2 encode and name what they see.
 - ``world``: ``build_world(seed, size_km, centre)`` and ``World.state(day)``, everything a sensor sees on a day,
   with the truth (snow, clouds) and the SCL / QA_PIXEL a perfect classifier would write.
 
-``flows/simulator/scenes.py`` writes it all to disk as COGs with STAC items (``simulate_scenes``).
+``flows/simulator/scenes.py`` writes it all to disk as COGs with STAC items (``simulate_scenes``), through the one
+writer (``flows.storage.writer``). ``landcover_series`` makes, without a world, a small yearly series over parcels of
+known OSO 23 class for the land-cover tests and benchmark, from the same spectra and the same parcel geometry.
 """
 
 from flows.simulator.geometry import DEFAULT_CENTRE, WorldGrid

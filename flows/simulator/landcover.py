@@ -207,6 +207,20 @@ class Parcels:
 
 
 
+def voronoi_labels(seeds: np.ndarray, shape: tuple[int, int], *, pixel: float = 1.0, offset: float = 0.5) -> np.ndarray:
+    """The index of the nearest seed at every pixel of a (rows, cols) grid: the Voronoi cell (parcel) it falls in.
+
+    ``seeds`` are (n, 2) x, y from the grid's top-left corner, pixels are sampled at (index + ``offset``) x ``pixel``
+    in the same units.
+    """
+    ny, nx = shape
+    px = (np.arange(nx) + offset) * pixel
+    py = (np.arange(ny) + offset) * pixel
+    grid_pts = np.column_stack([np.tile(px, ny), np.repeat(py, nx)])
+    _, labels = cKDTree(seeds).query(grid_pts, workers=-1)
+    return labels.reshape(ny, nx).astype(np.int32)
+
+
 def make_parcels(world: WorldGrid, terrain: Terrain, rng: np.random.Generator) -> Parcels:
     elev, slope = terrain.elevation, terrain.slope
     ny, nx = world.shape
@@ -226,12 +240,7 @@ def make_parcels(world: WorldGrid, terrain: Terrain, rng: np.random.Generator) -
         local = cand[:4]
     seeds = np.column_stack([x0 + local[:, 0], y1 - local[:, 1]])
 
-    # parcel of every pixel: nearest seed (= the Voronoi cell the pixel centre falls in)
-    px = (np.arange(nx) + 0.5) * res
-    py = (np.arange(ny) + 0.5) * res
-    grid_pts = np.column_stack([np.tile(px, ny), np.repeat(py, nx)])
-    _, labels = cKDTree(local).query(grid_pts, workers=-1)
-    labels = labels.reshape(ny, nx).astype(np.int32)
+    labels = voronoi_labels(local, (ny, nx), pixel=res)
 
     n = len(seeds)
     counts = np.maximum(np.bincount(labels.ravel(), minlength=n), 1)

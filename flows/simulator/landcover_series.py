@@ -2,9 +2,10 @@
 
 For tests and the model benchmark, not science: each class has a vegetation-cover profile over
 the year (sums of double logistics: green-up, senescence; harvests and cuts) mixed with a
-background spectrum (soil, urban, water, snow, sand, rock). Parcels are Voronoi cells; each parcel
-jitters its class's dates and amplitude, each pixel adds noise. Clouds are smooth random blobs
-with bright reflectance, flagged invalid. Annual crops can rotate between years.
+background spectrum (soil, urban, water, snow, sand, rock), both from the world's table
+(``flows.simulator.spectra``). Parcels are Voronoi cells (``flows.simulator.landcover.voronoi_labels``);
+each parcel jitters its class's dates and amplitude, each pixel adds noise. Clouds are smooth random
+blobs with bright reflectance, flagged invalid. Annual crops can rotate between years.
 """
 
 from __future__ import annotations
@@ -17,21 +18,11 @@ import pandas as pd
 import xarray as xr
 from scipy import ndimage
 
+from flows.simulator.landcover import voronoi_labels
+from flows.simulator.spectra import SPECTRA
 from products.landcover.features import SENTINEL2
 
-BANDS = SENTINEL2.reflectance
-_SPECTRA = {
-    "vegetation": (0.03, 0.06, 0.03, 0.10, 0.25, 0.32, 0.38, 0.40, 0.20, 0.10),
-    "conifer": (0.02, 0.04, 0.02, 0.06, 0.15, 0.20, 0.24, 0.25, 0.12, 0.06),
-    "soil": (0.08, 0.11, 0.14, 0.17, 0.20, 0.22, 0.24, 0.25, 0.32, 0.27),
-    "urban": (0.10, 0.12, 0.14, 0.15, 0.16, 0.17, 0.18, 0.18, 0.20, 0.18),
-    "asphalt": (0.07, 0.08, 0.09, 0.10, 0.10, 0.11, 0.11, 0.11, 0.12, 0.11),
-    "water": (0.06, 0.05, 0.03, 0.02, 0.01, 0.01, 0.01, 0.01, 0.005, 0.003),
-    "snow": (0.90, 0.88, 0.85, 0.80, 0.78, 0.76, 0.75, 0.74, 0.10, 0.08),
-    "sand": (0.15, 0.20, 0.25, 0.28, 0.30, 0.31, 0.32, 0.33, 0.38, 0.32),
-    "rock": (0.12, 0.14, 0.16, 0.18, 0.19, 0.20, 0.21, 0.21, 0.26, 0.22),
-    "cloud": (0.50, 0.50, 0.50, 0.50, 0.50, 0.50, 0.50, 0.50, 0.45, 0.40),
-}
+BANDS = SENTINEL2.reflectance  # the world's ten bands B02 ... B12, in its order
 
 
 @dataclass(frozen=True)
@@ -42,7 +33,7 @@ class ClassProfile:
     background: str
     base: float
     cycles: tuple[tuple[float, float, float], ...] = ()
-    vegetation: str = "vegetation"
+    vegetation: str = "leaf"
 
 
 PROFILES: Mapping[int, ClassProfile] = {
@@ -67,7 +58,7 @@ PROFILES: Mapping[int, ClassProfile] = {
     19: ClassProfile("soil", 0.5, ((90, 280, 0.2),), vegetation="conifer"),
     20: ClassProfile("rock", 0.02),
     21: ClassProfile("sand", 0.02),
-    22: ClassProfile("snow", 0.0, ((170, 260, 0.6),), vegetation="rock"),
+    22: ClassProfile("snow_fresh", 0.0, ((170, 260, 0.6),), vegetation="rock"),
     23: ClassProfile("water", 0.0),
 }
 ANNUAL_CROPS = (5, 6, 7, 8, 9, 10, 11, 12)
@@ -124,7 +115,6 @@ def simulate_scene(
     dates = pd.date_range(f"{years[0]}-01-01", f"{years[-1]}-12-31", freq=f"{revisit_days}D") + pd.Timedelta(hours=10, minutes=30)
     jitter = rng.normal(0, date_jitter, size=(n + 1, len(years)))
     scale = rng.uniform(0.8, 1.1, size=n + 1)
-    spectra = {k: np.asarray(v, dtype=np.float32) for k, v in _SPECTRA.items()}
     cube = np.empty((len(dates), *shape, len(BANDS)), dtype=np.float32)
     for t, date in enumerate(dates):
         y_idx = years.index(date.year)
@@ -139,14 +129,14 @@ def simulate_scene(
                 day = (date - pd.Timestamp(f"{year}-01-01")).days
                 if year == date.year:
                     cover[pid] += prof.base
-                    veg[pid], bg[pid] = spectra[prof.vegetation], spectra[prof.background]
+                    veg[pid], bg[pid] = SPECTRA[prof.vegetation], SPECTRA[prof.background]
                 for up, down, amp in prof.cycles:
                     cover[pid] += scale[pid] * amp * double_logistic(np.float32(day), up + jitter[pid, k], down + jitter[pid, k])
         cover = np.clip(cover, 0, 1)[:, None]
         pixel = cover * veg + (1 - cover) * bg
         cube[t] = pixel[ids] + rng.normal(0, noise, size=(*shape, len(BANDS))).astype(np.float32)
     cloudy = _clouds(len(dates), shape, cloud_cover, rng)
-    cube[cloudy] = spectra["cloud"] + rng.normal(0, 0.03, size=(int(cloudy.sum()), len(BANDS))).astype(np.float32)
+    cube[cloudy] = SPECTRA["cloud"] + rng.normal(0, 0.03, size=(int(cloudy.sum()), len(BANDS))).astype(np.float32)
     coords = {"time": dates, "y": np.arange(shape[0]) * -10.0, "x": np.arange(shape[1]) * 10.0}
     series = xr.Dataset({b: (("time", "y", "x"), np.clip(cube[..., i], 0, 1)) for i, b in enumerate(BANDS)}, coords=coords)
     valid = xr.DataArray(~cloudy, dims=("time", "y", "x"), coords=coords, name="valid")
@@ -154,18 +144,13 @@ def simulate_scene(
 
 
 def _voronoi(shape: tuple[int, int], n: int, rng: np.random.Generator) -> np.ndarray:
-    seeds = rng.uniform(0, 1, size=(n, 2)) * np.asarray(shape)
-    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
-    best = np.zeros(shape, dtype=np.int32)
-    dist = np.full(shape, np.inf)
-    for i, (sy, sx) in enumerate(seeds, start=1):
-        d = (yy - sy) ** 2 + (xx - sx) ** 2
-        closer = d < dist
-        best[closer], dist[closer] = i, d[closer]
-    used = np.unique(best)
-    relabel = np.zeros(n + 1, dtype=np.int32)
+    """Parcel ids 1 ... k (k <= n: a seed may win no pixel) of ``n`` random seeds, sampled at whole pixel indices."""
+    seeds = rng.uniform(0, 1, size=(n, 2)) * np.asarray(shape)  # (row, col)
+    nearest = voronoi_labels(seeds[:, ::-1], shape, offset=0.0)
+    used = np.unique(nearest)
+    relabel = np.zeros(n, dtype=np.int32)
     relabel[used] = np.arange(1, len(used) + 1)
-    return relabel[best]
+    return relabel[nearest]
 
 
 def _clouds(n_dates: int, shape: tuple[int, int], cover: float, rng: np.random.Generator) -> np.ndarray:

@@ -25,9 +25,10 @@ carry absolute paths and a self link per item)::
     truth/snow/<YYYY-MM-DD>.tif (+ .json)          0 no snow, 100 snow, 205 cloud, 255 not imaged that day
     tcd/TCD_2018_020m_03035_SIMULATED.tif          tree cover density (HRL TCD layout, EPSG:3035 20 m, %)
 
-Every file is written to a temporary name and renamed. A folder holds one world (seed, size, centre): running
-again with the same world skips what is complete and adds what is missing (so periods accumulate, nothing is
-duplicated); a different world in the same folder is refused.
+Every file is written to a hidden name and renamed (``flows.storage.atomic``), every COG by the one writer
+(``flows.storage.writer``). A folder holds one world (seed, size, centre): running again with the same world skips
+what is complete and adds what is missing (so periods accumulate, nothing is duplicated); a different world in the
+same folder is refused.
 """
 
 from __future__ import annotations
@@ -47,9 +48,8 @@ from typing import Any
 
 import numpy as np
 import rasterio
-import rasterio.shutil
-from rasterio.enums import Resampling
-from rasterio.io import MemoryFile
+from affine import Affine
+from odc.geo.geobox import GeoBox
 from scipy import ndimage
 from shapely.geometry import box
 
@@ -79,6 +79,8 @@ from flows.simulator.world import (
     build_world,
 )
 from flows.storage import properties as prop
+from flows.storage.atomic import replacing, sweep_folder, write_text
+from flows.storage.writer import write_cog
 
 STAC_VERSION = "1.0.0"
 COG_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
@@ -89,7 +91,6 @@ DEFAULT_L8_EVERY_DAYS = 16
 DEM_NODATA = -32767.0
 TCD_FILE = "tcd/TCD_2018_020m_03035_SIMULATED.tif"  # Copernicus HRL Tree Cover Density naming, reference year 2018
 TCD_NODATA = 255  # HRL: 255 outside the area
-DEFLATE_LEVEL = 1  # fast; level 6 makes files ~3 % smaller and writing twice as slow
 S2_OVERVIEWS_FROM_M = 40.0  # one overview pyramid for all bands: 40, 80, ... m
 EXT = {
     "eo": "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
@@ -381,11 +382,11 @@ class _Simulation:
                 day = dt.date.fromisoformat(props["datetime"][:10])
                 key = props.get("grid:code", "").removeprefix("MGRS-") or ("landsat" if collection == LANDSAT_COLLECTION else "dem")
                 existing.items[doc["id"]] = (collection, day, key)
-        leftovers = [*self.out.glob(".tmp-*"), *self.out.glob("truth/.tmp-*"), *self.out.glob("truth/snow/.tmp-*")]
+        folders = [self.out, self.out / "truth", self.out / "truth" / "snow", (self.out / TCD_FILE).parent]
         for collection in COLLECTIONS:
-            leftovers += [*self.out.glob(f"{collection}/.tmp-*"), *self.out.glob(f"{collection}/*/.tmp-*")]
-        for tmp in leftovers:
-            tmp.unlink(missing_ok=True)  # our own temporary files, left by an interrupted run
+            folders += [self.out / collection, *(p for p in (self.out / collection).glob("*") if p.is_dir())]
+        for folder in folders:
+            sweep_folder(folder)  # hidden files of an interrupted run
         return existing
 
     def is_complete(self, scene: Scene, existing: _Existing) -> bool:
@@ -407,8 +408,8 @@ class _Simulation:
             for k, band in enumerate(sensors.S2_BANDS):
                 dn = sensors.encode_s2(state.reflectance[k], baseline)
                 futures.append(pool.submit(_write_sampled, folder / band.file, samplers[band.resolution], dn, 0,
-                                           Resampling.nearest, {**tags, "BAND": band.band}, S2_OVERVIEWS_FROM_M))
-            futures.append(pool.submit(_write_sampled, folder / "SCL.tif", samplers[20], state.scl, 0, Resampling.nearest,
+                                           {**tags, "BAND": band.band}, S2_OVERVIEWS_FROM_M))
+            futures.append(pool.submit(_write_sampled, folder / "SCL.tif", samplers[20], state.scl, 0,
                                        {**tags, "BAND": "SCL"}, S2_OVERVIEWS_FROM_M))
             scl = samplers[20].sample(state.scl, 0)
 
@@ -420,10 +421,9 @@ class _Simulation:
             for band in sensors.LANDSAT_BANDS:
                 dn = sensors.encode_landsat(sensors.landsat_reflectance(state.reflectance, band.key))
                 futures.append(pool.submit(_write_sampled, folder / f"{product}_{band.band}.TIF", sampler, dn, 0,
-                                           Resampling.nearest, {**tags, "BAND": band.band}))
+                                           {**tags, "BAND": band.band}))
             futures.append(pool.submit(_write_sampled, folder / f"{product}_QA_PIXEL.TIF", sampler, state.qa_pixel,
-                                       QA_FILL, Resampling.nearest,
-                                       {**tags, "BAND": "QA_PIXEL"}))
+                                       QA_FILL, {**tags, "BAND": "QA_PIXEL"}))
             qa = sampler.sample(state.qa_pixel, QA_FILL)
 
             def write_item() -> None:
@@ -654,7 +654,7 @@ class _Simulation:
             values = ndimage.map_coordinates(self.world.terrain.elevation, [rows, cols], order=1, mode="nearest")
             dem = np.where(inside, values, DEM_NODATA).astype(np.float32)
             tags = {"SIMULATED": "YES", "SNOWLAND_WORLD": self.world.fingerprint, "TIFFTAG_IMAGEDESCRIPTION": SIMULATED_NOTE}
-            pool.submit(write_cog, folder / f"{item_id}.tif", dem, grid, nodata=DEM_NODATA, resampling=Resampling.nearest,
+            pool.submit(write_cog, folder / f"{item_id}.tif", dem, geobox=_geobox(grid), nodata=DEM_NODATA,
                         tags=tags).result()
             _write_json(folder / f"{item_id}.json", self.dem_item(item_id, lon0, lat0, grid, inside))
             results.append((item_id, True))
@@ -717,7 +717,7 @@ class _Simulation:
         truth[~seen] = OUTSIDE
         folder = self.truth_dir() / "snow"
         folder.mkdir(parents=True, exist_ok=True)
-        write_cog(folder / f"{state.day}.tif", truth, self.world.grid, nodata=OUTSIDE, resampling=Resampling.nearest,
+        write_cog(folder / f"{state.day}.tif", truth, geobox=_geobox(self.world.grid), nodata=OUTSIDE,
                   tags={"SIMULATED": "YES", "SNOWLAND_WORLD": self.world.fingerprint, "SNOWLINE_M": f"{state.snowline_m:.1f}",
                         "CODES": "0 no snow, 100 snow, 205 cloud, 255 not imaged", "TIFFTAG_IMAGEDESCRIPTION": SIMULATED_NOTE})
         doc = {**state.stats(), "imaged_fraction": round(float(seen.mean()), 4), "items": ids}
@@ -729,7 +729,7 @@ class _Simulation:
         tags = {"SIMULATED": "YES", "SNOWLAND_WORLD": self.world.fingerprint, "TIFFTAG_IMAGEDESCRIPTION": SIMULATED_NOTE}
         dem = folder / "dem.tif"
         if not dem.exists() or _tag(dem, "SNOWLAND_WORLD") != self.world.fingerprint:
-            write_cog(dem, self.world.terrain.elevation, self.world.grid, nodata=DEM_NODATA, resampling=Resampling.nearest, tags=tags)
+            write_cog(dem, self.world.terrain.elevation, geobox=_geobox(self.world.grid), nodata=DEM_NODATA, tags=tags)
         years = self.truth_years()
         gpkg = folder / "landcover.gpkg"
         marker = folder / "landcover.json"
@@ -749,7 +749,7 @@ class _Simulation:
         path.parent.mkdir(parents=True, exist_ok=True)
         *_, canopy = self.world.parcels.reflectance(dt.date(2018, 7, 15))
         tcd = np.rint(100 * canopy[self.world.parcels.labels]).astype(np.uint8)
-        return write_cog(path, tcd, self.world.grid, nodata=TCD_NODATA, resampling=Resampling.nearest,
+        return write_cog(path, tcd, geobox=_geobox(self.world.grid), nodata=TCD_NODATA,
                          tags={"SIMULATED": "YES", "SNOWLAND_WORLD": self.world.fingerprint,
                                "TIFFTAG_IMAGEDESCRIPTION": SIMULATED_NOTE, "UNITS": "percent tree cover density"})
 
@@ -904,7 +904,7 @@ dem.tif, landcover.gpkg (parcel_id, year, code, name), snow/<date>.tif (0 no sno
 
 Same seed and parameters give the same world, pixel for pixel.
 """
-        _write_text(self.out / "README.txt", text)
+        write_text(self.out / "README.txt", text)
 
 
 # ------------------------------------------------------------------------------------------------ file helpers
@@ -942,62 +942,18 @@ def _tag(path: Path, name: str) -> str | None:
         return src.tags().get(name)
 
 
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{path.name}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def _write_json(path: Path, doc: Any) -> None:
-    _write_text(path, json.dumps(doc, indent=1, sort_keys=False, ensure_ascii=False) + "\n")
+    write_text(path, json.dumps(doc, indent=1, sort_keys=False, ensure_ascii=False) + "\n")
 
 
-def _overview_factors(shape: tuple[int, int], *, first: int = 2, block: int = 512) -> list[int]:
-    """Decimation factors from ``first`` (a power of 2) until the coarsest level fits in one block."""
-    factors, f = [], 2
-    while max(shape) / (f // 2) > block:
-        if f >= first:
-            factors.append(f)
-        f *= 2
-    return factors or ([first] if max(shape) > block else [])
+def _geobox(grid: Grid) -> GeoBox:
+    return GeoBox(grid.shape, Affine(*grid.transform), grid.crs)
 
 
-def write_cog(path: Path, array: np.ndarray, grid: Grid, *, nodata: float | int, resampling: Resampling = Resampling.nearest,
-              tags: Mapping[str, str] | None = None, overviews_from_m: float | None = None) -> Path:
-    """Write one band as a cloud-optimised GeoTIFF (deflate, 512 px tiles, overviews), atomically.
-
-    Overviews are nearest-neighbour by default: they keep every value a real pixel has (no mixing of valid
-    pixels with nodata at footprint edges, so decimated reads see the same DN distribution) and cost
-    ten times less than GDAL's nodata-aware averaging. ``overviews_from_m`` starts the pyramid at that pixel
-    size (Sentinel-2: 40 m for every band, so the 10 m bands skip a 20 m level the 20 m bands already give).
-    """
-    path = Path(path)
-    tmp = path.with_name(f".tmp-{path.name}")
-    height, width = array.shape
-    profile = {"driver": "MEM", "width": width, "height": height, "count": 1, "dtype": array.dtype.name,
-               "crs": grid.crs, "transform": rasterio.Affine(*grid.transform), "nodata": nodata}
-    predictor = 3 if array.dtype.kind == "f" else 2
-    with MemoryFile() as mem, mem.open(**profile) as ds:
-        ds.write(array, 1)
-        if tags:
-            ds.update_tags(**tags)
-        first = 2
-        if overviews_from_m:
-            first = 1 << max(1, math.ceil(math.log2(overviews_from_m / grid.res_x - 1e-9)))
-        factors = _overview_factors(array.shape, first=first)
-        if factors:
-            ds.build_overviews(factors, resampling)
-        rasterio.shutil.copy(ds, str(tmp), driver="COG", compress="DEFLATE", level=DEFLATE_LEVEL, predictor=predictor,
-                             blocksize=512, overviews="FORCE_USE_EXISTING" if factors else "NONE", bigtiff="NO")
-    os.replace(tmp, path)
-    return path
-
-
-def _write_sampled(path: Path, sampler: _Sampler, world_array: np.ndarray, fill: int, resampling: Resampling,
-                   tags: Mapping[str, str], overviews_from_m: float | None = None) -> Path:
-    return write_cog(path, sampler.sample(world_array, fill), sampler.grid, nodata=fill, resampling=resampling, tags=tags,
-                     overviews_from_m=overviews_from_m)
+def _write_sampled(path: Path, sampler: _Sampler, world_array: np.ndarray, fill: int, tags: Mapping[str, str],
+                   overviews_from_m: float | None = None) -> Path:
+    return write_cog(path, sampler.sample(world_array, fill), geobox=_geobox(sampler.grid), nodata=fill, tags=tags,
+                     overviews_from=overviews_from_m)
 
 
 def write_landcover(path: Path, world: World, years: list[int]) -> Path:
@@ -1019,10 +975,8 @@ def write_landcover(path: Path, world: World, years: list[int]) -> Path:
     frame["parcel_id"] = frame["parcel_id"].astype("int32")
     frame["year"] = frame["year"].astype("int16")
     frame["code"] = frame["code"].astype("int16")
-    tmp = path.with_name(f".tmp-{path.name}")
-    tmp.unlink(missing_ok=True)
     # a fixed timestamp keeps the GeoPackage byte-identical from run to run
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
-    frame.to_file(tmp, layer="landcover", driver="GPKG", engine="pyogrio")
-    os.replace(tmp, path)
+    with replacing(path) as partial:
+        frame.to_file(partial, layer="landcover", driver="GPKG", engine="pyogrio")
     return path

@@ -20,15 +20,30 @@ import numpy as np
 
 from flows.simulator.fields import clamp
 from flows.simulator.spectra import BANDS, OLI_FROM_MSI
+from products.sensors import (
+    COP_DEM,
+    LANDSAT_C2L2,
+    LANDSAT_DN,
+    LAUNCH_DATES,
+    MSI,
+    OLI,
+    QA_PIXEL,
+    S2_BOA_ADD_OFFSET_DN,
+    S2_BOA_FIRST_BASELINE,
+    S2_DN,
+    S2_L2A,
+    SCL,
+)
 
-S2_COLLECTION = "sentinel-2-l2a"
-LANDSAT_COLLECTION = "landsat-c2-l2"
-DEM_COLLECTION = "cop-dem-glo-30"
+S2_COLLECTION = S2_L2A.collections[0]
+LANDSAT_COLLECTION = LANDSAT_C2L2.collections[0]
+DEM_COLLECTION = COP_DEM.collections[0]
 
-S2_SCALE, S2_OFFSET_DN = 0.0001, 1000
-LANDSAT_SCALE, LANDSAT_OFFSET = 0.0000275, -0.2
+S2_SCALE, S2_OFFSET_DN = S2_DN.scale_factor, -S2_BOA_ADD_OFFSET_DN
+LANDSAT_SCALE, LANDSAT_OFFSET = LANDSAT_DN.scale_factor, LANDSAT_DN.add_offset
+S2A, S2B, S2C = S2_L2A.platforms
 S2_REVISIT_DAYS = 5
-S2_ANCHOR = (dt.date(2024, 1, 15), "sentinel-2b")  # a day of relative orbit R108 over 6 E 45 N
+S2_ANCHOR = (dt.date(2024, 1, 15), S2B)  # a day of relative orbit R108 over 6 E 45 N
 S2_RELATIVE_ORBIT = 108
 S2C_REPLACES_2A = dt.date(2025, 1, 21)
 LANDSAT_ANCHOR = dt.date(2024, 1, 12)  # a Landsat-8 day on WRS-2 path 196
@@ -58,19 +73,12 @@ class S2Band:
         return f"{self.band}.tif"
 
 
-S2_BANDS = (
-    S2Band("blue", "B02", 10, "Blue (band 2) - 10m", "blue", "Blue (band 2)", 0.49, 0.098),
-    S2Band("green", "B03", 10, "Green (band 3) - 10m", "green", "Green (band 3)", 0.56, 0.045),
-    S2Band("red", "B04", 10, "Red (band 4) - 10m", "red", "Red (band 4)", 0.665, 0.038),
-    S2Band("rededge1", "B05", 20, "Red edge 1 (band 5) - 20m", "rededge", "Red edge 1 (band 5)", 0.704, 0.019),
-    S2Band("rededge2", "B06", 20, "Red edge 2 (band 6) - 20m", "rededge", "Red edge 2 (band 6)", 0.74, 0.018),
-    S2Band("rededge3", "B07", 20, "Red edge 3 (band 7) - 20m", "rededge", "Red edge 3 (band 7)", 0.783, 0.028),
-    S2Band("nir", "B08", 10, "NIR 1 (band 8) - 10m", "nir", "NIR 1 (band 8)", 0.842, 0.145),
-    S2Band("nir08", "B8A", 20, "NIR 2 (band 8A) - 20m", "nir08", "NIR 2 (band 8A)", 0.865, 0.033),
-    S2Band("swir16", "B11", 20, "SWIR 1 (band 11) - 20m", "swir16", "SWIR 1 (band 11)", 1.61, 0.143),
-    S2Band("swir22", "B12", 20, "SWIR 2 (band 12) - 20m", "swir22", "SWIR 2 (band 12)", 2.19, 0.242),
+S2_BANDS = tuple(
+    S2Band(b.name, S2_L2A.measurement(b.name).aliases[0], b.resolution, f"{b.title} - {b.resolution}m", b.common_name,
+           b.title, b.wavelength, b.fwhm)
+    for b in MSI
 )
-assert tuple(b.band for b in S2_BANDS) == BANDS
+"""The sensor table's MSI bands as Earth Search v1 titles them, in the world's band order."""
 
 
 @dataclass(frozen=True)
@@ -83,26 +91,14 @@ class OliBand:
     full_width_half_max: float
 
 
-LANDSAT_BANDS = (
-    OliBand("coastal", "SR_B1", "Coastal/Aerosol Band (B1)", "Collection 2 Level-2 Coastal/Aerosol Band (B1) Surface Reflectance", 0.44, 0.02),
-    OliBand("blue", "SR_B2", "Blue Band (B2)", "Collection 2 Level-2 Blue Band (B2) Surface Reflectance", 0.48, 0.06),
-    OliBand("green", "SR_B3", "Green Band (B3)", "Collection 2 Level-2 Green Band (B3) Surface Reflectance", 0.56, 0.06),
-    OliBand("red", "SR_B4", "Red Band (B4)", "Collection 2 Level-2 Red Band (B4) Surface Reflectance", 0.65, 0.04),
-    OliBand("nir08", "SR_B5", "Near Infrared Band 0.8 (B5)", "Collection 2 Level-2 Near Infrared Band 0.8 (B5) Surface Reflectance", 0.86, 0.03),
-    OliBand("swir16", "SR_B6", "Short-wave Infrared Band 1.6 (B6)", "Collection 2 Level-2 Short-wave Infrared Band 1.6 (B6) Surface Reflectance", 1.6, 0.08),
-    OliBand("swir22", "SR_B7", "Short-wave Infrared Band 2.2 (B7)", "Collection 2 Level-2 Short-wave Infrared Band 2.2 (B7) Surface Reflectance", 2.2, 0.2),
+LANDSAT_BANDS = tuple(
+    OliBand(b.name, LANDSAT_C2L2.measurement(b.name).aliases[0], b.title,
+            f"Collection 2 Level-2 {b.title} Surface Reflectance", b.wavelength, b.fwhm)
+    for b in OLI
 )
 
-SCL_CLASSES = {0: "no_data", 1: "saturated_or_defective", 2: "dark_area_pixels", 3: "cloud_shadows", 4: "vegetation",
-               5: "not_vegetated", 6: "water", 7: "unclassified", 8: "cloud_medium_probability",
-               9: "cloud_high_probability", 10: "thin_cirrus", 11: "snow"}
-QA_PIXEL_BITFIELDS = (
-    ("fill", 0, 1, "Image or fill data"), ("dilated_cloud", 1, 1, "Dilated cloud"), ("cirrus", 2, 1, "Cirrus mask"),
-    ("cloud", 3, 1, "Cloud mask"), ("cloud_shadow", 4, 1, "Cloud shadow mask"), ("snow", 5, 1, "Snow/Ice mask"),
-    ("clear", 6, 1, "Cloud or dilated cloud bits are not set"), ("water", 7, 1, "Water mask"),
-    ("cloud_confidence", 8, 2, "Cloud confidence levels"), ("cloud_shadow_confidence", 10, 2, "Cloud shadow confidence levels"),
-    ("snow_confidence", 12, 2, "Snow/Ice confidence levels"), ("cirrus_confidence", 14, 2, "Cirrus confidence levels"),
-)
+SCL_CLASSES = dict(SCL.flag("scl").values)
+QA_PIXEL_BITFIELDS = tuple((f.name, f.bits[0], len(f.bits), f.description) for f in QA_PIXEL.flags)
 
 
 def s2_processing_baseline(day: dt.date) -> str:
@@ -116,7 +112,7 @@ def s2_processing_baseline(day: dt.date) -> str:
 def s2_boa_offset_dn(baseline: str) -> int:
     """BOA_ADD_OFFSET magnitude in the pixels: 1000 from baseline 04.00 on, else 0."""
     major, minor = (int(v) for v in baseline.split("."))
-    return S2_OFFSET_DN if (major, minor) >= (4, 0) else 0
+    return S2_OFFSET_DN if (major, minor) >= S2_BOA_FIRST_BASELINE else 0
 
 
 def encode_s2(reflectance: np.ndarray, baseline: str) -> np.ndarray:
@@ -140,10 +136,10 @@ def landsat_reflectance(world_reflectance: np.ndarray, key: str) -> np.ndarray:
 
 def _platform(day: dt.date) -> str:
     k = (day - S2_ANCHOR[0]).days // S2_REVISIT_DAYS
-    other = "sentinel-2a" if S2_ANCHOR[1] == "sentinel-2b" else "sentinel-2b"
+    other = S2A if S2_ANCHOR[1] == S2B else S2B
     platform = S2_ANCHOR[1] if k % 2 == 0 else other
-    if platform == "sentinel-2a" and day >= S2C_REPLACES_2A:
-        platform = "sentinel-2c"
+    if platform == S2A and day >= S2C_REPLACES_2A:
+        platform = S2C
     return platform
 
 
@@ -179,8 +175,7 @@ def s2_item_id(platform: str, tile: str, day: dt.date) -> str:
 
 
 def s2_absolute_orbit(platform: str, day: dt.date) -> int:
-    launch = {"sentinel-2a": dt.date(2015, 6, 23), "sentinel-2b": dt.date(2017, 3, 7), "sentinel-2c": dt.date(2024, 9, 5)}[platform]
-    return 1 + int(round((day - launch).days * 14.3))
+    return 1 + int(round((day - LAUNCH_DATES[platform]).days * 14.3))
 
 
 def landsat_item_id(path: int, row: int, day: dt.date) -> str:

@@ -27,6 +27,7 @@ from flows.simulator.landcover import GLACIER, WATER, Parcels, make_parcels
 from flows.simulator.spectra import BANDS, NIR, RED, SHADOW_DEPTH, SPECTRA
 from flows.simulator.sun import solar_position
 from flows.simulator.terrain import Terrain, make_terrain, slope_aspect
+from products.sensors import QA_PIXEL, SCL
 
 MODEL_VERSION = "1"
 NOMINAL_TIME = dt.time(10, 30)  # UTC, the world's sun for illumination and shadows
@@ -38,11 +39,14 @@ OVERLAP_KM = 3.0  # how far Sentinel-2 tiles reach across the UTM zone edge
 NO_SNOW, SNOW, CLOUD, OUTSIDE = 0, 100, 205, 255
 
 # Sen2Cor scene classification codes
-SCL_DARK, SCL_SHADOW, SCL_VEG, SCL_NOT_VEG, SCL_WATER, SCL_UNCLASSIFIED = 2, 3, 4, 5, 6, 7
-SCL_CLOUD_MEDIUM, SCL_CLOUD_HIGH, SCL_CIRRUS, SCL_SNOW = 8, 9, 10, 11
+SCL_DARK, SCL_SHADOW, SCL_VEG, SCL_NOT_VEG, SCL_WATER, SCL_UNCLASSIFIED = (
+    SCL.value(n) for n in ("dark_area_pixels", "cloud_shadows", "vegetation", "not_vegetated", "water", "unclassified"))
+SCL_CLOUD_MEDIUM, SCL_CLOUD_HIGH, SCL_CIRRUS, SCL_SNOW = (
+    SCL.value(n) for n in ("cloud_medium_probability", "cloud_high_probability", "thin_cirrus", "snow_ice"))
 
 # Landsat Collection 2 QA_PIXEL bits
-QA_FILL, QA_DILATED, QA_CIRRUS, QA_CLOUD, QA_SHADOW, QA_SNOW, QA_CLEAR, QA_WATER = (1 << i for i in range(8))
+QA_FILL, QA_DILATED, QA_CIRRUS, QA_CLOUD, QA_SHADOW, QA_SNOW, QA_CLEAR, QA_WATER = (
+    QA_PIXEL.bit(n) for n in ("nodata", "dilated_cloud", "cirrus", "cloud", "cloud_shadow", "snow", "clear", "water"))
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
-"""Save and load a `TrainedModel`: joblib for the whole record, a JSON sidecar for people and catalogues."""
+"""Save and load a `TrainedModel` as one folder: ``model.joblib`` (the whole record) and ``model.json`` (its
+metadata, for people and catalogues), published together with one rename, so that no reader sees one without the
+other or the new model beside the old metadata."""
 
 from __future__ import annotations
 
@@ -8,50 +10,54 @@ from pathlib import Path
 
 import joblib
 
+from flows.storage.atomic import staged
 from products.landcover.classify import TrainedModel, library_versions
+
+MODEL_FILE = "model.joblib"
+METADATA_FILE = "model.json"
 
 
 class ModelFileError(ValueError):
-    """A model file is missing its sidecar, or the two do not belong together."""
+    """A model folder lacks one of its two files, or the two do not belong together."""
 
 
-def sidecar_path(path: str | Path) -> Path:
-    return Path(path).with_suffix(".json")
+def save_model(model: TrainedModel, folder: str | Path, *, compress: int = 3) -> Path:
+    """Write the model folder ``folder`` (replacing a model there) atomically; returns it."""
+    folder = Path(folder)
+    with staged(folder) as partial:
+        joblib.dump(model, partial / MODEL_FILE, compress=compress)
+        (partial / METADATA_FILE).write_text(json.dumps(model.metadata(), indent=2, ensure_ascii=False), encoding="utf-8")
+    return folder
 
 
-def save_model(model: TrainedModel, path: str | Path, *, compress: int = 3) -> Path:
-    """Write `path` (.joblib) and its `.json` sidecar; returns the model path."""
-    path = Path(path)
-    if path.suffix != ".joblib":
-        path = path.with_suffix(".joblib")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, path, compress=compress)
-    sidecar_path(path).write_text(json.dumps(model.metadata(), indent=2, ensure_ascii=False), encoding="utf-8")
-    return path
+def model_file(folder: str | Path) -> Path:
+    """The file of a model folder that holds the model itself (what a checksum covers)."""
+    return Path(folder) / MODEL_FILE
 
 
-def read_metadata(path: str | Path) -> dict:
-    """The JSON sidecar of a saved model, without loading the model."""
-    side = sidecar_path(path)
-    if not side.exists():
-        raise ModelFileError(f"model {Path(path).name} has no sidecar {side.name}")
-    return json.loads(side.read_text(encoding="utf-8"))
-
-
-def load_model(path: str | Path) -> TrainedModel:
-    """Load a saved model; its sidecar must match it. Warns if library versions differ from now."""
-    path = Path(path)
+def read_metadata(folder: str | Path) -> dict:
+    """The metadata of a saved model, without loading the model."""
+    path = Path(folder) / METADATA_FILE
     if not path.exists():
-        raise FileNotFoundError(f"model file {path} does not exist")
-    meta = read_metadata(path)
-    model = joblib.load(path)
+        raise ModelFileError(f"model {Path(folder).name} has no {METADATA_FILE}")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_model(folder: str | Path) -> TrainedModel:
+    """Load a saved model; its metadata must match it. Warns if library versions differ from now."""
+    folder = Path(folder)
+    if not model_file(folder).exists():
+        raise FileNotFoundError(f"model {folder} does not exist (no {MODEL_FILE})")
+    meta = read_metadata(folder)
+    model = joblib.load(model_file(folder))
     if not isinstance(model, TrainedModel):
-        raise ModelFileError(f"{path.name} does not hold a TrainedModel but a {type(model).__name__}")
+        raise ModelFileError(f"{folder.name} does not hold a TrainedModel but a {type(model).__name__}")
     if meta.get("model_id") != model.model_id:
-        raise ModelFileError(f"sidecar of {path.name} describes model {meta.get('model_id')}, the file holds {model.model_id}")
+        raise ModelFileError(f"{METADATA_FILE} of {folder.name} describes model {meta.get('model_id')}, "
+                             f"{MODEL_FILE} holds {model.model_id}")
     now = library_versions()
     changed = {k: (v, now.get(k)) for k, v in model.library_versions.items() if now.get(k) != v}
     if changed:
         listed = ", ".join(f"{k} {old} -> {new}" for k, (old, new) in changed.items())
-        warnings.warn(f"model {path.name} was trained with other library versions ({listed})", stacklevel=2)
+        warnings.warn(f"model {folder.name} was trained with other library versions ({listed})", stacklevel=2)
     return model

@@ -50,7 +50,7 @@ ACQUISITIONS = "snowland:acquisitions"
 MAPPED_PERCENT = "snowland:mapped_percent"
 
 # land_cover_model (also NOMENCLATURE, KEY_DATE, SOURCE_PRODUCT; METHOD is its classifier)
-MODEL_FILE = "snowland:model_file"
+MODEL_FOLDER = "snowland:model_folder"  # model.joblib + model.json, published as one
 MODEL_SHA256 = "snowland:model_sha256"
 YEARS = "snowland:years"
 REFERENCE = "snowland:reference"

@@ -18,6 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from products.landcover.gapfill import days_since
+from products.sensors import LANDSAT_C2L2, ROLES, S2_L2A, Sensor
 
 INDICES = ("ndvi", "ndwi", "brightness")
 
@@ -31,17 +32,17 @@ class BandRoles:
     swir: str
     reflectance: tuple[str, ...]
 
+    @classmethod
+    def of(cls, sensor: Sensor) -> BandRoles:
+        """A sensor's roles from the sensor table: every reflectance band, and the bands NDVI and NDWI read."""
+        red, nir, swir = (sensor.role(r).name for r in ROLES["land_cover"])
+        return cls(red=red, nir=nir, swir=swir, reflectance=sensor.reflectance)
 
-SENTINEL2 = BandRoles(
-    red="red", nir="nir", swir="swir16",
-    reflectance=("blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08", "swir16", "swir22"),
-)
+
+SENTINEL2 = BandRoles.of(S2_L2A)
 """Sentinel-2 L2A (Earth Search names): B2-B8, B8A, B11, B12 at 10 m; NDWI from B11 and B8."""
 
-LANDSAT8 = BandRoles(
-    red="red", nir="nir08", swir="swir16",
-    reflectance=("coastal", "blue", "green", "red", "nir08", "swir16", "swir22"),
-)
+LANDSAT8 = BandRoles.of(LANDSAT_C2L2)
 """Landsat-8 Collection-2 L2 (B1-B7)."""
 
 

@@ -13,11 +13,13 @@ from collections.abc import Iterable
 import numpy as np
 import xarray as xr
 
-SCL_INVALID = (0, 1, 3, 8, 9, 10)
+from products.sensors import QA_PIXEL, SCL
+
+SCL_INVALID = SCL.codes("invalid")
 """Sen2Cor SCL classes that invalidate a date: no data, defective, cloud shadow, cloud medium and
 high probability, thin cirrus (science.md A.8; snow, 11, is a land-cover observation and stays valid)."""
 
-QA_PIXEL_INVALID_BITS = (0, 1, 2, 3, 4)
+QA_PIXEL_INVALID = QA_PIXEL.bitmask("invalid")
 """Landsat Collection-2 QA_PIXEL bits that invalidate a date: fill, dilated cloud, cirrus, cloud, shadow."""
 
 
@@ -35,10 +37,9 @@ def valid_from_scl(scl: xr.DataArray, *, invalid_classes: Iterable[int] = SCL_IN
     return (~scl.isin(list(invalid_classes))).rename("valid")
 
 
-def valid_from_qa_pixel(qa: xr.DataArray, *, invalid_bits: Iterable[int] = QA_PIXEL_INVALID_BITS) -> xr.DataArray:
-    """Landsat QA_PIXEL: clear where none of `invalid_bits` is set."""
-    bits = int(sum(1 << b for b in invalid_bits))
-    return ((qa.astype(np.uint32) & bits) == 0).rename("valid")
+def valid_from_qa_pixel(qa: xr.DataArray, *, invalid_bits: int = QA_PIXEL_INVALID) -> xr.DataArray:
+    """Landsat QA_PIXEL: clear where none of the bits of the mask `invalid_bits` is set."""
+    return ((qa.astype(np.uint32) & invalid_bits) == 0).rename("valid")
 
 
 def valid_from_flags(flags: xr.DataArray) -> xr.DataArray:

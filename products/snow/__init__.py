@@ -6,6 +6,7 @@ is reading a parameter file (:meth:`SnowParams.from_file`).
 """
 
 from products.snow.cloud_masks import (
+    masks_from_l2a,
     masks_from_qa_pixel,
     masks_from_scl,
     masks_from_theia_clm,
@@ -36,6 +37,7 @@ __all__ = [
     "fsc_og",
     "fsc_toc",
     "hydrological_year",
+    "masks_from_l2a",
     "masks_from_qa_pixel",
     "masks_from_scl",
     "masks_from_theia_clm",

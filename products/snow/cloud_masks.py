@@ -2,7 +2,8 @@
 
 Each function decodes one source (Sen2Cor SCL, Landsat Collection 2 QA_PIXEL, Theia/MAJA CLM) into an
 ``xarray.Dataset`` of boolean variables ``all_cloud``, ``shadow``, ``high_cloud`` and ``nodata``, the
-``masks`` argument of :func:`products.snow.detect.detect_snow` (science.md A.3 step 1).
+``masks`` argument of :func:`products.snow.detect.detect_snow` (science.md A.3 step 1). Which classes or bits make
+each mask are the mask's named pixel sets in the sensor table (:mod:`products.sensors`).
 A mask raster loaded as floats with NaN for its nodata is accepted: NaN is read as the source's fill.
 """
 
@@ -11,49 +12,32 @@ from collections.abc import Iterable
 import numpy as np
 import xarray as xr
 
-SCL_NODATA = 0
-SCL_CLOUD_SHADOW = 3
-SCL_CLOUD_MEDIUM = 8
-SCL_CLOUD_HIGH = 9
-SCL_THIN_CIRRUS = 10
-SCL_ALL_CLOUD = (SCL_CLOUD_SHADOW, SCL_CLOUD_MEDIUM, SCL_CLOUD_HIGH, SCL_THIN_CIRRUS)
+from products.sensors import QA_PIXEL, SCL, THEIA_L2A, Measurement
 
-QA_FILL = 1 << 0
-QA_DILATED_CLOUD = 1 << 1
-QA_CIRRUS = 1 << 2
-QA_CLOUD = 1 << 3
-QA_CLOUD_SHADOW = 1 << 4
-QA_ALL_CLOUD = QA_DILATED_CLOUD | QA_CIRRUS | QA_CLOUD | QA_CLOUD_SHADOW
+LIS_MASKS = ("all_cloud", "shadow", "high_cloud", "nodata")
+CLM = THEIA_L2A.measurement("clm")
+MG2 = THEIA_L2A.measurement("mg2")
 
-CLM_SHADOW_INSIDE = 32
-CLM_SHADOW_OUTSIDE = 64
-CLM_HIGH_CLOUD = 128
-MG2_SUN_TOO_LOW = 64
-MG2_SUN_TANGENT = 128
-THEIA_NODATA = -10000
+
+def masks_from_l2a(*, mask: Measurement, raster: xr.DataArray) -> xr.Dataset:
+    """The LIS masks of a class-coded (SCL) or bit-coded (QA_PIXEL) L2A mask: each is the mask's pixel set of
+    that name (a class among the set's, or any of its bits set)."""
+    if mask.class_coded:
+        codes = _as_int(raster, fill=mask.codes("nodata")[0])
+        return _masks(**{name: codes.isin(mask.codes(name)) for name in LIS_MASKS})
+    bits = _as_int(raster, fill=mask.bitmask("nodata"))
+    return _masks(**{name: _any_bit(bits, mask.bitmask(name)) for name in LIS_MASKS})
 
 
 def masks_from_scl(*, scl: xr.DataArray) -> xr.Dataset:
     """Sen2Cor SCL: all_cloud = {3, 8, 9, 10}, shadow = 3, high_cloud = 10, nodata = 0."""
-    codes = _as_int(scl, fill=SCL_NODATA)
-    return _masks(
-        all_cloud=codes.isin(SCL_ALL_CLOUD),
-        shadow=codes == SCL_CLOUD_SHADOW,
-        high_cloud=codes == SCL_THIN_CIRRUS,
-        nodata=codes == SCL_NODATA,
-    )
+    return masks_from_l2a(mask=SCL, raster=scl)
 
 
 def masks_from_qa_pixel(*, qa_pixel: xr.DataArray) -> xr.Dataset:
     """Landsat C2 QA_PIXEL: all_cloud = dilated cloud | cirrus | cloud | shadow (bits 1-4),
     shadow = bit 4, high_cloud = cirrus (bit 2), nodata = fill (bit 0)."""
-    bits = _as_int(qa_pixel, fill=QA_FILL)
-    return _masks(
-        all_cloud=_any_bit(bits, QA_ALL_CLOUD),
-        shadow=_all_bits(bits, QA_CLOUD_SHADOW),
-        high_cloud=_all_bits(bits, QA_CIRRUS),
-        nodata=_all_bits(bits, QA_FILL),
-    )
+    return masks_from_l2a(mask=QA_PIXEL, raster=qa_pixel)
 
 
 def masks_from_theia_clm(
@@ -67,16 +51,14 @@ def masks_from_theia_clm(
     """
     bits = _as_int(clm, fill=0)
     masks = _masks(
-        all_cloud=bits > 0,
-        shadow=_all_bits(bits, CLM_SHADOW_INSIDE) | _all_bits(bits, CLM_SHADOW_OUTSIDE),
-        high_cloud=_all_bits(bits, CLM_HIGH_CLOUD),
-        nodata=(swir16 == THEIA_NODATA) | swir16.isnull(),
+        **{name: _any_bit(bits, CLM.bitmask(name)) for name in LIS_MASKS if name != "nodata"},
+        nodata=nodata_from_values(band=swir16, values=[THEIA_L2A.measurement("swir16").encoding.nodata]),
     )
     if mg2 is not None:
         slope_bits = _as_int(mg2, fill=0)
-        masks["sun_too_low"] = _all_bits(slope_bits, MG2_SUN_TOO_LOW)
-        masks["sun_tangent"] = _all_bits(slope_bits, MG2_SUN_TANGENT)
-        masks["bad_slope"] = masks["sun_too_low"] | masks["sun_tangent"]
+        masks["sun_too_low"] = _any_bit(slope_bits, MG2.bit("sun_too_low"))
+        masks["sun_tangent"] = _any_bit(slope_bits, MG2.bit("sun_tangent"))
+        masks["bad_slope"] = _any_bit(slope_bits, MG2.bitmask("bad_slope"))
     return masks
 
 
@@ -85,12 +67,8 @@ def nodata_from_values(*, band: xr.DataArray, values: Iterable[float]) -> xr.Dat
     return band.isin(list(values)) | band.isnull()
 
 
-def _all_bits(bits: xr.DataArray, mask: int) -> xr.DataArray:
-    """LIS's bit test: flagged when ``(value & mask) == mask``."""
-    return (bits & mask) == mask
-
-
 def _any_bit(bits: xr.DataArray, mask: int) -> xr.DataArray:
+    """Flagged when any bit of ``mask`` is set; for one bit that is LIS's ``(value & mask) == mask``."""
     return (bits & mask) != 0
 
 

@@ -24,9 +24,10 @@ import xarray as xr
 from products.snow.codes import CLOUD, NO_SNOW, NODATA, SNOW, SnowBit
 from products.snow.downsample import coarse_red_nearest
 from products.snow.params import SnowParams
+from products.sensors import ROLES
 from products.snow.snowline import elevation_histogram, snowline_elevation
 
-BANDS = ("green", "red", "swir16")
+BANDS = ROLES["snow"]
 REQUIRED_MASKS = ("all_cloud", "shadow", "high_cloud")
 SPATIAL_DIMS = ("y", "x")
 

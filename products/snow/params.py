@@ -15,6 +15,7 @@ from typing import Any, Self, TypeVar
 
 import yaml
 
+from products.sensors import ROLES, SENSORS
 from products.snow.formula import compile_fsc_formula
 
 FSC_TANH = "0.5*tanh(2.65*ndsi-1.42)+0.5"
@@ -26,8 +27,12 @@ FSC_LINEAR = "1.45*ndsi-0.01"
 RED_DOWNSAMPLED_PIXEL_M = 240.0
 """Pixel size the red band is brought to for the dark-cloud test (rf = 240 m / pixel size)."""
 
-RF_BY_SENSOR: dict[str, int] = {"sentinel-2": 12, "landsat-8": 8, "landsat-9": 8}
-"""Published rf on each sensor's native product grid (S2 20 m, Landsat 30 m)."""
+RF_BY_SENSOR: dict[str, int] = {
+    name: round(RED_DOWNSAMPLED_PIXEL_M / sensor.pixel_size(ROLES["snow"]))
+    for sensor in SENSORS if sensor.bands for name in (sensor.constellation, *sensor.platforms)
+}
+"""Published rf on each sensor's native product grid (S2 20 m: 12, Landsat 30 m: 8), by constellation or platform:
+the grid is the coarsest of the bands LIS reads (the sensor table's native resolutions)."""
 
 _REFLECTANCES = ("red_pass1", "red_pass2", "red_darkcloud", "red_backtocloud")
 _FRACTIONS = ("fsnow_lim", "fclear_lim", "fsnow_total_lim")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,14 +16,16 @@ from odc.geo import Geometry, geom
 from odc.geo.geobox import GeoBox
 
 from flows.storage import properties as prop
+from flows.storage.atomic import replacing
 from flows.storage.grid import EEA_CRS, Cell
 from flows.storage.load import load
 from odc_config.settings import load_settings
 from products.errors import BadInputError
 from products.landcover import nrt
-from products.landcover.features import LANDSAT8, SENTINEL2, BandRoles
+from products.landcover.features import BandRoles
 from products.landcover.gapfill import LANDSAT_STEP_DAYS, S2_STEP_DAYS
 from products.landcover.validity import NoValidDateError, validity
+from products.sensors import LANDSAT_C2L2, S2_L2A, THEIA_L8_N2A, Sensor
 
 METHOD = "iota2-oso"
 
@@ -53,6 +53,11 @@ class Source:
     step_days: int
     resolution: float
 
+    @classmethod
+    def of(cls, sensor: Sensor, *, step_days: int) -> Source:
+        """A sensor's bands, validity masks and load grid from the sensor table, gap-filled every ``step_days``."""
+        return cls(sensor.product, BandRoles.of(sensor), sensor.validity, step_days, sensor.resolution)
+
     @property
     def measurements(self) -> list[str]:
         return [*self.roles.reflectance, *self.masks]
@@ -62,9 +67,9 @@ class Source:
 
 
 SOURCES: Mapping[str, Source] = {
-    "s2_l2a": Source("s2_l2a", SENTINEL2, ("scl",), S2_STEP_DAYS, 20.0),
-    "landsat_c2l2": Source("landsat_c2l2", LANDSAT8, ("qa_pixel",), LANDSAT_STEP_DAYS, 30.0),
-    "theia_l8_n2a": Source("theia_l8_n2a", LANDSAT8, ("cloud", "saturation", "valid"), LANDSAT_STEP_DAYS, 30.0),
+    source.product: source
+    for source in (Source.of(S2_L2A, step_days=S2_STEP_DAYS), Source.of(LANDSAT_C2L2, step_days=LANDSAT_STEP_DAYS),
+                   Source.of(THEIA_L8_N2A, step_days=LANDSAT_STEP_DAYS))
 }
 
 
@@ -138,11 +143,10 @@ def training_series(dc, source: Source, gbox: GeoBox, year: int) -> tuple[xr.Dat
             return series, valid, dict(zip(f["ids"].tolist(), f["id_times"].tolist()))
     series, valid, ids = reflectance_series(dc, source, gbox, window)
     series, valid = dask.compute(series, valid)
-    tmp = path.with_name(f".{path.stem}-{uuid.uuid4().hex[:8]}.npz")
-    np.savez(tmp, time=series.time.values, y=series.y.values, x=series.x.values, valid=valid.values,
-             ids=np.array(list(ids)), id_times=np.array(list(ids.values())),
-             **{f"band_{v}": series[v].values for v in source.roles.reflectance})
-    os.replace(tmp, path)
+    with replacing(path) as partial:
+        np.savez(partial, time=series.time.values, y=series.y.values, x=series.x.values, valid=valid.values,
+                 ids=np.array(list(ids)), id_times=np.array(list(ids.values())),
+                 **{f"band_{v}": series[v].values for v in source.roles.reflectance})
     return series, valid, ids
 
 

@@ -112,7 +112,7 @@ def _map_cell(dc, job: MapJob, *, area_wkt: str | None, min_mapping_unit_m2: flo
     gbox = aligned_geobox(footprint(found, within=area), resolution=source.resolution)
     series, valid, read = reflectance_series(dc, source, gbox, window)
     ids = sorted(read)
-    model = load_model(props[prop.MODEL_FILE])
+    model = load_model(props[prop.MODEL_FOLDER])
     feats = nrt.key_date_features(series, valid, year=job.year, when=when, settings=settings)
     maps, n_clear = dask.compute(classify.predict_map(model, feats), clear_observations(valid))  # one read
     n_clear = clear_counts(n_clear, f"{job.cell} {job.year}" + (f" at key date {job.key_date}" if job.key_date else ""))

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -47,10 +45,11 @@ from flows.run.outcomes import Exists, Report, Written
 from flows.run.retry import TRANSIENT_RETRIES
 from flows.run.say import log, user_errors_in_one_line
 from flows.storage import properties as prop
+from flows.storage.atomic import replacing
 from flows.storage.eo3 import dataset_id
 from flows.storage.grid import EEA_CRS, aligned_geobox, cells_covering, footprint
 from flows.storage.index import connect
-from flows.storage.models import save_model
+from flows.storage.models import model_file, save_model
 from flows.storage.reference import (
     ReferencePolygons,
     rasterise_polygons,
@@ -151,11 +150,10 @@ def collect_samples(request: TrainingRequest, year: int) -> dict[str, Any]:
     known = np.isin(polygon_ids, list(classes))
     labels[known] = [classes[i] for i in polygon_ids[known].tolist()]
     path = work_dir("samples", request.key()) / f"{year}.npz"
-    tmp = path.with_name(f".{path.stem}-{uuid.uuid4().hex[:8]}.npz")
-    np.savez(tmp, features=found.features, labels=found.labels, polygons=found.polygons,
-             feature_names=np.array(found.feature_names), reference=labels,
-             affine=np.array(tuple(gbox.affine)[:6]), shape=np.array(gbox.shape))
-    os.replace(tmp, path)
+    with replacing(path) as partial:
+        np.savez(partial, features=found.features, labels=found.labels, polygons=found.polygons,
+                 feature_names=np.array(found.feature_names), reference=labels,
+                 affine=np.array(tuple(gbox.affine)[:6]), shape=np.array(gbox.shape))
     return {"path": str(path), "year": year, "sources": ids, "nomenclature": request.nomenclature_level or ref.nomenclature,
             "class_counts": found.class_counts()}
 
@@ -257,11 +255,7 @@ def fit_and_record(request: TrainingRequest, collected: list[dict[str, Any]], *,
                            spec=request.method, seed=request.seed, years=request.years, area="+".join(area_cells),
                            key_date=request.key_date, n_jobs=2)
     model = replace(model, model_id=model_id)
-    folder = load_settings().data_dir / "land_cover_models"
-    final = folder / f"{model_id}.joblib"
-    tmp = save_model(model, folder / f".{model_id}-{uuid.uuid4().hex[:8]}.joblib")
-    os.replace(tmp.with_suffix(".json"), final.with_suffix(".json"))
-    os.replace(tmp, final)
+    folder = save_model(model, load_settings().data_dir / "land_cover_models" / model_id)
 
     with np.load(collected[-1]["path"]) as f:
         reference = f["reference"]
@@ -270,8 +264,8 @@ def fit_and_record(request: TrainingRequest, collected: list[dict[str, Any]], *,
         gbox = GeoBox(tuple(int(v) for v in f["shape"]), Affine(*f["affine"].tolist()), EEA_CRS)
     band = xr.DataArray(reference, dims=("y", "x"), attrs={"nodata": 0})
     properties = {
-        prop.MODEL_FILE: str(final),
-        prop.MODEL_SHA256: file_sha256(final),
+        prop.MODEL_FOLDER: str(folder),
+        prop.MODEL_SHA256: file_sha256(model_file(folder)),
         prop.NOMENCLATURE: nomenclature,
         prop.YEARS: list(request.years),
         prop.KEY_DATE: request.key_date or "yearly",

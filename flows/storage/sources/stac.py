@@ -1,21 +1,37 @@
 """STAC items (Earth Search, Planetary Computer, USGS, simulated) to eo3 dataset documents.
 
-Only item metadata and raster headers are read, except for one decimated read that settles the
-Sentinel-2 BOA offset when the processing baseline says it may apply (the item flag is unreliable).
+Which asset is which measurement comes from the sensor table (``products/sensors.py``); odc-stac reads the item
+(``odc.stac.parse_item`` with a ``ConversionConfig`` fed from the table: band aliases, dtype and nodata): each
+measurement's asset and its grid from the projection extension (``proj:code``/``proj:epsg``, ``proj:shape``,
+``proj:transform``, on the asset or the item). What odc-stac does not do stays here:
+
+- choosing among a band's asset keys: a ConversionConfig alias names one asset, but sources name a band
+  differently (``blue``, ``B02``, ``SR_B2.TIF``), so the first of the table's keys the item has is the alias;
+- items with ``proj:`` fields that do not declare the projection extension (hand-made or older items): odc-stac
+  ignores their grids, so the extension is declared on the copy it reads;
+- asset hrefs: an absolute path is a local file for snowland, where pystac (and so odc-stac) resolves a "/path" of
+  an item served by an API against the API's host; hrefs are made absolute before odc-stac reads them;
+- the check of a declared grid against the file header (``verify``) and ``grid_from="file"``;
+- the Sentinel-2 BOA offset decision (:func:`s2_boa_offset`): it needs pixels, the item flag being unreliable;
+- Theia folders, which are not STAC (:mod:`flows.storage.sources.theia`).
+
+Only item metadata and raster headers are read, except for the one decimated read of the BOA offset decision.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urljoin, urlparse
 
 import numpy as np
+import odc.stac
 import pystac
 import rasterio
+from odc.geo.geobox import GeoBox
+from pystac.extensions.projection import ProjectionExtension
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioIOError
 
@@ -26,63 +42,34 @@ from flows.storage.eo3 import (
     eo3_document,
     read_grid,
 )
+from products import sensors
+from products.errors import BadInputError
+from products.sensors import Sensor
 
 GridSource = Literal["item", "file"]
-S2_BOA_ADD_OFFSET_DN = -1000.0
 
 
-@dataclass(frozen=True, kw_only=True)
-class SourceProfile:
-    """How the assets of a family of STAC collections map onto one snowland product."""
-
-    product: str
-    collections: tuple[str, ...]
-    assets: Mapping[str, tuple[str, ...]]  # measurement -> asset keys to try, in order
-
-    def asset_key(self, item: pystac.Item, measurement: str) -> str | None:
-        return next((k for k in self.assets[measurement] if k in item.assets), None)
+def sensor_for(item: pystac.Item, *, product: str | None = None) -> Sensor:
+    """The sensor an item is indexed as: ``product``'s, else its collection's."""
+    try:
+        return sensors.by_product(product) if product else sensors.by_collection(str(item.collection_id))
+    except BadInputError as err:
+        raise BadSourceError(str(err)) from err
 
 
-def _s2(*pairs: tuple[str, str]) -> dict[str, tuple[str, ...]]:
-    return {name: (name, band, f"{band}_10m", f"{band}_20m") for name, band in pairs}
-
-
-PROFILES: tuple[SourceProfile, ...] = (
-    SourceProfile(
-        product="s2_l2a",
-        collections=("sentinel-2-l2a", "sentinel-2-c1-l2a", "sentinel-s2-l2a-cogs"),
-        assets={
-            **_s2(("blue", "B02"), ("green", "B03"), ("red", "B04"), ("rededge1", "B05"),
-                  ("rededge2", "B06"), ("rededge3", "B07"), ("nir", "B08"), ("nir08", "B8A"),
-                  ("swir16", "B11"), ("swir22", "B12")),
-            "scl": ("scl", "SCL", "SCL_20m"),
-        },
-    ),
-    SourceProfile(
-        product="landsat_c2l2",
-        collections=("landsat-c2-l2", "landsat-c2l2-sr"),
-        assets={
-            name: (name, band, f"{band}.TIF", common)
-            for name, band, common in [
-                ("coastal", "SR_B1", "coastal"), ("blue", "SR_B2", "blue"), ("green", "SR_B3", "green"),
-                ("red", "SR_B4", "red"), ("nir08", "SR_B5", "nir08"), ("swir16", "SR_B6", "swir16"),
-                ("swir22", "SR_B7", "swir22"), ("qa_pixel", "QA_PIXEL", "qa_pixel"),
-            ]
-        },
-    ),
-    SourceProfile(product="dem_cop30", collections=("cop-dem-glo-30", "cop-dem-glo-90"), assets={"elevation": ("data", "elevation", "dem")}),
-)
-
-
-def profile_for(item: pystac.Item, *, product: str | None = None) -> SourceProfile:
-    if product:
-        match = [p for p in PROFILES if p.product == product]
-    else:
-        match = [p for p in PROFILES if item.collection_id in p.collections]
-    if not match:
-        known = sorted(c for p in PROFILES for c in p.collections)
-        raise BadSourceError(f"collection {item.collection_id!r} is not one snowland indexes (known: {known})")
-    return match[0]
+def asset_keys(item: pystac.Item, sensor: Sensor) -> dict[str, str]:
+    """Measurement -> the first of the sensor table's asset keys that the item has."""
+    keys, missing = {}, []
+    for measurement in sensor.measurements:
+        key = next((k for k in measurement.assets if k in item.assets), None)
+        if key is not None:
+            keys[measurement.name] = key
+        elif measurement.assets:
+            missing.append(measurement.name)
+    if missing:
+        looked = [sensor.measurement(m).assets for m in missing]
+        raise BadSourceError(f"missing band(s) {missing} (looked for assets {looked})")
+    return keys
 
 
 def item_to_eo3(
@@ -94,41 +81,58 @@ def item_to_eo3(
     checks it against the file header; ``"file"`` takes it from the header (copies whose item describes the
     original, e.g. decimated test fixtures).
     """
-    profile = profile_for(item, product=product)
-    hrefs: dict[str, str] = {}
-    missing = []
-    for name in profile.assets:
-        key = profile.asset_key(item, name)
-        if key is None:
-            missing.append(name)
-            continue
-        hrefs[name] = _absolute(item, item.assets[key].href)
-    if missing:
-        raise BadSourceError(f"missing band(s) {missing} (looked for assets {[profile.assets[m] for m in missing]})")
-
-    grids = {name: _grid(item, profile, name, hrefs[name], grid_from=grid_from, verify=verify) for name in hrefs}
-    properties = _properties(item, profile)
-    if profile.product == "s2_l2a":
+    sensor = sensor_for(item, product=product)
+    keys = asset_keys(item, sensor)
+    parsed = _parse(item, keys, sensor=sensor, projection=grid_from == "item")
+    hrefs = {name: parsed[name].uri for name in keys}
+    grids = {name: _grid(name, parsed[name].geobox, hrefs[name], grid_from=grid_from, verify=verify) for name in keys}
+    try:
+        when = parsed.nominal_datetime
+    except ValueError:
+        raise BadSourceError("the item has no datetime") from None
+    properties = _properties(item, sensor, when=when)
+    if sensor is sensors.S2_L2A:
         offset, reason = s2_boa_offset(item, hrefs)
         properties[prop.BOA_ADD_OFFSET] = offset
         properties[prop.BOA_OFFSET_REASON] = reason
-    doc = eo3_document(product=profile.product, key=f"{item.collection_id}/{item.id}", label=item.id,
+    doc = eo3_document(product=sensor.product, key=f"{item.collection_id}/{item.id}", label=item.id,
                        grids=grids, paths=hrefs, properties=properties)
     self_href = item.get_self_href()
     return doc, _as_uri(self_href) if self_href else _default_uri(hrefs, doc)
+
+
+def _parse(item: pystac.Item, keys: Mapping[str, str], *, sensor: Sensor, projection: bool) -> odc.stac.ParsedItem:
+    """odc-stac's reading of the assets ``keys`` (measurement -> asset key) of ``item``.
+
+    It reads a copy that holds only those assets, with their hrefs made absolute as snowland reads them, so that
+    other assets (thumbnails, JP2 twins, odd media types) cannot stop it, and that declares the projection
+    extension exactly when grids are wanted from the item.
+    """
+    view = item.clone()
+    view.assets = {key: view.assets[key] for key in dict.fromkeys(keys.values())}
+    for asset in view.assets.values():
+        asset.href = _absolute(item, asset.href)
+    view.stac_extensions = [e for e in view.stac_extensions if "/projection/" not in e]
+    if projection:
+        ProjectionExtension.add_to(view)
+    raster = {keys[m.name]: {"data_type": m.encoding.dtype, "nodata": m.encoding.nodata, "unit": m.encoding.units}
+              for m in sensor.measurements if m.name in keys}
+    config: odc.stac.ConversionConfig = {"*": {"aliases": dict(keys), "assets": raster}}
+    try:
+        return odc.stac.parse_item(view, config)
+    except ValueError as err:  # a projection extension without a CRS, shape or transform on some asset
+        raise BadSourceError(f"no projection for the item's bands: {err} {_FROM_FILE}") from err
+
+
+_FROM_FILE = "(index it with grid_from='file' to take grids from the files)"
 
 
 def _as_uri(href: str) -> str:
     return href if urlparse(href).scheme else Path(href).resolve().as_uri()
 
 
-def _default_uri(hrefs: Mapping[str, str], doc: Mapping[str, Any]) -> str:
-    """Where an item with no self link lives: the folder of its default-grid files."""
-    href = next(h for name, h in hrefs.items() if "grid" not in doc["measurements"][name])
-    return href.rsplit("/", 1)[0] + "/"
-
-
 def _absolute(item: pystac.Item, href: str) -> str:
+    """An asset href as an absolute URI: a path is a local file (pystac would put a "/path" on an API's host)."""
     if urlparse(href).scheme or Path(href).is_absolute():
         return _as_uri(href)
     base = item.get_self_href()
@@ -137,49 +141,42 @@ def _absolute(item: pystac.Item, href: str) -> str:
     return urljoin(_as_uri(base), href)
 
 
-def _grid(item: pystac.Item, profile: SourceProfile, name: str, href: str, *, grid_from: GridSource, verify: bool) -> RasterGrid:
+def _default_uri(hrefs: Mapping[str, str], doc: Mapping[str, Any]) -> str:
+    """Where an item with no self link lives: the folder of its default-grid files."""
+    href = next(h for name, h in hrefs.items() if "grid" not in doc["measurements"][name])
+    return href.rsplit("/", 1)[0] + "/"
+
+
+def _grid(name: str, declared: GeoBox | None, href: str, *, grid_from: GridSource, verify: bool) -> RasterGrid:
     if grid_from == "file":
         return read_grid(href)
-    asset = item.assets[profile.asset_key(item, name)]
-    declared = _declared_grid(item, asset)
     if declared is None:
         raise BadSourceError(
             f"no projection for band {name!r}: the item lacks proj:epsg/proj:code, proj:shape and proj:transform "
-            "(index it with grid_from='file' to take grids from the files)"
+            + _FROM_FILE
         )
+    grid = RasterGrid(crs=f"EPSG:{declared.crs.epsg}" if declared.crs.epsg else declared.crs.to_wkt(),
+                      shape=(declared.shape.y, declared.shape.x), transform=tuple(declared.transform)[:6])
     if verify:
         actual = read_grid(href)
-        if not declared.matches(actual):
+        if not grid.matches(actual):
             raise BadSourceError(
-                f"band {name!r}: the item's grid {declared.crs} {declared.shape} {declared.transform} does not "
+                f"band {name!r}: the item's grid {grid.crs} {grid.shape} {grid.transform} does not "
                 f"match its file {actual.crs} {actual.shape} {actual.transform}"
             )
-    return declared
+    return grid
 
 
-def _declared_grid(item: pystac.Item, asset: pystac.Asset) -> RasterGrid | None:
-    def get(key: str) -> Any:
-        return asset.extra_fields.get(key, item.properties.get(key))
-
-    code = get("proj:code") or (f"EPSG:{get('proj:epsg')}" if get("proj:epsg") else None)
-    shape, transform = get("proj:shape"), get("proj:transform")
-    if not code or not shape or not transform:
-        return None
-    return RasterGrid(crs=str(code).upper(), shape=(int(shape[0]), int(shape[1])), transform=tuple(float(v) for v in transform[:6]))
-
-
-def _properties(item: pystac.Item, profile: SourceProfile) -> dict[str, Any]:
+def _properties(item: pystac.Item, sensor: Sensor, *, when: dt.datetime) -> dict[str, Any]:
     p = item.properties
-    when = item.datetime or _parse_time(p.get("start_datetime"))
-    if when is None:
-        raise BadSourceError("the item has no datetime")
+    when = when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
     platform = p.get("platform") or p.get("eo:platform")
     instruments = p.get("instruments") or ([p["eo:instrument"]] if p.get("eo:instrument") else [])
     props: dict[str, Any] = {
         "datetime": _iso(when),
         "odc:processing_datetime": _iso(_parse_time(p.get("updated") or p.get("created")) or when),
         "odc:file_format": "GeoTIFF",
-        "odc:product_family": profile.product.split("_")[0],
+        "odc:product_family": sensor.product.split("_")[0],
         prop.STAC_COLLECTION: item.collection_id,
         prop.STAC_ID: item.id,
     }
@@ -230,14 +227,15 @@ def s2_boa_offset(item: pystac.Item, hrefs: Mapping[str, str]) -> tuple[float, s
     """
     p = item.properties
     baseline = str(p.get("s2:processing_baseline", "")).strip()
-    if baseline and _version(baseline) < (4, 0):
+    if baseline and _version(baseline) < sensors.S2_BOA_FIRST_BASELINE:
         return 0.0, f"processing baseline {baseline} < 04.00: no BOA offset"
     dark = _dark_fraction(hrefs)
     if dark is not None and dark > 0.01:
         return 0.0, f"{dark:.1%} of valid pixels have DN < 1000: offset already removed from the pixels"
     if item.collection_id == "sentinel-2-c1-l2a" or not p.get("earthsearch:boa_offset_applied", False):
         why = "dark-pixel check inconclusive" if dark is None else f"only {dark:.2%} of pixels below DN 1000"
-        return S2_BOA_ADD_OFFSET_DN, f"processing baseline {baseline or 'unknown'} >= 04.00 and {why}: offset -1000 applies"
+        return (float(sensors.S2_BOA_ADD_OFFSET_DN),
+                f"processing baseline {baseline or 'unknown'} >= 04.00 and {why}: offset -1000 applies")
     return 0.0, f"processing baseline {baseline}: item says the offset was applied and no pixel contradicts it"
 
 
