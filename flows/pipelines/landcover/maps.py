@@ -99,7 +99,6 @@ def map_cell_unit(job: MapJob, *, area_wkt: str | None, min_mapping_unit_m2: flo
 
 def _map_cell(dc, job: MapJob, *, area_wkt: str | None, min_mapping_unit_m2: float, overwrite: bool) -> Outcome:
     props = model_dataset(job.model, dc=dc).metadata_doc["properties"]
-    nomenclature = job.nomenclature
     source = source_for(props[prop.SOURCE_PRODUCT])
     settings = source.settings()
     when = job.key_date or YEARLY
@@ -131,7 +130,7 @@ def _map_cell(dc, job: MapJob, *, area_wkt: str | None, min_mapping_unit_m2: flo
         "n_clear": xr.DataArray(n_clear.astype(np.uint16), dims=("y", "x"), attrs={"nodata": 65535}),
     })
     properties = {
-        prop.NOMENCLATURE: nomenclature,
+        prop.NOMENCLATURE: job.nomenclature,
         prop.YEAR: job.year,
         prop.MODEL_ID: job.model,
         prop.MODEL_YEARS: props[prop.YEARS],
@@ -148,7 +147,7 @@ def _map_cell(dc, job: MapJob, *, area_wkt: str | None, min_mapping_unit_m2: flo
     }
     if job.key_date:
         properties[prop.KEY_DATE] = job.key_date
-        properties[prop.LEVEL] = nomenclature
+        properties[prop.LEVEL] = job.nomenclature
     if props.get(prop.SIMULATED) or simulated_inputs(dc, ids):
         properties[prop.SIMULATED] = True
     when_iso = f"{window[1][:10]}T23:59:59Z" if job.key_date else f"{job.year}-07-01T00:00:00Z"
