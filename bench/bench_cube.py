@@ -41,6 +41,7 @@ def run(sim) -> None:
 
     from flows.pipelines.index import index_items, index_scenes, read_static_items
     from flows.run.cluster import dask_client, local_worker_count
+    from flows.run.outcomes import Report
     from flows.storage.grid import EEA_CRS
     from flows.storage.index import connect
     from flows.storage.load import load
@@ -48,15 +49,15 @@ def run(sim) -> None:
 
     items = list(read_static_items(sim.catalog))
     t = time.perf_counter()
-    report = index_items.fn(items)
+    report = Report(flow="index items", outcomes=index_items.fn(items))
     direct = time.perf_counter() - t
-    print(f"indexing (indexer only, headers read and checked): {len(report.added)} datasets in {direct:.2f} s "
-          f"= {len(report.added) / direct:.1f} datasets/s")
+    print(f"indexing (indexer only, headers read and checked): {len(report.written)} datasets in {direct:.2f} s "
+          f"= {len(report.written) / direct:.1f} datasets/s")
     t = time.perf_counter()
     again = index_scenes(static=[str(sim.catalog)])
     flow_s = time.perf_counter() - t
-    print(f"re-indexing through the Prefect flow (all already there: {len(again.already_there)}): "
-          f"{flow_s:.2f} s = {len(again.already_there) / flow_s:.1f} datasets/s (includes Prefect start-up)")
+    print(f"re-indexing through the Prefect flow (all already there: {len(again.exists)}): "
+          f"{flow_s:.2f} s = {len(again.exists) / flow_s:.1f} datasets/s (includes Prefect start-up)")
 
     cores = local_worker_count()
     x0, y0, x1, y1 = world_bounds(sim)

@@ -56,22 +56,22 @@ def run(sim, *, size_km: float) -> Row:
     from flows.pipelines.snow_cover import (
         CHUNK,
         SnowParams,
-        _day_datasets,
-        _footprint_geobox,
+        day_datasets,
         find_snow_jobs,
         snow_cover_unit,
     )
     from flows.run.cluster import dask_client, local_worker_count
     from flows.run.fanout import on_cluster
     from flows.simulator.scenes import TCD_FILE
-    from flows.storage.grid import Cell
+    from flows.storage.grid import Cell, aligned_geobox, footprint
     from flows.storage.index import connect
 
     index_scenes(static=[str(sim.catalog)], tcd=[str(sim.out_dir / TCD_FILE)])
     dc = connect()
     jobs = find_snow_jobs(time=("2024-01-10", "2024-01-20"), products=["s2_l2a"], dc=dc)
-    job = max(jobs, key=lambda j: len(_day_datasets(dc, j.product, Cell.parse(j.cell), j.day)))
-    gbox = _footprint_geobox(Cell.parse(job.cell), _day_datasets(dc, job.product, Cell.parse(job.cell), job.day))
+    job = max(jobs, key=lambda j: len(day_datasets(dc, j.product, Cell.parse(j.cell), j.day)))
+    cell = Cell.parse(job.cell)
+    gbox = aligned_geobox(footprint(day_datasets(dc, job.product, cell, job.day), within=cell.geometry), resolution=20)
     params = SnowParams.for_pixel_size(20).to_dict()
     cores = local_worker_count()
     print(f"{size_km:g} km: unit {job.key}, {gbox.shape[0]} x {gbox.shape[1]} px at 20 m, run whole on one of "
@@ -98,13 +98,13 @@ def load_only(job, gbox) -> None:
     """The baseline, on a worker as a unit runs: load and reproject the bands the snow unit reads, nothing else."""
     import dask
 
-    from flows.pipelines.snow_cover import CHUNK, SENSORS, _window
+    from flows.pipelines.snow_cover import CHUNK, SENSORS, days_around
     from flows.storage.index import connect
     from flows.storage.load import load
     from products.sensors import needs
 
     dc = connect()
-    data = load(job.product, geobox=gbox, time=_window(job.day), measurements=list(needs("snow", SENSORS[job.product])),
+    data = load(job.product, geobox=gbox, time=days_around(job.day), measurements=list(needs("snow", SENSORS[job.product])),
                 chunks=CHUNK, dc=dc)
     dem = load("dem_cop30", geobox=gbox, chunks=CHUNK, dc=dc)
     tcd = load("tcd", geobox=gbox, resampling="nearest", chunks=CHUNK, dc=dc)

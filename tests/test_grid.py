@@ -1,7 +1,7 @@
 import pytest
 from odc.geo import geom
 
-from flows.storage.grid import EEA_CRS, Cell, aligned_geobox, cells_covering
+from flows.storage.grid import EEA_CRS, Cell, aligned_geobox, cells_covering, footprint
 from products.errors import BadInputError
 
 
@@ -31,6 +31,23 @@ def test_cells_covering_a_lonlat_box_across_6_degrees_east():
     area = geom.box(5.9, 44.95, 6.1, 45.05, crs="EPSG:4326")
     names = [c.name for c in cells_covering(area, size_m=100_000)]
     assert names == ["100kmE39N24", "100kmE40N24"]
+
+
+def test_cells_covering_cells_apart_are_those_cells_not_the_ones_touching_them():
+    apart = geom.unary_union([Cell.parse(name).geometry for name in ("100kmE40N24", "100kmE42N26")])
+    assert [c.name for c in cells_covering(apart)] == ["100kmE40N24", "100kmE42N26"]
+    corner = geom.box(4_000_000, 2_400_000, 4_050_000, 2_450_000, crs=EEA_CRS)  # inside one cell, on its corner
+    assert [c.name for c in cells_covering(corner)] == ["100kmE40N24"]
+
+
+def test_footprint_is_where_the_datasets_lie_within_the_area():
+    from types import SimpleNamespace
+
+    datasets = [SimpleNamespace(extent=geom.box(x, 2_400_000, x + 60_000, 2_460_000, crs=EEA_CRS))
+                for x in (3_950_000, 4_030_000)]
+    cell = Cell.parse("100kmE40N24").geometry
+    assert footprint(datasets, within=cell).area == pytest.approx((10_000 + 60_000) * 60_000)
+    assert footprint(datasets).area == pytest.approx(2 * 60_000 * 60_000)
 
 
 def test_aligned_geobox_snaps_outwards_to_the_resolution():

@@ -83,8 +83,8 @@ def test_a_batch_with_bad_items_indexes_the_good_ones_and_reports_each_reason(dc
     assert len(list(read_static_items(batch))) == 3
 
     report = index_scenes(static=[str(batch)])
-    assert len(report.added) == 1
-    reasons = {f.source.split("/")[-1]: f.reason for f in report.failed}
+    assert len(report.written) == 1
+    reasons = {f.unit.split("/")[-1]: f.reason for f in report.failed}
     assert "missing band(s) ['scl']" in reasons["S2B_31TGL_20240202_0_L2A"]
     assert "cannot read" in reasons["S2B_31TGL_20240203_0_L2A"]
-    assert index_scenes(static=[str(batch)]).already_there == report.added
+    assert index_scenes(static=[str(batch)]).exists[0].id == report.ids[0]

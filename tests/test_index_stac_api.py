@@ -55,9 +55,9 @@ def stac_api(tmp_path_factory):
 
 def test_stac_api_search_by_collection_and_datetime_indexes_only_the_matches(dc, prefect_harness, stac_api):
     report = index_scenes(stac_api=stac_api, collections=["sentinel-2-l2a"], datetime="2024-01-10/2024-01-31")
-    assert len(report.added) == 2 and not report.failed
+    assert len(report.written) == 2 and not report.failed
     again = index_scenes(stac_api=stac_api, collections=["sentinel-2-l2a"], datetime="2024-01-01/2024-02-28")
-    assert len(again.already_there) == 2 and len(again.added) == 2
+    assert len(again.exists) == 2 and len(again.written) == 2
     labels = sorted(d.metadata_doc["label"] for d in dc.find_datasets(product="s2_l2a", time=("2024-01-01", "2024-02-28"))
                     if d.metadata_doc["label"].startswith("S2B_31TGL_2024"))
     assert "S2B_31TGL_20240105_0_L2A" in labels and "S2B_31TGL_20240204_0_L2A" in labels

@@ -54,8 +54,8 @@ def test_maja_folder_missing_its_cloud_mask_is_refused(tmp_path):
 def test_maja_folder_indexes_once_and_loads_flat_reflectance(dc, prefect_harness, tmp_path):
     write_maja_folder(tmp_path, clm_value=2)
     report = index_scenes(theia=[str(tmp_path)])
-    assert len(report.added) == 1 and index_scenes(theia=[str(tmp_path)]).already_there == report.added
-    area = dc.index.datasets.get(report.added[0]).extent
+    assert len(report.written) == 1 and index_scenes(theia=[str(tmp_path)]).exists[0].id == report.ids[0]
+    area = dc.index.datasets.get(report.ids[0]).extent
     data = load("theia_l2a", geometry=area, measurements=["green", "swir16", "clm"], dc=dc)
     green = data.green.values[np.isfinite(data.green.values)]
     assert np.allclose(green, 0.1234, atol=1e-4)

@@ -17,6 +17,8 @@ from flows.pipelines.landcover import (
     train_land_cover,
 )
 from flows.pipelines.landcover.inputs import LandCoverInputError
+from flows.pipelines.landcover.train import trained_model
+from flows.storage import properties as prop
 from flows.storage.grid import EEA_CRS
 from flows.storage.index import sources_of
 from flows.storage.load import load
@@ -52,8 +54,17 @@ def area(lc_sim):
 
 
 def _train(truth, years, **kw):
+    """The training flow's report (its one outcome: the model dataset)."""
     args = dict(reference=str(truth), years=years, mapping="oso23_codes", year_column="year", **FAST)
     return train_land_cover(**{**args, **kw})
+
+
+def _model(truth, years, **kw) -> str:
+    return _train(truth, years, **kw).ids[0]
+
+
+def _model_cells(dc, model: str) -> list[str]:
+    return dc.index.datasets.get(model).metadata_doc["properties"][prop.CELLS]
 
 
 def _score(dc, ids, truth):
@@ -66,9 +77,11 @@ def _score(dc, ids, truth):
 
 
 def test_yearly_map_of_the_current_year_from_past_years_matches_the_truth(dc, lc_sim, truth, area, tmp_path):
-    trained = _train(truth, PAST, runs=2)
-    print(f"\n{trained.summary()}")
-    assert trained.status in ("written", "exists") and Path(trained.report_html).exists()
+    training = _train(truth, PAST, runs=2)
+    print(f"\n{training.summary()}")
+    assert len(training.written + training.exists) == 1 and not training.failed
+    trained = trained_model(training.ids[0], dc=dc)
+    assert Path(trained.report_html).exists() and trained.report_html in training.details["validation"]
     assert json.loads(Path(trained.report_json).read_text())["overall_accuracy"]["runs"] == 2
     report = land_cover(year=CURRENT, model=trained.model, min_mapping_unit_m2=1200)
     oa, _ = _score(dc, report.ids, truth)
@@ -89,12 +102,17 @@ def test_yearly_map_of_the_current_year_from_past_years_matches_the_truth(dc, lc
     assert {str(d.center_time)[:4] for d in model_sources} >= {"2022", "2023"}
 
     before = {p: len(dc.find_datasets(product=p)) for p in ("land_cover", "land_cover_model")}
-    again = land_cover(year=CURRENT, model=_train(truth, PAST, runs=2).model)
+    again = land_cover(year=CURRENT, model=_model(truth, PAST, runs=2))
     assert again.exists and not again.written
     assert {p: len(dc.find_datasets(product=p)) for p in before} == before
     replaced = land_cover(year=CURRENT, model=trained.model, overwrite=True)
     assert replaced.replaced and replaced.ids == report.ids
     assert {p: len(dc.find_datasets(product=p)) for p in before} == before
+    far = "100kmE30N20"  # no acquisition there: that cell is skipped with its reason, the others go on
+    cells = _model_cells(dc, trained.model)
+    beside = land_cover(year=CURRENT, model=trained.model, cells=[*cells, far])
+    assert beside.ids == report.ids and [o.unit for o in beside.skipped] == [f"{far}/{CURRENT}/oso23"]
+    assert "no s2_l2a acquisition" in beside.skipped[0].reason and not beside.failed
     _class_area_queries_add_up_on_the_map(data.classification.values, area, truth, tmp_path)
 
 
@@ -149,11 +167,13 @@ def test_training_errors_say_what_is_wrong(dc, lc_sim, truth):
     assert not dc.find_datasets(product="land_cover_model", time=("2019-01-01", "2019-12-31"))
 
 
-def test_a_map_without_any_acquisition_is_refused_and_leaves_nothing(dc, lc_sim, truth):
-    model = _train(truth, PAST, runs=2).model
+def test_a_map_without_any_acquisition_is_skipped_with_its_reason_and_leaves_nothing(dc, lc_sim, truth):
+    model = _model(truth, PAST, runs=2)
     before = len(dc.find_datasets(product="land_cover"))
-    with pytest.raises(NoValidDateError, match="no s2_l2a acquisition"):
-        land_cover(year=2020, model=model)
+    report = land_cover(year=2020, model=model)
+    assert report.skipped and not (report.written or report.exists or report.failed), report.summary()
+    assert all("no s2_l2a acquisition" in o.reason for o in report.skipped)
+    assert {o.unit for o in report.skipped} == {f"{c}/2020/oso23" for c in _model_cells(dc, model)}
     assert len(dc.find_datasets(product="land_cover")) == before
 
 

@@ -15,7 +15,14 @@ import pytest
 import xarray as xr
 from odc.geo.geobox import GeoBox
 
-from flows.storage.atomic import _start_centis, replacing, sweep_abandoned, sweep_folder, write_text
+from flows.run.outcomes import Exists
+from flows.storage.atomic import (
+    _start_centis,
+    replacing,
+    sweep_abandoned,
+    sweep_folder,
+    write_text,
+)
 from flows.storage.writer import write_dataset
 
 HERE = socket.gethostname()
@@ -123,7 +130,7 @@ def test_writing_a_product_clears_a_dead_writers_folders_and_puts_back_a_product
 
         moved_aside = final.parent / f".{final.name}.old-{HERE}-{_dead_pid()}-1-0123abcd"
         final.rename(moved_aside)  # a replacement that died between its two renames
-        assert write(overwrite=False).status == "exists"
+        assert isinstance(write(overwrite=False), Exists)
         assert (final / "odc-metadata.yaml").exists() and not moved_aside.exists()
     finally:
         dc.index.datasets.archive([written.id])

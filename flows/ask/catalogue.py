@@ -27,6 +27,7 @@ from xml.etree import ElementTree as ET
 
 import yaml
 
+from flows.storage import properties as prop
 from flows.storage.atomic import write_bytes, write_text
 from odc_config.settings import PROJECT_ROOT
 from products.sensors import products as sensor_products
@@ -503,7 +504,7 @@ def write_stac(result: SearchResult, path: str | Path) -> Path:
     import pystac
 
     collection = pystac.ItemCollection(stac_items(result.datasets),
-                                       extra_fields={"snowland:query": result.query.text})
+                                       extra_fields={prop.QUERY: result.query.text})
     return write_text(Path(path), json.dumps(collection.to_dict(transform_hrefs=False), indent=1, default=str))
 
 

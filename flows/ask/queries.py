@@ -21,6 +21,7 @@ import xarray as xr
 from odc.geo import Geometry, geom
 from odc.geo.geobox import GeoBox
 
+from flows.storage import properties as prop
 from flows.storage.grid import EEA_CRS, aligned_geobox
 from flows.storage.index import CubeError, connect
 from flows.storage.load import load
@@ -171,7 +172,7 @@ def snow_area(
     for i, when in enumerate(pd.to_datetime(data.time.values)):
         step = [d for d in found if abs(pd.Timestamp(d.center_time.replace(tzinfo=None)) - when) < pd.Timedelta("1s")]
         props = [d.metadata_doc["properties"] for d in step]
-        sensor = ",".join(sorted({str(p.get("snowland:sensor", "")) for p in props}))
+        sensor = ",".join(sorted({str(p.get(prop.SENSOR, "")) for p in props}))
         if sensors and sensor not in sensors:
             continue
         row: dict[str, Any] = {"date": when, "platform": str(data.platform.values[i]), "sensor": sensor}
@@ -181,7 +182,7 @@ def snow_area(
         row["area_km2"] = total * px
         clear = row["snow_km2"] + row["no_snow_km2"]
         row["snow_percent_of_clear"] = 100.0 * row["snow_km2"] / clear if clear else math.nan
-        zs = [float(p["snowland:zs"]) for p in props if float(p.get("snowland:zs", -1000)) > -1000]
+        zs = [float(p[prop.ZS]) for p in props if float(p.get(prop.ZS, -1000)) > -1000]
         row["zs"] = float(np.mean(zs)) if zs else math.nan
         row["datasets"] = ",".join(str(d.id) for d in step)
         rows.append(row)
@@ -353,7 +354,7 @@ def _nomenclature(dc, product: str, shape: Geometry, year: int):
     from products.landcover.nomenclature import load_nomenclature
 
     found = dc.find_datasets(product=product, time=(f"{year}-01-01", f"{year}-12-31"), geopolygon=shape)
-    names = {d.metadata_doc["properties"].get("snowland:nomenclature") for d in found} - {None}
+    names = {d.metadata_doc["properties"].get(prop.NOMENCLATURE) for d in found} - {None}
     if len(names) > 1:
         raise CubeError(f"{product} {year} mixes nomenclatures {sorted(names)} over this area; ask one cell at a time")
     return load_nomenclature(names.pop()) if names else None

@@ -85,7 +85,7 @@ def run_demo(*, out: Path, size_km: float | None = None, seed: int = 42, size: s
     _step("index-scenes flow: the simulated static STAC catalog (scenes, DEM) and tree cover density")
     report = index_scenes(static=[str(sim.catalog)], tcd=[str(sim.out_dir / TCD_FILE)])
     print(report.summary())
-    summary["indexed"] = {"added": len(report.added), "already_there": len(report.already_there),
+    summary["indexed"] = {"added": len(report.written), "already_there": len(report.exists),
                           "failed": len(report.failed)}
 
     x0, y0, x1, y1 = json.loads(Path(sim.truth).read_text())["world"]["bounds"]
@@ -153,6 +153,7 @@ def land_cover_step(*, out: Path, pictures: list[Path], size: DemoSize = SIZES["
         train_land_cover,
     )
     from flows.pipelines.landcover.report import plot_land_cover
+    from flows.pipelines.landcover.train import trained_model
     from flows.simulator.scenes import simulate_landcover_years
     from products.landcover.nomenclature import load_nomenclature
 
@@ -177,9 +178,10 @@ def land_cover_step(*, out: Path, pictures: list[Path], size: DemoSize = SIZES["
         acc = score_map(report.ids[0], reference=reference, mapping="oso23_codes", year_column="year").accuracy
         result["key_dates"][key_date] = {"overall_accuracy": round(acc.overall_accuracy, 4), "kappa": round(acc.kappa, 4)}
         print(f"{report.summary()}\n  {key_date}: OA {acc.overall_accuracy:.3f}, kappa {acc.kappa:.3f} against the truth")
-    trained = train_land_cover(years=list(LAND_COVER_PAST), key_date="december", runs=2, report_dir=str(folder),
-                               **common)  # the December model: already there, its figures
-    print(trained.summary())
+    training = train_land_cover(years=list(LAND_COVER_PAST), key_date="december", runs=2, report_dir=str(folder),
+                                **common)  # the December model: already there, its figures
+    print(training.summary())
+    trained = trained_model(training.ids[0])
     result.update(model=trained.model, validation_page=str(folder / "validation_december.html"),
                   validation={"overall_accuracy": trained.overall_accuracy, "kappa": trained.kappa})
 

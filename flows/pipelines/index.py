@@ -2,69 +2,33 @@
 
 Reads metadata (and raster headers) only. Idempotent: ids are deterministic, a dataset already in the
 index is counted as such and left alone. A source that cannot be indexed is reported with its reason
-while the rest of the batch goes on.
+while the rest of the batch goes on; a transient error (the database, a remote header) retries the batch first.
+The unit is one item, folder or file; a task indexes a batch of them, as a task per item would cost more than
+the item.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pystac
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 from prefect.cache_policies import NONE as NO_CACHE
-from prefect.exceptions import MissingContextError
 
-from flows.run.retry import TRANSIENT_RETRIES
-from flows.storage.eo3 import BadSourceError, add_dataset
+from flows.pipelines import arguments
+from flows.run import progress
+from flows.run.outcomes import Exists, Outcome, Report, Written, failed
+from flows.run.retry import TRANSIENT_RETRIES, is_transient
+from flows.run.say import log, user_errors_in_one_line
+from flows.storage.eo3 import add_dataset
 from flows.storage.index import connect, init_index
 from flows.storage.sources.raster_files import RASTER_FILE_PRODUCTS, find_raster_files
 from flows.storage.sources.stac import GridSource, item_to_eo3
 from flows.storage.sources.theia import find_theia_products, theia_to_eo3
 from products.sensors import LANDSAT_C2L2, S2_L2A
-
-
-@dataclass(frozen=True, kw_only=True)
-class Failure:
-    source: str
-    reason: str
-
-
-@dataclass(kw_only=True)
-class IndexReport:
-    """What an indexing run did, by outcome."""
-
-    added: list[str] = field(default_factory=list)
-    already_there: list[str] = field(default_factory=list)
-    failed: list[Failure] = field(default_factory=list)
-
-    def summary(self) -> str:
-        lines = [f"indexed: {len(self.added)} added, {len(self.already_there)} already there, {len(self.failed)} failed"]
-        lines += [f"  failed {f.source}: {f.reason}" for f in self.failed]
-        return "\n".join(lines)
-
-    def merge(self, other: IndexReport) -> IndexReport:
-        return IndexReport(
-            added=self.added + other.added,
-            already_there=self.already_there + other.already_there,
-            failed=self.failed + other.failed,
-        )
-
-
-def days_ago(days: float) -> str:
-    """The UTC instant ``days`` before now (ISO 8601): where a scheduled run's window of acquisitions starts."""
-    return f"{dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days):%Y-%m-%dT%H:%M:%SZ}"
-
-
-def log(message: str) -> None:
-    try:
-        get_run_logger().info(message)
-    except MissingContextError:
-        print(message)
 
 
 def search_stac_api(
@@ -112,46 +76,64 @@ def read_static_items(path: Path) -> Iterator[pystac.Item]:
     # other JSON files (e.g. truth or metadata beside the items) are not STAC items
 
 
-def _index_one(index: Any, key: str, build: Callable[[], tuple[dict[str, Any], str | None]], report: IndexReport) -> None:
+def _index_one(index: Any, unit: str, build: Callable[[], tuple[dict[str, Any], str | None]]) -> Outcome:
     try:
         doc, uri = build()
         if add_dataset(index, doc, uri=uri):
-            report.added.append(doc["id"])
-        else:
-            report.already_there.append(doc["id"])
-    except BadSourceError as err:
-        report.failed.append(Failure(source=key, reason=str(err)))
-    except Exception as err:  # one broken source must not stop the batch; its reason is reported
-        report.failed.append(Failure(source=key, reason=f"{type(err).__name__}: {err}"))
+            return Written(unit=unit, id=doc["id"], path=_local(uri))
+        return Exists(unit=unit, id=doc["id"], path=_local(uri))
+    except Exception as err:  # one source's error, said in its outcome
+        if is_transient(err):
+            raise  # the task's retry policy tries the batch again (what is indexed stays indexed)
+        return failed(unit, err)  # one broken source must not stop the batch; its reason is reported
+
+
+def _local(uri: str | None) -> Path | None:
+    return Path(uri.removeprefix("file://")) if uri and uri.startswith("file://") else None
+
+
+def _index_all(units: Sequence[str], builds: Sequence[Callable[[], tuple[dict[str, Any], str | None]]],
+               *, label: str) -> list[Outcome]:
+    index = connect().index
+    outcomes = []
+    with progress.units(label, total=len(units)) as done:
+        for unit, build in zip(units, builds, strict=True):
+            outcomes.append(_index_one(index, unit, build))
+            done(outcomes[-1].status)
+    return outcomes
 
 
 @task(**TRANSIENT_RETRIES, cache_policy=NO_CACHE)
-def index_items(items: Iterable[pystac.Item], *, grid_from: GridSource = "item", verify: bool = True) -> IndexReport:
-    """Index STAC items, one report entry each."""
-    dc = connect()
-    report = IndexReport()
-    for item in items:
-        _index_one(dc.index, f"{item.collection_id}/{item.id}",
-                   lambda item=item: item_to_eo3(item, grid_from=grid_from, verify=verify), report)
-    return report
+def index_items(items: Iterable[pystac.Item], *, grid_from: GridSource = "item", verify: bool = True) -> list[Outcome]:
+    """Index STAC items: one outcome each (unit ``collection/item id``)."""
+    items = list(items)
+    return _index_all([f"{item.collection_id}/{item.id}" for item in items],
+                      [lambda item=item: item_to_eo3(item, grid_from=grid_from, verify=verify) for item in items],
+                      label="index items")
 
 
 FILE_SOURCES = {"theia": theia_to_eo3, **{kind: spec.to_eo3 for kind, spec in RASTER_FILE_PRODUCTS.items()}}
 
 
 @task(**TRANSIENT_RETRIES, cache_policy=NO_CACHE)
-def index_files(paths: Sequence[Path], *, kind: str) -> IndexReport:
+def index_files(paths: Sequence[Path], *, kind: str) -> list[Outcome]:
     """Index products on disk: Theia L2A folders (``kind="theia"``), DEM (``"dem"``) or tree cover density
-    (``"tcd"``) GeoTIFFs."""
+    (``"tcd"``) GeoTIFFs; one outcome each (unit: the path)."""
     build = FILE_SOURCES[kind]
-    dc = connect()
-    report = IndexReport()
-    for path in paths:
-        _index_one(dc.index, str(path), lambda path=path: build(path), report)
-    return report
+    return _index_all([str(path) for path in paths], [lambda path=path: build(path) for path in paths],
+                      label=f"index {kind}")
+
+
+def _batch(source: str, index_task: Any, /, *args: Any, **kwargs: Any) -> list[Outcome]:
+    """A batch's outcomes; a batch that still fails after its retries is one ``Failed`` outcome for its source."""
+    try:
+        return index_task(*args, **kwargs)
+    except Exception as err:  # noqa: BLE001 - recorded with its reason, the other sources go on
+        return [failed(source, err)]
 
 
 @flow(name="index-scenes", log_prints=True)
+@user_errors_in_one_line
 def index_scenes(
     *,
     stac_api: str | None = None,
@@ -167,34 +149,41 @@ def index_scenes(
     tcd: Sequence[str] = (),
     grid_from: GridSource = "item",
     verify: bool = True,
-) -> IndexReport:
+) -> Report:
     """Index scenes from a STAC API search, static STAC files, Theia folders, DEM and tree cover density
-    GeoTIFFs; print counts.
+    GeoTIFFs; one outcome per item, folder or file.
 
     ``since_days`` searches the API for scenes acquired in the last days (instead of ``datetime``): what a
     schedule asks for, as indexing is idempotent and a provider publishes scenes a day or two late.
     """
+    bbox = arguments.bbox(bbox)
+    arguments.number(since_days, argument="since_days")
+    arguments.number(max_items, argument="max_items", strict=True)
+    arguments.one_of(grid_from, ("item", "file"), argument="grid_from")
+    files = {"static": arguments.existing_all(static, argument="static"),
+             "theia": arguments.existing_all(theia, argument="theia"),
+             "dem": arguments.existing_all(dem, argument="dem"), "tcd": arguments.existing_all(tcd, argument="tcd")}
     if since_days is not None and datetime is None:
-        datetime = f"{days_ago(since_days)}/.."
+        datetime = f"{arguments.days_ago(since_days)}/.."
     init_index()
-    report = IndexReport()
+    report = Report(flow="index-scenes")
     if stac_api:
         items = list(search_stac_api(stac_api, collections=collections, bbox=bbox, intersects=intersects,
                                      datetime=datetime, max_items=max_items))
         log(f"{stac_api}: {len(items)} item(s) found in {list(collections)}")
-        report = report.merge(index_items(items, grid_from=grid_from, verify=verify))
-    for path in static:
-        items = list(read_static_items(Path(path)))
+        report.extend(_batch(stac_api, index_items, items, grid_from=grid_from, verify=verify))
+    for path in files["static"]:
+        items = list(read_static_items(path))
         log(f"{path}: {len(items)} item(s)")
-        report = report.merge(index_items(items, grid_from=grid_from, verify=verify))
-    for root in theia:
-        folders = find_theia_products(Path(root))
+        report.extend(_batch(str(path), index_items, items, grid_from=grid_from, verify=verify))
+    for root in files["theia"]:
+        folders = find_theia_products(root)
         log(f"{root}: {len(folders)} Theia product folder(s)")
-        report = report.merge(index_files(folders, kind="theia"))
-    for kind, roots in (("dem", dem), ("tcd", tcd)):
-        for root in roots:
-            files = find_raster_files(Path(root))
-            log(f"{root}: {len(files)} {RASTER_FILE_PRODUCTS[kind].product} file(s)")
-            report = report.merge(index_files(files, kind=kind))
+        report.extend(_batch(str(root), index_files, folders, kind="theia"))
+    for kind in ("dem", "tcd"):
+        for root in files[kind]:
+            found = find_raster_files(root)
+            log(f"{root}: {len(found)} {RASTER_FILE_PRODUCTS[kind].product} file(s)")
+            report.extend(_batch(str(root), index_files, found, kind=kind))
     log(report.summary())
     return report

@@ -1,7 +1,8 @@
 """The snow-cover flow: Let-It-Snow per 100 km EEA cell, solar day and sensor, written as COGs and indexed.
 
 Finds the units that are indexed and not yet produced, fans them out one task per unit (each runs whole on one
-dask worker: load, LIS, COGs, index), and reports each unit's outcome.
+dask worker: load, LIS, COGs, index), and reports each unit's outcome: written, already there, skipped with the
+reason its input cannot give a product, or failed with its reason while the others go on.
 """
 
 from __future__ import annotations
@@ -23,17 +24,22 @@ from prefect import flow, task, unmapped
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.pipelines.index import days_ago, log
+from flows.pipelines import arguments
 from flows.run.cluster import flow_client
 from flows.run.fanout import on_cluster
+from flows.run.outcomes import Exists, Outcome, Report, Skipped, Written, gather
 from flows.run.retry import TRANSIENT_RETRIES, is_transient
+from flows.run.say import log, user_errors_in_one_line
 from flows.run.scratch import spill
+from flows.storage import properties as prop
 from flows.storage.atomic import sweep_abandoned
 from flows.storage.eo3 import dataset_id
-from flows.storage.grid import EEA_CRS, Cell, aligned_geobox, cells_covering
+from flows.storage.grid import EEA_CRS, Cell, aligned_geobox, cells_covering, footprint
 from flows.storage.index import connect
 from flows.storage.load import load
-from flows.storage.writer import Written, product_folder, write_dataset
+from flows.storage.writer import product_folder, write_dataset
+from products.errors import MissingDataError
+from products.sensors import LANDSAT_C2L2, ROLES, S2_L2A, Sensor, needs
 from products.snow import (
     CLOUD,
     LIS_NO_ZS,
@@ -45,7 +51,6 @@ from products.snow import (
     fsc_toc,
     masks_from_l2a,
 )
-from products.sensors import LANDSAT_C2L2, ROLES, S2_L2A, Sensor, needs
 
 METHOD = "LIS (Let-It-Snow) as implemented by snowland"
 
@@ -78,8 +83,8 @@ FSC_NODATA = 255
 UNITS_IN_FLIGHT = 32  # Prefect threads only wait on dask futures: the cluster's workers bound the concurrency
 
 
-class SnowInputError(ValueError):
-    """An input that cannot give a snow product (no clear pixel, no DEM, unreadable band)."""
+class SnowInputError(MissingDataError):
+    """An input that cannot give a snow product (no clear pixel, no DEM, unreadable band): the unit is skipped."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,31 +99,6 @@ class SnowJob:
     @property
     def key(self) -> str:
         return f"{self.cell}/{self.day}/{SENSORS[self.product].code}"
-
-
-@dataclass(kw_only=True)
-class ProductReport:
-    """Outcome of a product flow: one list per outcome, with a reason for every skip or failure."""
-
-    product: str
-    written: list[str] = field(default_factory=list)
-    replaced: list[str] = field(default_factory=list)
-    exists: list[str] = field(default_factory=list)
-    skipped: dict[str, str] = field(default_factory=dict)
-    failed: dict[str, str] = field(default_factory=dict)
-
-    def add(self, key: str, outcome: Written | str) -> None:
-        if isinstance(outcome, Written):
-            getattr(self, outcome.status).append(key)
-        else:
-            self.skipped[key] = outcome
-
-    def summary(self) -> str:
-        lines = [f"{self.product}: {len(self.written)} written, {len(self.replaced)} replaced, "
-                 f"{len(self.exists)} already there, {len(self.skipped)} skipped, {len(self.failed)} failed"]
-        lines += [f"  skipped {k}: {v}" for k, v in sorted(self.skipped.items())]
-        lines += [f"  failed {k}: {v}" for k, v in sorted(self.failed.items())]
-        return "\n".join(lines)
 
 
 def _area(cells: Sequence[str] | None, bbox: Sequence[float] | None) -> tuple[Geometry | None, set[str] | None]:
@@ -157,15 +137,10 @@ def find_snow_jobs(
     return sorted(jobs, key=lambda j: (j.day, j.cell, j.product))
 
 
-def _day_datasets(dc, product: str, cell: Cell, day: str) -> list:
-    found = dc.find_datasets(product=product, geopolygon=cell.geometry, time=_window(day))
+def day_datasets(dc, product: str, cell: Cell, day: str) -> list:
+    """The product's datasets over ``cell`` acquired on the solar day ``day``."""
+    found = dc.find_datasets(product=product, geopolygon=cell.geometry, time=days_around(day))
     return [d for d in found if _solar_day(d) == day]
-
-
-def _footprint_geobox(cell: Cell, datasets: Sequence, resolution: float = PIXEL_SIZE_M) -> GeoBox:
-    """The cell's grid cropped to where the datasets are (the pixels stay on the cell's grid)."""
-    footprint = geom.unary_union([d.extent.to_crs(EEA_CRS) for d in datasets]) & cell.geometry
-    return aligned_geobox(footprint, resolution=resolution)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -189,10 +164,10 @@ def compute_snow_cover(job: SnowJob, *, params: SnowParams, scratch: Path, resol
     """
     dc = dc or connect()
     cell = Cell.parse(job.cell)
-    sources = _day_datasets(dc, job.product, cell, job.day)
+    sources = day_datasets(dc, job.product, cell, job.day)
     if not sources:
         raise SnowInputError(f"no {job.product} dataset over {job.cell} on {job.day}")
-    gbox = _footprint_geobox(cell, sources, resolution)
+    gbox = aligned_geobox(footprint(sources, within=cell.geometry), resolution=resolution)
     sensor = SENSORS[job.product]
     dems = dc.find_datasets(product="dem_cop30", geopolygon=gbox.extent)
     if not dems:
@@ -235,18 +210,18 @@ def compute_snow_cover(job: SnowJob, *, params: SnowParams, scratch: Path, resol
     platform = str(data.platform.values)
     properties = {
         "eo:platform": platform.split(",")[0],
-        "snowland:platforms": platform,
-        "snowland:sensor": sensor.code,
-        "snowland:zs": float(LIS_NO_ZS if np.isnan(zs) else zs),
-        "snowland:pass2_run": bool(result.attrs["pass2_run"]),
-        "snowland:method": METHOD,
-        "snowland:method_version": METHOD_VERSION,
-        "snowland:parameters": params.to_dict(),
-        "snowland:fsc_validated": job.product == "s2_l2a",
-        "snowland:tcd_used": tcd is not None,  # without it fsc_og is nodata
+        prop.PLATFORMS: platform,
+        prop.SENSOR: sensor.code,
+        prop.ZS: float(LIS_NO_ZS if np.isnan(zs) else zs),
+        prop.PASS2_RUN: bool(result.attrs["pass2_run"]),
+        prop.METHOD: METHOD,
+        prop.METHOD_VERSION: METHOD_VERSION,
+        prop.PARAMETERS: params.to_dict(),
+        prop.FSC_VALIDATED: job.product == "s2_l2a",
+        prop.TCD_USED: tcd is not None,  # without it fsc_og is nodata
     }
-    if any(d.metadata_doc["properties"].get("snowland:simulated") for d in sources):
-        properties["snowland:simulated"] = True
+    if prop.any_simulated(sources):
+        properties[prop.SIMULATED] = True
     lineage = {job.product: [str(d.id) for d in sources], "dem_cop30": [str(d.id) for d in dems], TCD_PRODUCT: tcd_ids}
     return Output(bands=xr.Dataset(bands), geobox=gbox, properties=properties, lineage=lineage,
                   counted_properties=code_percentages, when=f"{job.day}T{first.strftime('%H:%M:%S.%fZ')}")
@@ -257,11 +232,11 @@ def code_percentages(counts: Mapping[str, np.ndarray]) -> dict[str, float | None
     (counted while it is written: no second pass over the unit)."""
     snow = counts["snow"]
     valid = int(snow.sum() - snow[NODATA])
-    return {"snowland:snow_percent": round(100 * int(snow[SNOW]) / valid, 3) if valid else None,
-            "snowland:cloud_percent": round(100 * int(snow[CLOUD]) / valid, 3) if valid else None}
+    return {prop.SNOW_PERCENT: round(100 * int(snow[SNOW]) / valid, 3) if valid else None,
+            prop.CLOUD_PERCENT: round(100 * int(snow[CLOUD]) / valid, 3) if valid else None}
 
 
-def write_snow_cover(job: SnowJob, out: Output, *, overwrite: bool, dc) -> Written:
+def write_snow_cover(job: SnowJob, out: Output, *, overwrite: bool, dc) -> Written | Exists:
     """Write and index one computed unit as ``snow_cover``."""
     return write_dataset(out.bands, geobox=out.geobox, product="snow_cover", key=job.key, region=job.cell,
                          when=out.when, sources=out.lineage, properties=out.properties,
@@ -287,14 +262,15 @@ def _solar_day(dataset) -> str:
     return str(solar_day(dataset))[:10]
 
 
-def _window(day: str) -> tuple[str, str]:
+def days_around(day: str) -> tuple[str, str]:
+    """The days before and after ``day``: a search window that holds every acquisition of its solar day."""
     when = dt.date.fromisoformat(day)
     return ((when - dt.timedelta(days=1)).isoformat(), (when + dt.timedelta(days=1)).isoformat())
 
 
 @task(**TRANSIENT_RETRIES, cache_policy=NO_CACHE)
-def snow_cover_task(job: SnowJob, *, params: dict[str, Any], resolution: float, overwrite: bool) -> Written | str:
-    """One unit, written and indexed, on a dask worker; an input that cannot give a product returns its reason.
+def snow_cover_task(job: SnowJob, *, params: dict[str, Any], resolution: float, overwrite: bool) -> Outcome:
+    """One unit, written and indexed, on a dask worker; an input that cannot give a product skips it with its reason.
 
     Larger units start first, so that the last ones to finish are small and no worker idles long at the end;
     a unit never goes ahead of other flows' work (priority 0 at most)."""
@@ -302,25 +278,30 @@ def snow_cover_task(job: SnowJob, *, params: dict[str, Any], resolution: float, 
                       priority=round(job.area_km2 - CELL_AREA_KM2))
 
 
-def snow_cover_unit(job: SnowJob, *, params: dict[str, Any], resolution: float, overwrite: bool) -> Written | str:
+def snow_cover_unit(job: SnowJob, *, params: dict[str, Any], resolution: float, overwrite: bool) -> Outcome:
     dc = connect()
     with tempfile.TemporaryDirectory(prefix="snowland-unit-") as scratch:
         try:
             out = compute_snow_cover(job, params=SnowParams.from_mapping(params), scratch=Path(scratch),
                                      resolution=resolution, dc=dc)
         except SnowInputError as err:
-            return str(err)
+            return Skipped(unit=job.key, reason=str(err))
         return write_snow_cover(job, out, overwrite=overwrite, dc=dc)
 
 
-def _params(params_file: str | None, resolution: float) -> SnowParams:
-    base = SnowParams.for_pixel_size(resolution)
+def snow_params(params_file: str | None, resolution: float) -> SnowParams:
+    """The LIS parameters of a run: the published defaults for ``resolution``, with ``params_file``'s over them."""
+    arguments.number(resolution, argument="resolution", strict=True)
+    base = arguments.checked("resolution", lambda: SnowParams.for_pixel_size(resolution))
     if not params_file:
         return base
-    return SnowParams.from_mapping({**base.to_dict(), **SnowParams.from_file(params_file).to_dict()})
+    path = arguments.existing(params_file, argument="params_file")
+    return arguments.checked(f"params_file {path}", lambda: SnowParams.from_mapping(
+        {**base.to_dict(), **SnowParams.from_file(path).to_dict()}))
 
 
 @flow(name="snow-cover", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=UNITS_IN_FLIGHT))
+@user_errors_in_one_line
 def snow_cover(
     *,
     start: str | None = None,
@@ -332,7 +313,7 @@ def snow_cover(
     overwrite: bool = False,
     params_file: str | None = None,
     resolution: float = PIXEL_SIZE_M,
-) -> ProductReport:
+) -> Report:
     """Snow cover for every indexed acquisition in the period and area that has none yet.
 
     ``since_days`` takes the acquisitions of the last days (when no ``start`` is given): what a schedule after
@@ -340,33 +321,35 @@ def snow_cover(
     product's pixel size on the EEA grid: 20 m as Let-It-Snow's Sentinel-2 product; coarser (e.g. 240 m) only
     for decimated samples. Parameters come from ``params_file`` (YAML/JSON) over the published defaults.
     """
-    params = _params(params_file, resolution)
+    params = snow_params(params_file, resolution)
+    cells = arguments.cells(cells)
+    bbox = arguments.bbox(bbox)
+    for product in products:
+        arguments.one_of(product, SENSORS, argument="products")
+    start, end = arguments.instant(start, argument="start"), arguments.instant(end, argument="end")
     if since_days is not None and start is None:
-        start = days_ago(since_days)
+        start = arguments.days_ago(arguments.number(since_days, argument="since_days"))
     time = (start or "1970-01-01", end or "2100-01-01")
     dc = connect()
-    report = ProductReport(product="snow_cover")
+    report = Report(flow="snow-cover")
     found = find_snow_jobs(time=time, cells=cells, bbox=bbox, products=products, dc=dc)
     ids = [dataset_id("snow_cover", job.key) for job in found]
     done = dc.index.datasets.bulk_has(ids) if ids and not overwrite else [False] * len(ids)
     for job in found:  # e.g. a killed worker's half-written folder, on whichever host it ran
         sweep_abandoned(product_folder("snow_cover", job.key))
     jobs = []
-    for job, exists in zip(found, done, strict=True):
+    for job, id_, exists in zip(found, ids, done, strict=True):
         if exists:
-            report.exists.append(job.key)
+            report.add(Exists(unit=job.key, id=id_, path=product_folder("snow_cover", job.key)))
         else:
             jobs.append(job)
     log(f"snow_cover: {len(jobs)} unit(s) to compute (cell x day x sensor), {len(report.exists)} already there")
     jobs.sort(key=lambda j: -j.area_km2)
-    with flow_client():
-        futures = snow_cover_task.map(jobs, params=unmapped(params.to_dict()), resolution=unmapped(resolution),
-                                       overwrite=unmapped(overwrite))
-        for job, future in zip(jobs, futures):
-            try:
-                report.add(job.key, future.result())
-            except Exception as err:  # reported per unit; a re-run computes exactly what is missing
-                report.failed[job.key] = f"{type(err).__name__}: {err}"
+    if jobs:
+        with flow_client():
+            futures = snow_cover_task.map(jobs, params=unmapped(params.to_dict()), resolution=unmapped(resolution),
+                                           overwrite=unmapped(overwrite))
+            report.extend(gather(futures, units=[job.key for job in jobs], label="snow_cover"))
     log(report.summary())
     return report
 
@@ -385,8 +368,8 @@ def snow_cover_table(*, time: tuple[str, str] | None = None, cells: Sequence[str
         if cells and p["odc:region_code"] not in cells:
             continue
         rows.append({"date": pd.Timestamp(str(d.center_time)[:10]), "cell": p["odc:region_code"],
-                     "sensor": p.get("snowland:sensor"), "platform": p.get("eo:platform"), "zs": p.get("snowland:zs"),
-                     "snow_percent": p.get("snowland:snow_percent"), "cloud_percent": p.get("snowland:cloud_percent"),
+                     "sensor": p.get(prop.SENSOR), "platform": p.get("eo:platform"), "zs": p.get(prop.ZS),
+                     "snow_percent": p.get(prop.SNOW_PERCENT), "cloud_percent": p.get(prop.CLOUD_PERCENT),
                      "id": str(d.id)})
     columns = ["date", "cell", "sensor", "platform", "zs", "snow_percent", "cloud_percent", "id"]
     return pd.DataFrame(rows, columns=columns).sort_values(["date", "cell", "sensor"]).reset_index(drop=True)

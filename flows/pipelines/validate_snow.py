@@ -12,11 +12,13 @@ import xarray as xr
 from odc.geo.geobox import GeoBox
 
 from flows.pipelines.snow_cover import SENSORS
+from flows.storage import properties as prop
 from flows.storage.index import connect
 from flows.storage.load import load
 from products.snow import SnowParams
 from products.snow.snowline import elevation_histogram, snowline_elevation
 from products.snow.validation import SnowScore, score_snow
+
 
 @dataclass(frozen=True, kw_only=True)
 class DateScore:
@@ -68,7 +70,7 @@ def validate_snow(simulation: Path, *, dc=None) -> list[DateScore]:
         gbox = _truth_geobox(truth_file)
         for sensor in SENSORS.values():
             found = [d for d in dc.find_datasets(product="snow_cover", time=(day, day))
-                     if d.metadata_doc["properties"].get("snowland:sensor") == sensor.code]
+                     if d.metadata_doc["properties"].get(prop.SENSOR) == sensor.code]
             if not found:
                 continue
             data = load("snow_cover", geobox=gbox, time=(day, day), measurements=["snow"], group_by="time", dc=dc)
@@ -76,7 +78,7 @@ def validate_snow(simulation: Path, *, dc=None) -> list[DateScore]:
             if not data.sizes["time"]:
                 continue
             product = data.snow.isel(time=0).values
-            zs = min(float(d.metadata_doc["properties"]["snowland:zs"]) for d in found)
+            zs = min(float(d.metadata_doc["properties"][prop.ZS]) for d in found)
             scores.append(DateScore(day=day, sensor=sensor.code, score=score_snow(product=product, reference=reference),
                                     zs=zs, zs_truth=truth_zs(reference=reference, dem=dem, params=params),
                                     snowline=float(snowline)))

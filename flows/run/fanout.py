@@ -1,7 +1,7 @@
 """Run one unit of work whole on a dask worker: its reads, its compute and its writes in one process.
 
-A Prefect task of a flow calls ``on_cluster(unit_fn, ...)`` and waits for a small result (a ``Written``, a
-reason), so arrays never travel back to the flow's process and each worker's memory holds one unit at a time.
+A Prefect task of a flow calls ``on_cluster(unit_fn, ...)`` and waits for a small result (the unit's typed
+outcome, ``flows.run.outcomes``), so arrays never travel back to the flow's process and each worker's memory holds one unit at a time.
 With N workers, N units run at once; the flow's process only orchestrates. If a worker dies, the scheduler
 runs the unit again on another worker: units write atomically under deterministic ids, so nothing is
 duplicated. Without a dask client the unit runs in the calling thread.

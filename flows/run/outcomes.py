@@ -7,10 +7,13 @@ reason and the other units go on; the run's exit status says whether any failed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
+from typing import Any, Union
+
+from flows.run import progress
+from products.errors import SnowlandError
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,3 +119,31 @@ class Report:
             else:
                 out.append((o.unit, o.status, "", o.reason))
         return out
+
+
+def failed(unit: str, err: BaseException) -> Failed:
+    """The ``Failed`` outcome of a unit that raised ``err``: a user's error by its message (it names the cause), any
+    other error with its type, as a bug or an outage needs it."""
+    reason = str(err) if isinstance(err, SnowlandError) else f"{type(err).__name__}: {err}"
+    return Failed(unit=unit, reason=" ".join(reason.split()))
+
+
+def gather(futures: Sequence[Any], *, units: Sequence[str], label: str) -> list[Outcome]:
+    """The outcomes of a flow's fanned-out units, one per Prefect future, in the order of ``units``.
+
+    The one failure policy: a unit whose task raised (after its retries) is ``Failed`` with its reason and the
+    others go on. Each unit is told to ``progress`` as it ends, whatever the order.
+    """
+    from prefect.futures import as_completed
+
+    unit_of = dict(zip(futures, units, strict=True))
+    ended: dict[str, Outcome] = {}
+    with progress.units(label, total=len(units)) as done:
+        for future in as_completed(list(futures)):
+            unit = unit_of[future]
+            try:
+                ended[unit] = future.result()
+            except Exception as err:  # noqa: BLE001 - recorded with its reason; a re-run computes what is missing
+                ended[unit] = failed(unit, err)
+            done(ended[unit].status)
+    return [ended[unit] for unit in units]

@@ -78,6 +78,7 @@ from flows.simulator.world import (
     World,
     build_world,
 )
+from flows.storage import properties as prop
 from flows.storage.atomic import replacing, sweep_folder, write_text
 from flows.storage.writer import write_cog
 from products.errors import BadInputError
@@ -375,7 +376,7 @@ class _Simulation:
                     continue
                 doc = json.loads(path.read_text())
                 props = doc.get("properties", {})
-                if props.get("snowland:world") != self.world.fingerprint:
+                if props.get(prop.WORLD) != self.world.fingerprint:
                     raise SimulationConflict(
                         f"{path} is not an item of this simulated world ({self.world.fingerprint}); "
                         "write into another folder or delete this one")
@@ -443,9 +444,9 @@ class _Simulation:
         return {
             "created": _iso(created),
             "updated": _iso(created),
-            "snowland:simulated": True,
-            "snowland:world": self.world.fingerprint,
-            "snowland:seed": self.world.seed,
+            prop.SIMULATED: True,
+            prop.WORLD: self.world.fingerprint,
+            prop.SEED: self.world.seed,
         }
 
     def _geometry(self, footprint_utm, epsg: int) -> tuple[dict, list[float]]:
@@ -677,7 +678,7 @@ class _Simulation:
                 "description": f"{SIMULATED_NOTE} Elevation of the simulated world on the GLO-30 tile grid "
                                "(1 arc-second, pixel centres on whole arc-seconds); -32767 outside the simulated area.",
                 "created": "2021-04-22T00:00:00Z", "updated": "2021-04-22T00:00:00Z",
-                "snowland:simulated": True, "snowland:world": self.world.fingerprint, "snowland:seed": self.world.seed,
+                prop.SIMULATED: True, prop.WORLD: self.world.fingerprint, prop.SEED: self.world.seed,
             },
             "links": self._links(),
             "assets": {"data": {
@@ -805,7 +806,7 @@ class _Simulation:
         for path in sorted((self.out / collection).glob("*/*.json")):
             if path.stem == path.parent.name:
                 doc = json.loads(path.read_text())
-                if doc.get("properties", {}).get("snowland:world") == self.world.fingerprint:
+                if doc.get("properties", {}).get(prop.WORLD) == self.world.fingerprint:
                     docs.append((path, doc))
         docs.sort(key=lambda pd: (pd[1]["properties"]["datetime"], pd[1]["id"]))
         for path, doc in docs:
@@ -835,7 +836,7 @@ class _Simulation:
             _write_json(folder / "items.json", {"type": "FeatureCollection", "features": features})
             bboxes = np.array([d["bbox"] for d in docs])
             times = [d["properties"]["datetime"] for d in docs]
-            summaries: dict[str, Any] = {"platform": sorted({d["properties"]["platform"] for d in docs}), "snowland:simulated": [True]}
+            summaries: dict[str, Any] = {"platform": sorted({d["properties"]["platform"] for d in docs}), prop.SIMULATED: [True]}
             if collection == S2_COLLECTION:
                 summaries.update({"constellation": ["sentinel-2"], "instruments": ["msi"],
                                   "grid:code": sorted({d["properties"]["grid:code"] for d in docs})})
@@ -865,7 +866,7 @@ class _Simulation:
             "title": "snowland SIMULATED scenes",
             "description": f"{SIMULATED_NOTE} Sentinel-2 L2A, Landsat-8 C2 L2 and Copernicus DEM items of simulated "
                            f"world {self.world.fingerprint} (seed {self.world.seed}); truth in ./truth/.",
-            "snowland:simulated": True,
+            prop.SIMULATED: True,
             "links": [{"rel": "root", "href": "./catalog.json", "type": "application/json"}] + children,
         }
         _write_json(self.out / "catalog.json", catalog)

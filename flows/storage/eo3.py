@@ -22,7 +22,6 @@ from products.errors import RefusedItemError
 
 SNOWLAND_NAMESPACE = uuid.UUID("6f4e2a8c-5d1b-4c3e-9a7f-2b8d0e1c4a55")
 EO3_SCHEMA = "https://schemas.opendatacube.org/dataset"
-BOA_OFFSET_PROPERTY = "snowland:boa_add_offset"  # DN offset to add before scaling (Sentinel-2 baseline >= 04.00)
 
 
 class BadSourceError(RefusedItemError):

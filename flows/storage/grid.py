@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from odc.geo import CRS, Geometry, geom
 from odc.geo.geobox import GeoBox
@@ -66,7 +68,8 @@ class Cell:
 
 
 def cells_covering(geometry: Geometry, *, size_m: int = 100_000) -> list[Cell]:
-    """Cells of ``size_m`` that intersect ``geometry`` (any CRS), in name order."""
+    """Cells of ``size_m`` that share some area with ``geometry`` (any CRS), in name order: a cell that only
+    touches it along an edge or at a corner holds none of it."""
     area = geometry.to_crs(EEA_CRS)
     x0, y0, x1, y1 = area.boundingbox
     cells = [
@@ -74,7 +77,7 @@ def cells_covering(geometry: Geometry, *, size_m: int = 100_000) -> list[Cell]:
         for e in range(math.floor(x0 / size_m), math.ceil(x1 / size_m))
         for n in range(math.floor(y0 / size_m), math.ceil(y1 / size_m))
     ]
-    return sorted(c for c in cells if c.geometry.intersects(area))
+    return sorted(c for c in cells if c.geometry.intersects(area) and not c.geometry.touches(area))
 
 
 def aligned_geobox(geometry: Geometry, *, resolution: float) -> GeoBox:
@@ -83,3 +86,10 @@ def aligned_geobox(geometry: Geometry, *, resolution: float) -> GeoBox:
     r = resolution
     snapped = (math.floor(x0 / r) * r, math.floor(y0 / r) * r, math.ceil(x1 / r) * r, math.ceil(y1 / r) * r)
     return GeoBox.from_bbox(snapped, crs=EEA_CRS, resolution=r)
+
+
+def footprint(datasets: Sequence[Any], *, within: Geometry | None = None) -> Geometry:
+    """Where the datasets (anything with an ``extent``, e.g. datacube ``Dataset``) lie, in EPSG:3035, cut to
+    ``within``: with ``aligned_geobox``, a cell's grid cropped to its data (the pixels stay on the grid)."""
+    shape = geom.unary_union([d.extent.to_crs(EEA_CRS) for d in datasets])
+    return shape & within.to_crs(EEA_CRS) if within is not None else shape

@@ -17,7 +17,7 @@ from datacube.model import Dataset, Product
 from odc.geo import Geometry
 from odc.geo.geobox import GeoBox
 
-from flows.storage.eo3 import BOA_OFFSET_PROPERTY
+from flows.storage import properties as prop
 from flows.storage.grid import EEA_CRS, Cell, aligned_geobox
 from flows.storage.index import CubeError, connect
 
@@ -145,7 +145,7 @@ def _boa_offsets(dc: datacube.Datacube, datasets: Sequence[Dataset], product: Pr
     days = _groups(dc, datasets, group_by)
     offsets = []
     for day, group in zip(days.time.values, days.values):
-        values = {float(d.metadata_doc["properties"].get(BOA_OFFSET_PROPERTY, 0)) for d in group}
+        values = {float(d.metadata_doc["properties"].get(prop.BOA_ADD_OFFSET, 0)) for d in group}
         if len(values) > 1:
             raise CubeError(
                 f"{product.name} on {np.datetime_as_string(day, unit='D')}: datasets of one day have different "

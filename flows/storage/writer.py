@@ -7,10 +7,9 @@ import datetime as dt
 import math
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import datacube
 import numpy as np
@@ -19,19 +18,11 @@ import yaml
 from odc.geo.geobox import GeoBox
 
 from flows.run.fanout import local_threads
+from flows.run.outcomes import Exists, Written
 from flows.storage.atomic import replacing, staged, sweep_abandoned
 from flows.storage.eo3 import add_dataset, dataset_id, eo3_document, read_grid
 from flows.storage.index import CubeError, connect
 from odc_config.settings import load_settings
-
-
-@dataclass(frozen=True, kw_only=True)
-class Written:
-    """The outcome of writing one output dataset."""
-
-    id: str
-    path: Path
-    status: Literal["written", "exists", "replaced"]
 
 
 def product_folder(product: str, key: str) -> Path:
@@ -52,12 +43,13 @@ def write_dataset(
     counted_properties: Callable[[Mapping[str, np.ndarray]], Mapping[str, Any]] | None = None,
     overwrite: bool = False,
     dc: datacube.Datacube | None = None,
-) -> Written:
+) -> Written | Exists:
     """Write (y, x) bands on ``geobox`` (EEA grid) as COGs with an eo3 document, then index them, atomically.
 
     The files are written into a hidden folder that is renamed into place once complete, with the
     eo3 document last; only then is the dataset indexed. The id depends only on ``product`` and ``key``,
-    so a re-run finds it and skips it, or with ``overwrite`` replaces it, never duplicating.
+    so a re-run finds it and skips it, or with ``overwrite`` replaces it, never duplicating. The outcome's unit is
+    ``key``.
     ``sources`` maps a lineage classifier (e.g. the source product) to source dataset ids.
     ``counted_properties`` adds properties made from the value counts (256 bins) of every uint8 band, counted
     while the bands are written (e.g. the share of a class), so that no second pass over the data is needed.
@@ -69,7 +61,7 @@ def write_dataset(
     if exists and not overwrite:
         if not final.exists():
             sweep_abandoned(final)  # its replacement died between the two renames: put it back
-        return Written(id=ds_id, path=final, status="exists")
+        return Exists(unit=key, id=ds_id, path=final)
 
     with staged(final) as partial:
         stem = f"{product}_{key.replace('/', '_')}"
@@ -89,7 +81,7 @@ def write_dataset(
         index.datasets.archive([ds_id])
         index.datasets.purge([ds_id])
     add_dataset(index, doc, uri=(final / "odc-metadata.yaml").as_uri())
-    return Written(id=ds_id, path=final, status="replaced" if exists else "written")
+    return Written(unit=key, id=ds_id, path=final, replaced=exists)
 
 
 COG_BLOCK = 512

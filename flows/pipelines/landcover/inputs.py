@@ -15,10 +15,12 @@ import xarray as xr
 from odc.geo import Geometry, geom
 from odc.geo.geobox import GeoBox
 
+from flows.storage import properties as prop
 from flows.storage.atomic import replacing
 from flows.storage.grid import EEA_CRS, Cell
 from flows.storage.load import load
 from odc_config.settings import load_settings
+from products.errors import BadInputError
 from products.landcover import nrt
 from products.landcover.features import BandRoles
 from products.landcover.gapfill import LANDSAT_STEP_DAYS, S2_STEP_DAYS
@@ -37,7 +39,7 @@ CELL_SIZE_M = 100_000
 YEARLY = "december"  # a yearly map is the series of the whole calendar year, the last key date's grid
 
 
-class LandCoverInputError(ValueError):
+class LandCoverInputError(BadInputError):
     """Inputs that cannot give a land-cover model or map; the message says why and what to do."""
 
 
@@ -71,45 +73,41 @@ SOURCES: Mapping[str, Source] = {
 }
 
 
-def _source(product: str) -> Source:
+def source_for(product: str) -> Source:
+    """How ``product`` becomes land-cover features; refused when it cannot."""
     if product not in SOURCES:
         raise LandCoverInputError(f"no land-cover features for product {product!r}; use one of {sorted(SOURCES)}")
     return SOURCES[product]
 
 
 # ------------------------------------------------------------------------------------------------ the area
-def _area(cells: Sequence[str] | None, bbox: Sequence[float] | None) -> Geometry | None:
+def requested_area(cells: Sequence[str] | None, bbox: Sequence[float] | None) -> Geometry | None:
+    """The area of the cells, else of the lon/lat box (both checked by the flow), in EPSG:3035; None for neither."""
     if cells:
         return geom.unary_union([Cell.parse(c).geometry for c in cells])
     if bbox:
-        if len(bbox) != 4:
-            raise LandCoverInputError(f"bbox needs 4 numbers (west south east north, degrees), not {list(bbox)}")
         return geom.box(*bbox, crs="EPSG:4326").to_crs(EEA_CRS)
     return None
 
 
-def _window(year: int, when: str, settings: nrt.FeatureSettings) -> tuple[str, str]:
+def acquisition_window(year: int, when: str, settings: nrt.FeatureSettings) -> tuple[str, str]:
     """Acquisitions a key date may use: from the season start less the margin to the end of its day."""
     first = settings.season.start(year) - pd.Timedelta(days=settings.margin_days)
     last = nrt.key_date(when).end(year)
     return first.strftime("%Y-%m-%d"), last.strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def _datasets(dc, source: Source, area: Geometry, window: tuple[str, str]) -> list:
+def find_acquisitions(dc, source: Source, area: Geometry, window: tuple[str, str]) -> list:
+    """The source's datasets over ``area`` acquired in ``window`` (its end is a date-time, included)."""
     found = dc.find_datasets(product=source.product, geopolygon=area, time=window)
     last = pd.Timestamp(window[1])
     return [d for d in found if pd.Timestamp(d.center_time.replace(tzinfo=None)) <= last]
 
 
-def _footprint(datasets: Sequence, area: Geometry | None) -> Geometry:
-    shape = geom.unary_union([d.extent.to_crs(EEA_CRS) for d in datasets])
-    return shape & area if area is not None else shape
-
-
 # ------------------------------------------------------------------------------------------------ series
-def _series(dc, source: Source, gbox: GeoBox, window: tuple[str, str]) -> tuple[xr.Dataset, xr.DataArray, dict[str, str]]:
+def reflectance_series(dc, source: Source, gbox: GeoBox, window: tuple[str, str]) -> tuple[xr.Dataset, xr.DataArray, dict[str, str]]:
     """Reflectance series, per-date validity (lazy) and the datasets read (id -> acquisition time), on ``gbox``."""
-    found = _datasets(dc, source, gbox.extent, window)
+    found = find_acquisitions(dc, source, gbox.extent, window)
     if not found:
         raise NoValidDateError(f"no {source.product} acquisition between {window[0]} and {window[1][:10]} over the area")
     data = load(source.product, geobox=gbox, time=window, measurements=source.measurements, chunks=512, dc=dc)
@@ -127,23 +125,23 @@ def _series(dc, source: Source, gbox: GeoBox, window: tuple[str, str]) -> tuple[
     return series, valid, {str(d.id): str(d.center_time)[:19] for d in found}
 
 
-def _training_series(dc, source: Source, gbox: GeoBox, year: int) -> tuple[xr.Dataset, xr.DataArray, dict[str, str]]:
+def training_series(dc, source: Source, gbox: GeoBox, year: int) -> tuple[xr.Dataset, xr.DataArray, dict[str, str]]:
     """A training year's whole series on ``gbox``, read once and kept in the work folder.
 
     Every key date of the year cuts it (``nrt.series_until``), so the models of a year's key dates read the
     images once. The file is named by the grid and the dataset ids, so new acquisitions make a new one.
     """
-    window = _window(year, YEARLY, source.settings())
-    found = sorted(str(d.id) for d in _datasets(dc, source, gbox.extent, window))
+    window = acquisition_window(year, YEARLY, source.settings())
+    found = sorted(str(d.id) for d in find_acquisitions(dc, source, gbox.extent, window))
     digest = hashlib.sha256(json.dumps([source.product, list(gbox.affine)[:6], list(gbox.shape), found]).encode())
-    path = _work_dir("series", source.product) / f"{year}-{digest.hexdigest()[:16]}.npz"
+    path = work_dir("series", source.product) / f"{year}-{digest.hexdigest()[:16]}.npz"
     if path.exists():
         with np.load(path, allow_pickle=False) as f:
             coords = {"time": f["time"], "y": f["y"], "x": f["x"]}
             series = xr.Dataset({v: (("time", "y", "x"), f[f"band_{v}"]) for v in source.roles.reflectance}, coords=coords)
             valid = xr.DataArray(f["valid"], dims=("time", "y", "x"), coords=coords)
             return series, valid, dict(zip(f["ids"].tolist(), f["id_times"].tolist()))
-    series, valid, ids = _series(dc, source, gbox, window)
+    series, valid, ids = reflectance_series(dc, source, gbox, window)
     series, valid = dask.compute(series, valid)
     with replacing(path) as partial:
         np.savez(partial, time=series.time.values, y=series.y.values, x=series.x.values, valid=valid.values,
@@ -152,12 +150,13 @@ def _training_series(dc, source: Source, gbox: GeoBox, year: int) -> tuple[xr.Da
     return series, valid, ids
 
 
-def _until(ids: Mapping[str, str], year: int, when: str) -> list[str]:
+def ids_until(ids: Mapping[str, str], year: int, when: str) -> list[str]:
+    """The ids (of id -> acquisition time) acquired by the end of the key date ``when`` of ``year``."""
     last = nrt.key_date(when).end(year)
     return sorted(i for i, t in ids.items() if pd.Timestamp(t) <= last)
 
 
-def _clear(n_clear: xr.DataArray, what: str) -> np.ndarray:
+def clear_counts(n_clear: xr.DataArray, what: str) -> np.ndarray:
     """The computed clear-observation counts, refused when no pixel has one."""
     n_clear = np.asarray(n_clear.values)
     if not n_clear.any():
@@ -165,7 +164,8 @@ def _clear(n_clear: xr.DataArray, what: str) -> np.ndarray:
     return n_clear
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes (hex)."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -173,17 +173,25 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _wkt(text: str):
+def wkt_shape(text: str):
+    """A shapely geometry from WKT (as a task receives an area)."""
     import shapely
 
     return shapely.from_wkt(text)
 
 
-def _work_dir(kind: str, key: str) -> Path:
+def work_dir(kind: str, key: str) -> Path:
+    """The land-cover flows' working folder for ``kind`` (samples, series, reports) and ``key``, made if missing."""
     folder = load_settings().data_dir / "land_cover_work" / kind / key
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
-def _wkt_geometry(text: str) -> Geometry:
-    return Geometry(_wkt(text), crs=EEA_CRS)
+def wkt_geometry(text: str) -> Geometry:
+    """An EPSG:3035 geometry from WKT."""
+    return Geometry(wkt_shape(text), crs=EEA_CRS)
+
+
+def simulated_inputs(dc, ids: Sequence[str]) -> bool:
+    """Whether the datasets of ``ids`` are SIMULATED (the first few tell: a run does not mix real and simulated)."""
+    return prop.any_simulated(d for d in (dc.index.datasets.get(i) for i in ids[:5]) if d is not None)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from flows.pipelines.landcover.inputs import LandCoverInputError
+from flows.storage import properties as prop
 from flows.storage.index import connect
 from flows.storage.load import load
 from flows.storage.reference import (
@@ -47,14 +48,14 @@ def score_map(dataset: str, *, reference: str, mapping: str, year_column: str | 
         raise LandCoverInputError(f"no dataset {dataset} in the index")
     props = record.metadata_doc["properties"]
     data = load(record.product.name, geometry=record.extent, measurements=["classification"], group_by="time",
-                resolution=props["snowland:parameters"]["resolution_m"], scale=False, dc=dc, where={"id": dataset})
+                resolution=props[prop.PARAMETERS]["resolution_m"], scale=False, dc=dc, where={"id": dataset})
     classes = data.classification.isel(time=0).values
     gbox = data.odc.geobox
     ref = read_reference(reference, mapping=mapping, column=column, crs="EPSG:3035", on_unmapped="ignore")
     if year_column:
-        ref = replace(ref, frame=ref.frame[ref.frame[year_column].astype(int) == int(props["snowland:year"])])
+        ref = replace(ref, frame=ref.frame[ref.frame[year_column].astype(int) == int(props[prop.YEAR])])
     expected = rasterise_polygons(ref, shape=tuple(gbox.shape), transform=gbox.affine, value_column="class_code")
-    level = props["snowland:nomenclature"]
+    level = props[prop.NOMENCLATURE]
     if level != ref.nomenclature:
         expected = np.asarray(to_level(expected, level))
     inside = expected > 0

@@ -1,5 +1,9 @@
 """The train-land-cover flow: samples from reference polygons over past years' series, validated over several runs,
-a model saved and indexed as a ``land_cover_model`` dataset with lineage to its training images."""
+a model saved and indexed as a ``land_cover_model`` dataset with lineage to its training images.
+
+Its units are the training years (their samples), and its product is one model: a year that cannot give samples
+stops the training with its reason, as a model of fewer years would be another model.
+"""
 
 from __future__ import annotations
 
@@ -17,40 +21,45 @@ from odc.geo.geobox import GeoBox
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.pipelines import arguments
 from flows.pipelines.landcover.inputs import (
     CELL_SIZE_M,
     METHOD_VERSION,
     YEARLY,
     LandCoverInputError,
-    _area,
-    _clear,
-    _datasets,
-    _footprint,
-    _sha256,
-    _source,
-    _training_series,
-    _until,
-    _window,
-    _wkt,
-    _work_dir,
+    acquisition_window,
+    clear_counts,
+    file_sha256,
+    find_acquisitions,
+    ids_until,
+    requested_area,
+    simulated_inputs,
+    source_for,
+    training_series,
+    wkt_shape,
+    work_dir,
 )
 from flows.pipelines.landcover.report import write_report
+from flows.run import progress
+from flows.run.outcomes import Exists, Report, Written
 from flows.run.retry import TRANSIENT_RETRIES
-from flows.storage.eo3 import dataset_id
-from flows.storage.grid import EEA_CRS, aligned_geobox, cells_covering
-from flows.storage.index import connect
+from flows.run.say import log, user_errors_in_one_line
+from flows.storage import properties as prop
 from flows.storage.atomic import replacing
+from flows.storage.eo3 import dataset_id
+from flows.storage.grid import EEA_CRS, aligned_geobox, cells_covering, footprint
+from flows.storage.index import connect
 from flows.storage.models import model_file, save_model
 from flows.storage.reference import (
     ReferencePolygons,
     rasterise_polygons,
     read_reference,
 )
-from flows.storage.writer import write_dataset
+from flows.storage.writer import product_folder, write_dataset
 from odc_config.settings import load_settings
 from products.errors import BadInputError
 from products.landcover import classify, nrt
-from products.landcover.nomenclature import load_nomenclature
+from products.landcover.nomenclature import available, load_nomenclature
 from products.landcover.samples import (
     NoPolygonError,
     Samples,
@@ -108,7 +117,7 @@ def _reference(request: TrainingRequest, year: int) -> ReferencePolygons:
             raise NoPolygonError(f"{Path(request.reference).name} has no polygon of year {year} "
                                  f"(column {request.year_column!r})")
     if request.area_wkt:
-        frame = frame[frame.intersects(_wkt(request.area_wkt))]
+        frame = frame[frame.intersects(wkt_shape(request.area_wkt))]
     if frame.empty:
         raise NoPolygonError(f"no reference polygon of {Path(request.reference).name} intersects the area")
     return replace(ref, frame=frame.reset_index(drop=True))
@@ -118,20 +127,20 @@ def _reference(request: TrainingRequest, year: int) -> ReferencePolygons:
 def collect_samples(request: TrainingRequest, year: int) -> dict[str, Any]:
     """One training year's samples into an ``.npz`` file: its path, the sources read and the class counts."""
     dc = connect()
-    source = _source(request.product)
+    source = source_for(request.product)
     settings = source.settings()
     ref = _reference(request, year)
     when = request.key_date or YEARLY
     x0, y0, x1, y1 = ref.frame.total_bounds
     extent = geom.box(x0, y0, x1, y1, crs=EEA_CRS)
-    found = _datasets(dc, source, extent, _window(year, YEARLY, settings))
+    found = find_acquisitions(dc, source, extent, acquisition_window(year, YEARLY, settings))
     if not found:
         raise NoValidDateError(f"no {source.product} acquisition of {year} over the reference polygons")
-    gbox = aligned_geobox(_footprint(found, extent), resolution=source.resolution)  # where polygons and images meet
-    series, valid, read = _training_series(dc, source, gbox, year)
+    gbox = aligned_geobox(footprint(found, within=extent), resolution=source.resolution)  # polygons and images meet
+    series, valid, read = training_series(dc, source, gbox, year)
     series, valid = nrt.series_until(series, valid, year=year, when=when, settings=settings)
-    ids = _until(read, year, when)
-    n_clear = _clear(clear_observations(valid), f"training year {year}")
+    ids = ids_until(read, year, when)
+    n_clear = clear_counts(clear_observations(valid), f"training year {year}")
     feats = nrt.key_date_features(series, valid, year=year, when=when, settings=settings)
     classes = ref.polygon_classes()
     if request.key_date:
@@ -141,7 +150,7 @@ def collect_samples(request: TrainingRequest, year: int) -> dict[str, Any]:
     labels = np.zeros(polygon_ids.shape, dtype=np.uint8)
     known = np.isin(polygon_ids, list(classes))
     labels[known] = [classes[i] for i in polygon_ids[known].tolist()]
-    path = _work_dir("samples", request.key()) / f"{year}.npz"
+    path = work_dir("samples", request.key()) / f"{year}.npz"
     with replacing(path) as partial:
         np.savez(partial, features=found.features, labels=found.labels, polygons=found.polygons,
                  feature_names=np.array(found.feature_names), reference=labels,
@@ -216,7 +225,7 @@ def validate_model(request: TrainingRequest, sample_paths: list[str], *, nomencl
         predicted, _ = classify.predict_samples(model, split.validation)
         runs.append(accuracy(split.validation.labels, predicted))
     summary = summarise_runs(runs)
-    folder = Path(report_dir) if report_dir else _work_dir("reports", request.key())
+    folder = Path(report_dir) if report_dir else work_dir("reports", request.key())
     title = (f"Land-cover validation: {request.key_date or 'yearly'} model, {request.product}, "
              f"years {', '.join(map(str, request.years))}")
     meta = {"model_key": request.key(), "years": list(request.years), "product": request.product,
@@ -235,8 +244,8 @@ def validate_model(request: TrainingRequest, sample_paths: list[str], *, nomencl
 
 @task(cache_policy=NO_CACHE)
 def fit_and_record(request: TrainingRequest, collected: list[dict[str, Any]], *, nomenclature: str,
-                   validation: Mapping[str, Any] | None, overwrite: bool) -> str:
-    """Train on every sample, save the model file and index it as a ``land_cover_model`` dataset; its id."""
+                   validation: Mapping[str, Any] | None, overwrite: bool) -> Written | Exists:
+    """Train on every sample, save the model file and index it as a ``land_cover_model`` dataset."""
     dc = connect()
     key = request.key()
     model_id = dataset_id("land_cover_model", key)
@@ -256,37 +265,36 @@ def fit_and_record(request: TrainingRequest, collected: list[dict[str, Any]], *,
         gbox = GeoBox(tuple(int(v) for v in f["shape"]), Affine(*f["affine"].tolist()), EEA_CRS)
     band = xr.DataArray(reference, dims=("y", "x"), attrs={"nodata": 0})
     properties = {
-        "snowland:model_folder": str(folder),
-        "snowland:model_sha256": _sha256(model_file(folder)),
-        "snowland:nomenclature": nomenclature,
-        "snowland:years": list(request.years),
-        "snowland:key_date": request.key_date or "yearly",
-        "snowland:source_product": request.product,
-        "snowland:method": request.method,
-        "snowland:method_version": METHOD_VERSION,
-        "snowland:parameters": {"classifier": dict(model.spec.params), "predict": dict(model.spec.predict_options),
-                                "max_samples_per_class": request.max_samples_per_class, "seed": request.seed,
-                                "step_days": _source(request.product).step_days, "drop_rare": request.drop_rare},
-        "snowland:reference": Path(request.reference).name,
-        "snowland:reference_sha256": request.reference_sha256,
-        "snowland:mapping": request.mapping,
-        "snowland:classes": list(model.classes),
-        "snowland:class_counts": {str(k): int(v) for k, v in model.class_counts.items()},
-        "snowland:dropped_classes": {str(k): v for k, v in dropped.items()},
-        "snowland:n_features": len(model.feature_names),
-        "snowland:library_versions": dict(model.library_versions),
-        "snowland:cells": area_cells,
+        prop.MODEL_FOLDER: str(folder),
+        prop.MODEL_SHA256: file_sha256(model_file(folder)),
+        prop.NOMENCLATURE: nomenclature,
+        prop.YEARS: list(request.years),
+        prop.KEY_DATE: request.key_date or "yearly",
+        prop.SOURCE_PRODUCT: request.product,
+        prop.METHOD: request.method,
+        prop.METHOD_VERSION: METHOD_VERSION,
+        prop.PARAMETERS: {"classifier": dict(model.spec.params), "predict": dict(model.spec.predict_options),
+                          "max_samples_per_class": request.max_samples_per_class, "seed": request.seed,
+                          "step_days": source_for(request.product).step_days, "drop_rare": request.drop_rare},
+        prop.REFERENCE: Path(request.reference).name,
+        prop.REFERENCE_SHA256: request.reference_sha256,
+        prop.MAPPING: request.mapping,
+        prop.CLASSES: list(model.classes),
+        prop.CLASS_COUNTS: {str(k): int(v) for k, v in model.class_counts.items()},
+        prop.DROPPED_CLASSES: {str(k): v for k, v in dropped.items()},
+        prop.N_FEATURES: len(model.feature_names),
+        prop.LIBRARY_VERSIONS: dict(model.library_versions),
+        prop.CELLS: area_cells,
     }
     if validation:
-        properties["snowland:validation"] = {k: validation[k] for k in ("overall_accuracy", "kappa", "runs", "json")}
-    if _simulated(dc, [i for c in collected for i in c["sources"]]):
-        properties["snowland:simulated"] = True
+        properties[prop.VALIDATION] = {k: validation[k] for k in ("overall_accuracy", "kappa", "runs", "json")}
+    if simulated_inputs(dc, [i for c in collected for i in c["sources"]]):
+        properties[prop.SIMULATED] = True
     last = max(request.years)
-    written = write_dataset(xr.Dataset({"reference": band}), geobox=gbox, product="land_cover_model", key=key,
-                            region=area_cells[0], when=f"{last}-12-31T23:59:59Z",
-                            sources={request.product: sorted({i for c in collected for i in c["sources"]})},
-                            properties=properties, overwrite=overwrite, dc=dc)
-    return written.id
+    return write_dataset(xr.Dataset({"reference": band}), geobox=gbox, product="land_cover_model", key=key,
+                         region=area_cells[0], when=f"{last}-12-31T23:59:59Z",
+                         sources={request.product: sorted({i for c in collected for i in c["sources"]})},
+                         properties=properties, overwrite=overwrite, dc=dc)
 
 
 def _model_cells(request: TrainingRequest, collected: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -297,20 +305,11 @@ def _model_cells(request: TrainingRequest, collected: Sequence[Mapping[str, Any]
     return [c.name for c in cells_covering(gbox.extent, size_m=CELL_SIZE_M)]
 
 
-def _simulated(dc, ids: Sequence[str]) -> bool:
-    for i in ids[:5]:
-        d = dc.index.datasets.get(i)
-        if d is not None and d.metadata_doc["properties"].get("snowland:simulated"):
-            return True
-    return False
-
-
 @dataclass(frozen=True, kw_only=True)
-class TrainingResult:
-    """A trained model's dataset id, its validation figures and report files."""
+class TrainedModel:
+    """A trained model as the index records it: its dataset id, what it was trained on, its validation."""
 
     model: str
-    status: str
     years: tuple[int, ...]
     key_date: str | None
     nomenclature: str
@@ -320,14 +319,43 @@ class TrainingResult:
     report_html: str | None = None
     dropped: Mapping[str, str] = field(default_factory=dict)
 
-    def summary(self) -> str:
-        figures = (f", validation OA {self.overall_accuracy:.3f} kappa {self.kappa:.3f} ({self.report_html})"
-                   if self.overall_accuracy is not None else "")
-        return (f"land_cover_model {self.model} ({self.status}): {self.key_date or 'yearly'} model, {self.nomenclature}, "
-                f"years {', '.join(map(str, self.years))}{figures}")
+    def details(self) -> dict[str, str]:
+        """What a run's report says of the model."""
+        out = {"model": self.model, "trained": f"{self.key_date or 'yearly'} model, {self.nomenclature}, "
+                                               f"years {', '.join(map(str, self.years))}"}
+        if self.overall_accuracy is not None:
+            out["validation"] = f"OA {self.overall_accuracy:.3f} kappa {self.kappa:.3f} ({self.report_html})"
+        if self.dropped:
+            out["dropped classes"] = ", ".join(f"{c} ({why})" for c, why in self.dropped.items())
+        return out
+
+
+def model_dataset(model: str, *, dc=None):
+    """The ``land_cover_model`` dataset of id ``model``; refused if the index has none."""
+    dc = dc or connect()
+    dataset = dc.index.datasets.get(model)
+    if dataset is None or dataset.product.name != "land_cover_model":
+        raise LandCoverInputError(f"{model} is not a land_cover_model dataset in the index; train one first "
+                                  "(`snowland train-land-cover`)")
+    return dataset
+
+
+def trained_model(model: str, *, dc=None) -> TrainedModel:
+    """The trained model ``model`` as the index records it; refused if it is not a ``land_cover_model`` dataset."""
+    dataset = model_dataset(model, dc=dc)
+    props = dataset.metadata_doc["properties"]
+    validation = props.get(prop.VALIDATION) or {}
+    key_date = props.get(prop.KEY_DATE)
+    return TrainedModel(model=str(dataset.id), years=tuple(int(y) for y in props[prop.YEARS]),
+                        key_date=None if key_date in (None, "yearly") else key_date,
+                        nomenclature=props[prop.NOMENCLATURE], overall_accuracy=validation.get("overall_accuracy"),
+                        kappa=validation.get("kappa"), report_json=validation.get("json"),
+                        report_html=validation["json"].replace(".json", ".html") if validation.get("json") else None,
+                        dropped=props.get(prop.DROPPED_CLASSES) or {})
 
 
 @flow(name="train-land-cover", log_prints=True)
+@user_errors_in_one_line
 def train_land_cover(
     *,
     reference: str,
@@ -346,7 +374,7 @@ def train_land_cover(
     drop_rare: bool = False,
     report_dir: str | None = None,
     overwrite: bool = False,
-) -> TrainingResult:
+) -> Report:
     """Train a land-cover model on reference polygons and the images of ``years`` over an area.
 
     ``reference``: GeoPackage / Shapefile / GeoParquet; ``mapping`` turns its class column (``column`` or the
@@ -354,49 +382,54 @@ def train_land_cover(
     ``bbox`` (lon/lat), else the reference's extent. ``key_date`` (march, july, december) trains a near-real-time
     model on series cut at that date and labels at that date's level; without it, a yearly model.
     ``runs`` by-polygon splits give the validation report (JSON + HTML page); the recorded model is then
-    trained on every sample and indexed as a ``land_cover_model`` dataset. Returns its id and the figures.
+    trained on every sample and indexed as a ``land_cover_model`` dataset: the report's one outcome, with the
+    model's id and validation figures in its details (``trained_model`` reads them as numbers).
     """
-    if not years:
-        raise LandCoverInputError("give at least one training year")
-    if key_date is not None:
-        nrt.key_date(key_date)
-    _source(product)
-    if method not in classify.CLASSIFIERS:
-        raise LandCoverInputError(f"unknown method {method!r}; known: {sorted(classify.CLASSIFIERS)}")
-    path = Path(reference)
-    if not path.exists():
-        raise LandCoverInputError(f"reference file {reference} does not exist")
-    area = _area(cells, bbox)
+    path = check_training_arguments(reference=reference, years=years, cells=cells, bbox=bbox, product=product,
+                                    mapping=mapping, key_date=key_date, method=method, runs=runs,
+                                    max_samples_per_class=max_samples_per_class)
+    area = requested_area(cells, bbox)
     request = TrainingRequest(
         reference=str(path.resolve()), mapping=mapping, column=column, year_column=year_column,
         years=tuple(sorted(int(y) for y in years)), area_wkt=area.wkt if area is not None else None, product=product,
         key_date=key_date, method=method, seed=seed, runs=runs, max_samples_per_class=max_samples_per_class,
-        drop_rare=drop_rare, reference_sha256=_sha256(path),
+        drop_rare=drop_rare, reference_sha256=file_sha256(path),
     )
     dc = connect()
+    report = Report(flow="train-land-cover")
     model_id = dataset_id("land_cover_model", request.key())
-    level = request.nomenclature_level
     if not overwrite and dc.index.datasets.has(model_id):
-        props = dc.index.datasets.get(model_id).metadata_doc["properties"]
-        val = props.get("snowland:validation") or {}
-        result = TrainingResult(model=model_id, status="exists", years=request.years, key_date=key_date,
-                                nomenclature=props["snowland:nomenclature"], overall_accuracy=val.get("overall_accuracy"),
-                                kappa=val.get("kappa"), report_json=val.get("json"),
-                                report_html=val.get("json", "").replace(".json", ".html") or None)
-        print(result.summary())
-        return result
-    _rare_classes(_polygon_counts(request), min_polygons=2, drop_rare=drop_rare)  # fail before reading images
-    collected = [collect_samples(request, y) for y in request.years]
-    nomenclature = collected[0]["nomenclature"]
-    validation = validate_model(request, [c["path"] for c in collected], nomenclature=nomenclature,
-                                report_dir=report_dir) if runs > 0 else None
-    existed = dc.index.datasets.has(model_id)
-    model = fit_and_record(request, collected, nomenclature=nomenclature, validation=validation, overwrite=overwrite)
-    result = TrainingResult(
-        model=model, status="replaced" if existed else "written", years=request.years, key_date=key_date,
-        nomenclature=nomenclature, overall_accuracy=validation and validation["overall_accuracy"],
-        kappa=validation and validation["kappa"], report_json=validation and validation["json"],
-        report_html=validation and validation["html"], dropped=(validation or {}).get("dropped", {}),
-    )
-    print(result.summary())
-    return result
+        report.add(Exists(unit=request.key(), id=model_id, path=product_folder("land_cover_model", request.key())))
+    else:
+        _rare_classes(_polygon_counts(request), min_polygons=2, drop_rare=drop_rare)  # fail before reading images
+        collected = []
+        with progress.units("training years", total=len(request.years)) as done:
+            for year in request.years:
+                collected.append(collect_samples(request, year))
+                done()
+        nomenclature = collected[0]["nomenclature"]
+        validation = validate_model(request, [c["path"] for c in collected], nomenclature=nomenclature,
+                                    report_dir=report_dir) if runs > 0 else None
+        report.add(fit_and_record(request, collected, nomenclature=nomenclature, validation=validation,
+                                  overwrite=overwrite))
+    report.details.update(trained_model(model_id, dc=dc).details())
+    log(report.summary())
+    return report
+
+
+def check_training_arguments(*, reference: str, years: Sequence[int], cells: Sequence[str] | None,
+                             bbox: Sequence[float] | None, product: str, mapping: str, key_date: str | None,
+                             method: str, runs: int, max_samples_per_class: int) -> Path:
+    """The training arguments checked before anything starts (also by a key-date flow that trains); the reference
+    file's path."""
+    arguments.years(years)
+    arguments.cells(cells)
+    arguments.bbox(bbox)
+    arguments.checked("product", lambda: source_for(product))
+    arguments.one_of(mapping, available("mapping"), argument="mapping")
+    if key_date is not None:
+        arguments.checked("key_date", lambda: nrt.key_date(key_date))
+    arguments.one_of(method, classify.CLASSIFIERS, argument="method")
+    arguments.number(runs, argument="runs")
+    arguments.number(max_samples_per_class, argument="max_samples_per_class", strict=True)
+    return arguments.existing(reference, argument="reference")  # type: ignore[return-value]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flows.storage import properties as prop
 from flows.storage.eo3 import eo3_document, read_grid
 
 
@@ -38,7 +39,7 @@ class RasterFileProduct:
             product=self.product, key=path.name, label=path.stem,
             grids={self.measurement: read_grid(str(path))}, paths={self.measurement: path.name},
             properties={"datetime": when, "odc:processing_datetime": when, "odc:file_format": "GeoTIFF",
-                        "snowland:source_file": path.name},
+                        prop.SOURCE_FILE: path.name},
         )
         return doc, path.parent.as_uri() + "/"
 

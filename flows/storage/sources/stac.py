@@ -35,8 +35,8 @@ from pystac.extensions.projection import ProjectionExtension
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioIOError
 
+from flows.storage import properties as prop
 from flows.storage.eo3 import (
-    BOA_OFFSET_PROPERTY,
     BadSourceError,
     RasterGrid,
     eo3_document,
@@ -93,8 +93,8 @@ def item_to_eo3(
     properties = _properties(item, sensor, when=when)
     if sensor is sensors.S2_L2A:
         offset, reason = s2_boa_offset(item, hrefs)
-        properties[BOA_OFFSET_PROPERTY] = offset
-        properties["snowland:boa_offset_reason"] = reason
+        properties[prop.BOA_ADD_OFFSET] = offset
+        properties[prop.BOA_OFFSET_REASON] = reason
     doc = eo3_document(product=sensor.product, key=f"{item.collection_id}/{item.id}", label=item.id,
                        grids=grids, paths=hrefs, properties=properties)
     self_href = item.get_self_href()
@@ -177,15 +177,15 @@ def _properties(item: pystac.Item, sensor: Sensor, *, when: dt.datetime) -> dict
         "odc:processing_datetime": _iso(_parse_time(p.get("updated") or p.get("created")) or when),
         "odc:file_format": "GeoTIFF",
         "odc:product_family": sensor.product.split("_")[0],
-        "snowland:stac_collection": item.collection_id,
-        "snowland:stac_id": item.id,
+        prop.STAC_COLLECTION: item.collection_id,
+        prop.STAC_ID: item.id,
     }
     if platform:
         props["eo:platform"] = str(platform).lower().replace("_", "-")
     if instruments:
         props["eo:instrument"] = "_".join(str(i).lower() for i in instruments)
     for key in ("eo:cloud_cover", "view:sun_azimuth", "view:sun_elevation", "s2:processing_baseline",
-                "earthsearch:boa_offset_applied", "landsat:wrs_path", "landsat:wrs_row", "snowland:simulated"):
+                "earthsearch:boa_offset_applied", "landsat:wrs_path", "landsat:wrs_row", prop.SIMULATED):
         if key in p:
             props[key] = p[key]
     region = p.get("grid:code") or _mgrs(p) or _wrs(p)

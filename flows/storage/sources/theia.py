@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from flows.storage import properties as prop
 from flows.storage.eo3 import BadSourceError, eo3_document, read_grid
 from products import sensors
 from products.sensors import Sensor
@@ -55,7 +56,7 @@ def theia_to_eo3(folder: Path) -> tuple[dict[str, Any], str]:
         paths={k: Path(v).as_uri() for k, v in paths.items()}, bands=bands,
         properties={"datetime": stamp, "odc:processing_datetime": stamp, "odc:file_format": "GeoTIFF",
                     "odc:region_code": match["tile"], "eo:platform": sensors.platform(match["platform"]),
-                    "snowland:source_folder": folder.name},
+                    prop.SOURCE_FOLDER: folder.name},
     )
     return doc, folder.as_uri() + "/"
 
