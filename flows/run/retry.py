@@ -73,8 +73,8 @@ def is_transient(err: BaseException) -> bool:
     """True when trying again later may succeed; False for bad input (a user's error or a ``ValueError`` in the
     chain) and bugs.
 
-    Looks through the exception's causes: ``CubeError("cannot open the ODC index ...")`` raised from an
-    ``OperationalError`` is transient, ``SnowInputError`` raised from a read error is not (its reason stands).
+    Looks through the exception's causes: ``IndexUnreachableError("cannot open the ODC index ...")`` raised from
+    an ``OperationalError`` is transient, ``SnowInputError`` raised from a read error is not (its reason stands).
     """
     chain = list(_chain(err))
     if any(_is_verdict(e) for e in chain):
