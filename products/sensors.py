@@ -180,46 +180,34 @@ def _one(items: Iterable, name: str, *, what: str):
 
 
 # ------------------------------------------------------------------------------------------------ instruments
-MSI = (
-    Band(name="blue", number="2", role="blue", resolution=10, common_name="blue", wavelength=0.49, fwhm=0.098,
-         title="Blue (band 2)"),
-    Band(name="green", number="3", role="green", resolution=10, common_name="green", wavelength=0.56, fwhm=0.045,
-         title="Green (band 3)"),
-    Band(name="red", number="4", role="red", resolution=10, common_name="red", wavelength=0.665, fwhm=0.038,
-         title="Red (band 4)"),
-    Band(name="rededge1", number="5", role="rededge1", resolution=20, common_name="rededge", wavelength=0.704,
-         fwhm=0.019, title="Red edge 1 (band 5)"),
-    Band(name="rededge2", number="6", role="rededge2", resolution=20, common_name="rededge", wavelength=0.74,
-         fwhm=0.018, title="Red edge 2 (band 6)"),
-    Band(name="rededge3", number="7", role="rededge3", resolution=20, common_name="rededge", wavelength=0.783,
-         fwhm=0.028, title="Red edge 3 (band 7)"),
-    Band(name="nir", number="8", role="nir", resolution=10, common_name="nir", wavelength=0.842, fwhm=0.145,
-         title="NIR 1 (band 8)"),
-    Band(name="nir08", number="8A", role="nir08", resolution=20, common_name="nir08", wavelength=0.865, fwhm=0.033,
-         title="NIR 2 (band 8A)"),
-    Band(name="swir16", number="11", role="swir16", resolution=20, common_name="swir16", wavelength=1.61,
-         fwhm=0.143, title="SWIR 1 (band 11)"),
-    Band(name="swir22", number="12", role="swir22", resolution=20, common_name="swir22", wavelength=2.19,
-         fwhm=0.242, title="SWIR 2 (band 12)"),
+def _bands(*rows: tuple) -> tuple[Band, ...]:
+    fields = ("name", "number", "role", "resolution", "common_name", "wavelength", "fwhm", "title")
+    return tuple(Band(**dict(zip(fields, row, strict=True))) for row in rows)
+
+
+MSI = _bands(  # name, number, role, resolution (m), common name, centre and FWHM (um), title
+    ("blue", "2", "blue", 10, "blue", 0.49, 0.098, "Blue (band 2)"),
+    ("green", "3", "green", 10, "green", 0.56, 0.045, "Green (band 3)"),
+    ("red", "4", "red", 10, "red", 0.665, 0.038, "Red (band 4)"),
+    ("rededge1", "5", "rededge1", 20, "rededge", 0.704, 0.019, "Red edge 1 (band 5)"),
+    ("rededge2", "6", "rededge2", 20, "rededge", 0.74, 0.018, "Red edge 2 (band 6)"),
+    ("rededge3", "7", "rededge3", 20, "rededge", 0.783, 0.028, "Red edge 3 (band 7)"),
+    ("nir", "8", "nir", 10, "nir", 0.842, 0.145, "NIR 1 (band 8)"),
+    ("nir08", "8A", "nir08", 20, "nir08", 0.865, 0.033, "NIR 2 (band 8A)"),
+    ("swir16", "11", "swir16", 20, "swir16", 1.61, 0.143, "SWIR 1 (band 11)"),
+    ("swir22", "12", "swir22", 20, "swir22", 2.19, 0.242, "SWIR 2 (band 12)"),
 )
 """Sentinel-2 MSI: the ten 10 and 20 m bands (B01 and B09, 60 m atmospheric bands, are not indexed).
 NDVI and NDWI read B08 as NIR (iota2, science.md B.2)."""
 
-OLI = (
-    Band(name="coastal", number="1", role="coastal", resolution=30, common_name="coastal", wavelength=0.44,
-         fwhm=0.02, title="Coastal/Aerosol Band (B1)"),
-    Band(name="blue", number="2", role="blue", resolution=30, common_name="blue", wavelength=0.48, fwhm=0.06,
-         title="Blue Band (B2)"),
-    Band(name="green", number="3", role="green", resolution=30, common_name="green", wavelength=0.56, fwhm=0.06,
-         title="Green Band (B3)"),
-    Band(name="red", number="4", role="red", resolution=30, common_name="red", wavelength=0.65, fwhm=0.04,
-         title="Red Band (B4)"),
-    Band(name="nir08", number="5", role="nir", resolution=30, common_name="nir08", wavelength=0.86, fwhm=0.03,
-         title="Near Infrared Band 0.8 (B5)"),
-    Band(name="swir16", number="6", role="swir16", resolution=30, common_name="swir16", wavelength=1.6, fwhm=0.08,
-         title="Short-wave Infrared Band 1.6 (B6)"),
-    Band(name="swir22", number="7", role="swir22", resolution=30, common_name="swir22", wavelength=2.2, fwhm=0.2,
-         title="Short-wave Infrared Band 2.2 (B7)"),
+OLI = _bands(  # name, number, role, resolution (m), common name, centre and FWHM (um), title
+    ("coastal", "1", "coastal", 30, "coastal", 0.44, 0.02, "Coastal/Aerosol Band (B1)"),
+    ("blue", "2", "blue", 30, "blue", 0.48, 0.06, "Blue Band (B2)"),
+    ("green", "3", "green", 30, "green", 0.56, 0.06, "Green Band (B3)"),
+    ("red", "4", "red", 30, "red", 0.65, 0.04, "Red Band (B4)"),
+    ("nir08", "5", "nir", 30, "nir08", 0.86, 0.03, "Near Infrared Band 0.8 (B5)"),
+    ("swir16", "6", "swir16", 30, "swir16", 1.6, 0.08, "Short-wave Infrared Band 1.6 (B6)"),
+    ("swir22", "7", "swir22", 30, "swir22", 2.2, 0.2, "Short-wave Infrared Band 2.2 (B7)"),
 )
 """Landsat-8/9 OLI surface reflectance bands B1-B7; B5 is the NIR the indices read."""
 

@@ -37,49 +37,33 @@ def day(text: str) -> str:
         raise argparse.ArgumentTypeError(f"not a date: {text!r} (expected YYYY-MM-DD, e.g. 2024-01-31)") from None
 
 
-def _whole(text: str, *, what: str = "whole number") -> int:
+def _parsed(text: str, kind: type, what: str) -> Any:
     try:
-        return int(text)
+        value = kind(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a {what}: {text!r}") from None
-
-
-def year(text: str) -> int:
-    value = _whole(text, what="year")
-    if not FIRST_YEAR <= value <= LAST_YEAR:
-        raise argparse.ArgumentTypeError(f"year {value} is outside {FIRST_YEAR}-{LAST_YEAR}")
-    return value
-
-
-def positive_int(text: str) -> int:
-    value = _whole(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value):
+    if kind is float and not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
     return value
 
 
-def positive_float(text: str) -> float:
-    value = _number(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, not {text}")
-    return value
+def _checked(kind: type, what: str, ok: Any, why: str) -> Any:
+    """An argument type: ``text`` read as ``kind``, refused with ``why`` (formatted with the value) unless ``ok``."""
+
+    def parse(text: str) -> Any:
+        value = _parsed(text, kind, what)
+        if not ok(value):
+            raise argparse.ArgumentTypeError(why.format(value=value))
+        return value
+
+    parse.__name__ = what.replace(" ", "_")
+    return parse
 
 
-def non_negative_float(text: str) -> float:
-    value = _number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, not {text}")
-    return value
+year = _checked(int, "year", lambda v: FIRST_YEAR <= v <= LAST_YEAR, f"year {{value}} is outside {FIRST_YEAR}-{LAST_YEAR}")
+positive_int = _checked(int, "whole number", lambda v: v >= 1, "must be at least 1, not {value}")
+positive_float = _checked(float, "number", lambda v: v > 0, "must be positive, not {value}")
+non_negative_float = _checked(float, "number", lambda v: v >= 0, "must not be negative, not {value}")
 
 
 def existing_file(text: str) -> str:
