@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import socket
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 from cronsim import CronSim
+from helpers import free_port, purge
 
 from odc_config.settings import PROJECT_ROOT
 
@@ -123,17 +123,11 @@ def test_kubernetes_job_variables_fit_the_kubernetes_work_pool_template():
 # --- end to end: a local server and worker run the snow deployment --------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def local_prefect(tmp_path_factory):
     from infra.localprefect import LocalPrefect
 
-    prefect = LocalPrefect(home=tmp_path_factory.mktemp("prefect-server"), port=_free_port(),
+    prefect = LocalPrefect(home=tmp_path_factory.mktemp("prefect-server"), port=free_port(),
                            worker_poll_seconds=2)
     try:
         prefect.up(wait=False)  # the server boots while the other fixtures set up; the test waits for it
@@ -144,8 +138,6 @@ def local_prefect(tmp_path_factory):
 
 @pytest.mark.slow
 def test_the_snow_deployment_runs_on_the_local_worker_and_indexes_its_products(local_prefect, simulated, dc):
-    from test_queries import purge
-
     from flows.pipelines.snow_cover import find_snow_jobs
     from flows.storage.eo3 import dataset_id
 
@@ -162,19 +154,20 @@ def test_the_snow_deployment_runs_on_the_local_worker_and_indexes_its_products(l
     assert cloud.get(day, 1.0) < 0.9, f"no clear simulated day left among {missing}"
     jobs = find_snow_jobs(time=(day, day), dc=dc)
 
-    run = local_prefect.run("snow-cover/alps-after-indexing", parameters={"start": day, "end": day}, timeout=300)
-    assert run.state is not None and run.state.is_completed(), (
-        f"{run.state}\n--- worker log ---\n{local_prefect.logs('worker')}")
-    area = next(d for d in _deployments() if d["name"] == "alps-after-indexing")["parameters"]["bbox"]
-    assert run.parameters["bbox"] == area  # the deployment's own area, with the window given by hand
-    made = []
-    for job in jobs:
-        dataset = dc.index.datasets.get(dataset_id("snow_cover", job.key))
-        assert dataset is not None, f"{job.key} was not indexed by the deployment's run"
-        assert dataset.metadata_doc["properties"].get("snowland:simulated") is True
-        assert all(Path(uri.removeprefix("file://")).exists() for uri in dataset.uris)
-        made.append(str(dataset.id))
-    purge(dc, made)  # the snow-flow tests expect to make the session's snow products themselves
+    made = [dataset_id("snow_cover", job.key) for job in jobs]
+    try:
+        run = local_prefect.run("snow-cover/alps-after-indexing", parameters={"start": day, "end": day}, timeout=300)
+        assert run.state is not None and run.state.is_completed(), (
+            f"{run.state}\n--- worker log ---\n{local_prefect.logs('worker')}")
+        area = next(d for d in _deployments() if d["name"] == "alps-after-indexing")["parameters"]["bbox"]
+        assert run.parameters["bbox"] == area  # the deployment's own area, with the window given by hand
+        for job, id_ in zip(jobs, made):
+            dataset = dc.index.datasets.get(id_)
+            assert dataset is not None, f"{job.key} was not indexed by the deployment's run"
+            assert dataset.metadata_doc["properties"].get("snowland:simulated") is True
+            assert all(Path(uri.removeprefix("file://")).exists() for uri in dataset.uris)
+    finally:
+        purge(dc, made)  # the snow-flow tests expect to make the session's snow products themselves
 
 
 def test_the_kubernetes_deploy_job_picks_exactly_the_kubernetes_deployments():
