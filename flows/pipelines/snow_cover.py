@@ -7,7 +7,6 @@ dask worker: load, LIS, COGs, index), and reports each unit's outcome.
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ from flows.pipelines.index import days_ago, log
 from flows.run.cluster import flow_client
 from flows.run.fanout import on_cluster
 from flows.run.retry import TRANSIENT_RETRIES, is_transient
-from flows.run.scratch import spill
+from flows.run.scratch import spill, unit_scratch
 from flows.storage.atomic import sweep_abandoned
 from flows.storage.eo3 import dataset_id
 from flows.storage.grid import EEA_CRS, Cell, aligned_geobox, cells_covering
@@ -305,9 +304,9 @@ def snow_cover_task(job: SnowJob, *, params: dict[str, Any], resolution: float, 
 
 def snow_cover_unit(job: SnowJob, *, params: dict[str, Any], resolution: float, overwrite: bool) -> Written | str:
     dc = connect()
-    with tempfile.TemporaryDirectory(prefix="snowland-unit-") as scratch:
+    with unit_scratch() as scratch:
         try:
-            out = compute_snow_cover(job, params=SnowParams.from_mapping(params), scratch=Path(scratch),
+            out = compute_snow_cover(job, params=SnowParams.from_mapping(params), scratch=scratch,
                                      resolution=resolution, dc=dc)
         except SnowInputError as err:
             return str(err)
