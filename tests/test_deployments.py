@@ -74,7 +74,7 @@ def test_a_parameter_the_flow_does_not_take_is_refused():
     from prefect.exceptions import ParameterTypeError, SignatureMismatchError
     from prefect.flows import load_flow_from_entrypoint
 
-    flow = load_flow_from_entrypoint(str(PROJECT_ROOT / "flows/pipelines/snow_cover.py") + ":snow_season")
+    flow = load_flow_from_entrypoint(str(PROJECT_ROOT / "flows/pipelines/snow_season.py") + ":snow_season")
     with pytest.raises((ParameterTypeError, SignatureMismatchError, TypeError)):
         flow.validate_parameters({"year": "not a year"})
 
