@@ -15,8 +15,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from helpers import REAL_DATA, free_port, purge, real_sample
 
-from infra.ports import free_port
 from infra.processes import describe, mark_run, started_by, stop
 
 _STATE = Path(tempfile.mkdtemp(prefix="snowland-test-"))
@@ -43,8 +43,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def real_data() -> Path:
-    from helpers import REAL_DATA, real_sample
-
     return real_sample(REAL_DATA)
 
 
@@ -108,7 +106,6 @@ def simulated(database, prefect_harness, tmp_path_factory):
 @pytest.fixture(scope="module")
 def query_products(dc, simulated):
     """The SIMULATED products of tests/queryproducts.py in the index while the module that asks for them runs."""
-    from helpers import purge
     from queryproducts import write_query_products
 
     made = write_query_products(dc)
