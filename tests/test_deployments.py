@@ -136,6 +136,25 @@ def local_prefect(tmp_path_factory):
         prefect.down()
 
 
+def test_a_started_local_prefect_process_is_known_at_once_and_until_it_stops(tmp_path, monkeypatch):
+    """A second ``up`` right after the first must find the process the first started, even while it execs (its
+    command line still empty), and not start another on the same port and database; a pid given to a later process
+    is not it."""
+    import infra.localprefect as localprefect
+
+    monkeypatch.setattr(localprefect, "_prefect_bin", lambda: "sleep")
+    prefect = localprefect.LocalPrefect(home=tmp_path, port=free_port())
+    prefect._start("server", ["600"])
+    started = prefect._running("server")
+    assert started is not None and started.is_running()
+    pid_file = (tmp_path / "server.pid").read_text()
+    (tmp_path / "server.pid").write_text(f"{started.pid} {started.create_time() - 1}")
+    assert prefect._running("server") is None, "another process under the same pid"
+    (tmp_path / "server.pid").write_text(pid_file)
+    prefect._stop("server")
+    assert not started.is_running() and prefect._running("server") is None and not (tmp_path / "server.pid").exists()
+
+
 @pytest.mark.slow
 def test_the_snow_deployment_runs_on_the_local_worker_and_indexes_its_products(local_prefect, simulated, dc):
     from flows.pipelines.snow_cover import find_snow_jobs
