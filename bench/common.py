@@ -1,23 +1,27 @@
-"""What every benchmark needs: a throw-away PostGIS index with SIMULATED scenes indexed, a worker memory probe."""
+"""What every benchmark needs: a throw-away PostGIS index with SIMULATED scenes indexed, a worker memory probe.
+
+A bench keeps everything in one folder of its own, made on first use and removed, with every process the bench
+started, when it exits, however it exits (an error, Ctrl-C, SIGTERM): its indexes, simulations, Prefect's
+database and the temporary files of its processes (``TMPDIR``), so that nothing a killed worker leaves stays.
+"""
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
-import socket
+import shutil
+import signal
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+from infra.ports import free_port
+from infra.processes import mark_run, started_by, stop
 
 MONITOR_INTERVAL = "100ms"  # set before the cluster starts: DASK_DISTRIBUTED__ADMIN__SYSTEM_MONITOR__INTERVAL
 
@@ -32,11 +36,29 @@ def worker_peak_mb(dask_worker, reset: bool = False) -> float:
     return peak
 
 
+@cache
+def bench_folder() -> Path:
+    """This bench's folder, made on first call; it goes with the bench's processes when the bench exits."""
+    root = Path(tempfile.mkdtemp(prefix="snowland-bench-"))
+    atexit.register(_clean_up, root)  # before Prefect registers its server's stop: runs after it
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM unwinds the bench as Ctrl-C does
+    mark_run(root.name)
+    (root / "tmp").mkdir()
+    os.environ["TMPDIR"] = tempfile.tempdir = str(root / "tmp")
+    os.environ.setdefault("PREFECT_HOME", str(root / "prefect"))  # one for the bench: its server outlives an index
+    return root
+
+
+def _clean_up(root: Path) -> None:
+    stop(started_by(root.name))
+    shutil.rmtree(root, ignore_errors=True)
+
+
 @contextmanager
 def simulated_index(*, size_km: float, start: str, end: str, centre: tuple[float, float] | None = None) -> Iterator:
-    """Yields the simulation summary once its scenes are indexed in a private index (destroyed afterwards)."""
-    state = Path(tempfile.mkdtemp(prefix="snowland-bench-"))
-    os.environ.update(SNOWLAND_HOME=str(state), SNOWLAND_DB_PORT=str(_free_port()))
+    """Yields the simulation summary once its scenes are indexed in a private index (removed afterwards)."""
+    state = Path(tempfile.mkdtemp(prefix="index-", dir=bench_folder()))
+    os.environ.update(SNOWLAND_HOME=str(state), SNOWLAND_DB_PORT=str(free_port()))
     os.environ.pop("ODC_ENVIRONMENT", None)
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")  # a busy machine starts it slowly
     import distributed  # noqa: F401  (importing it sets its loggers to INFO)
@@ -50,8 +72,8 @@ def simulated_index(*, size_km: float, start: str, end: str, centre: tuple[float
     from infra.localdb import LocalPostgis
 
     db = LocalPostgis(root=state / "pg", port=int(os.environ["SNOWLAND_DB_PORT"]))
-    db.up()
     try:
+        db.up()
         init_index()
         t = time.perf_counter()
         sim = simulate_scenes(state / "sim", size_km=size_km, start=start, end=end, centre=centre)
@@ -59,6 +81,7 @@ def simulated_index(*, size_km: float, start: str, end: str, centre: tuple[float
         yield sim
     finally:
         db.destroy()
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def world_bounds(sim) -> tuple[float, float, float, float]:

@@ -2,12 +2,24 @@
 
 ``up`` is idempotent: it starts the server on loopback if it is not answering, then a worker of the
 ``snowland-local`` process pool (which the worker creates). Both run in their own session, their pids and
-logs in the state folder, so ``down`` stops exactly them. Flow runs are subprocesses of the worker and
-inherit its environment: the datacube index (``ODC_*``), snowland's state folder and the server's URL.
+logs in the state folder, so ``down`` stops exactly them and what they started. Flow runs are subprocesses of
+the worker and inherit its environment: the datacube index (``ODC_*``), snowland's state folder and the
+server's URL.
+
+A server or worker is known by its pid and start time, from the fork on. Known by a command line naming
+``prefect``, a server that was still starting (its command line is empty while it execs) passed for dead, so an
+``up`` right after another (as the deployment test does) started a second server on the same port and folder:
+both migrated the same SQLite database in their start-up, before binding the port (uvicorn binds after the
+application has started), the slower one failing in alembic ("Online migration expected to match one row when
+updating ... 0 found"), and the one the pid file did not name outlived ``down``. The database is now migrated
+once, before the server starts, by one ``prefect server database upgrade`` under a lock of the folder that also
+keeps two ``up`` from running at once, and no process started here migrates it on its own
+(``PREFECT_SERVER_DATABASE_MIGRATE_ON_START=false``). ``down`` returns once every process is gone.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -16,13 +28,16 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
 import yaml
 
+from infra.processes import stop, tree
 from odc_config.settings import PROJECT_ROOT, Settings, load_settings, prefect_environ
 from products.errors import BadInputError, UnreachableError
 
@@ -81,6 +96,7 @@ class LocalPrefect:
             **settings.odc_environ(),
             "PREFECT_HOME": str(self.home),
             "PREFECT_API_URL": self.url,
+            "PREFECT_SERVER_DATABASE_MIGRATE_ON_START": "false",  # migrated once, before the server starts
             "PREFECT_WORKER_QUERY_SECONDS": str(self.worker_poll_seconds),
             "PREFECT_UI_API_URL": self.url,
             "SNOWLAND_HOME": str(settings.state_dir),
@@ -90,27 +106,41 @@ class LocalPrefect:
         }
 
     def status(self) -> PrefectStatus:
-        return PrefectStatus(server=self._healthy(), worker=_alive(self._pid("worker")), url=self.url,
+        return PrefectStatus(server=self._healthy(), worker=self._running("worker") is not None, url=self.url,
                              pool=self.pool, home=self.home)
 
     def up(self, *, timeout: float = 120, wait: bool = True) -> PrefectStatus:
-        """Start what is not running; ``wait=False`` only starts the server (it takes a while to answer)."""
+        """Start what is not running; ``wait=False`` only starts the server (it takes a while to answer).
+
+        What this call started is stopped again if it fails."""
         self.home.mkdir(parents=True, exist_ok=True)
-        if not self._healthy() and not _alive(self._pid("server")):
-            self._start("server", ["server", "start", "--host", "127.0.0.1", "--port", str(self.port)])
-        if not wait:
+        started: list[str] = []
+        try:
+            with self._lock():  # one ``up`` at a time for this folder: the second finds the first's server
+                if not self._healthy() and self._running("server") is None:
+                    self._migrate(timeout)
+                    self._start("server", ["server", "start", "--host", "127.0.0.1", "--port", str(self.port)])
+                    started.append("server")
+                if not wait:
+                    return self.status()
+                self._wait(self._healthy, timeout, "server", f"did not answer at {self.url}")
+                if self._running("worker") is None:
+                    self._start("worker", ["worker", "start", "--pool", self.pool, "--type", "process",
+                                           "--name", f"{self.pool}-worker", "--install-policy", "never"])
+                    started.append("worker")
+                    self._wait(lambda: self._get(f"/work_pools/{self.pool}") is not None, timeout, "worker",
+                               f"did not create the work pool {self.pool!r}")
             return self.status()
-        self._wait(self._healthy, timeout, "server", f"did not answer at {self.url}")
-        if not _alive(self._pid("worker")):
-            self._start("worker", ["worker", "start", "--pool", self.pool, "--type", "process",
-                                   "--name", f"{self.pool}-worker", "--install-policy", "never"])
-            self._wait(lambda: self._get(f"/work_pools/{self.pool}") is not None, timeout, "worker",
-                       f"did not create the work pool {self.pool!r}")
-        return self.status()
+        except BaseException:
+            for name in reversed(started):
+                self._stop(name)
+            raise
 
     def down(self) -> PrefectStatus:
-        self._stop("worker")
-        self._stop("server")
+        try:
+            self._stop("worker")
+        finally:
+            self._stop("server")
         return self.status()
 
     def deploy(self, *, target: str = "local", names: Sequence[str] = (),
@@ -154,34 +184,64 @@ class LocalPrefect:
         return subprocess.run([_prefect_bin(), *args], cwd=self.project_dir, env=env,
                               capture_output=True, text=True, timeout=timeout, check=False)
 
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        with (self.home / "up.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or its process ends
+            yield
+
+    def _migrate(self, timeout: float) -> None:
+        """The server's database brought to Prefect's schema by one process, before any server uses it."""
+        result = self._prefect(["server", "database", "upgrade", "--yes"], timeout=timeout)
+        if result.returncode != 0:
+            raise LocalPrefectError(f"the Prefect database in {self.home} could not be migrated:\n"
+                                    f"{(result.stdout + result.stderr)[-3000:]}")
+
     def _start(self, name: str, args: Sequence[str]) -> None:
-        log = (self.home / f"{name}.log").open("ab")
-        process = subprocess.Popen([_prefect_bin(), *args], cwd=self.project_dir, env=self.environ(), stdout=log,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        (self.home / f"{name}.pid").write_text(str(process.pid))
+        with (self.home / f"{name}.log").open("ab") as log:
+            process = subprocess.Popen([_prefect_bin(), *args], cwd=self.project_dir, env=self.environ(),
+                                       stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       start_new_session=True)
+        started = psutil.Process(process.pid).create_time()
+        (self.home / f"{name}.pid").write_text(f"{process.pid} {started}")
 
     def _stop(self, name: str, *, grace: float = 20) -> None:
-        pid = self._pid(name)
-        if _alive(pid):
-            os.killpg(pid, signal.SIGTERM)  # its own session: the process and the children it started
-            deadline = time.monotonic() + grace
-            while _alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            if _alive(pid):
-                os.killpg(pid, signal.SIGKILL)
-            _reap(pid)
+        """Stop the process and all it started: its session's group and its descendants (a flow run of the
+        worker starts a session of its own)."""
+        process = self._running(name)
+        if process is not None:
+            processes = tree(process.pid)  # before the signal: once the worker ends, its flow runs leave its tree
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            stop(processes, grace=grace)
+            try:
+                os.killpg(process.pid, signal.SIGKILL)  # what of the group left the tree meanwhile
+            except ProcessLookupError:
+                pass
         (self.home / f"{name}.pid").unlink(missing_ok=True)
 
-    def _pid(self, name: str) -> int | None:
+    def _running(self, name: str) -> psutil.Process | None:
+        """The process of the pid file while it runs: the same pid started at the same time (not a later process
+        given the pid again), not a zombie. Known from the fork on: a process that is still starting, whose
+        command line is still empty, is running."""
         path = self.home / f"{name}.pid"
-        return int(path.read_text()) if path.exists() else None
+        try:
+            pid, started = path.read_text().split()
+            process = psutil.Process(int(pid))
+            if process.create_time() != float(started) or process.status() == psutil.STATUS_ZOMBIE:
+                return None
+        except (OSError, ValueError, psutil.Error):
+            return None
+        return process
 
     def _wait(self, ready, timeout: float, name: str, what: str) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if ready():
                 return
-            if _exited(self._pid(name)):
+            if self._running(name) is None:
                 break
             time.sleep(0.5)
         raise LocalPrefectError(f"the Prefect {name} {what} (log {self.home / f'{name}.log'}):\n{self.logs(name)}")
@@ -216,34 +276,6 @@ def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
         except ValueError:
             params[key] = value
     return params
-
-
-def _alive(pid: int | None) -> bool:
-    """Whether ``pid`` is a live (not zombie) Prefect process: a recycled pid is not ours."""
-    if not pid:
-        return False
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z" and b"prefect" in cmdline
-
-
-def _reap(pid: int) -> None:
-    """Collect the exit status when this process started ``pid`` (no zombie left behind)."""
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
-
-
-def _exited(pid: int | None) -> bool:
-    """Whether ``pid`` is gone or a zombie (right after the fork it may not run ``prefect`` yet)."""
-    try:
-        return not pid or Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
 
 
 def _prefect_bin() -> str:

@@ -3,25 +3,52 @@
 from __future__ import annotations
 
 import importlib.util
-import socket
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
+from infra.ports import free_port
+
+__all__ = ["BENCH_DIR", "REAL_DATA", "bench_module", "free_port", "purge", "real_sample"]
+
 BENCH_DIR = Path(__file__).resolve().parents[1] / "bench"
+REAL_DATA = Path(os.environ.get("SNOWLAND_REAL_DATA")
+                 or Path(__file__).resolve().parents[2] / "shared" / "data" / "real")  # ../shared beside the checkout
 
 
-def free_port() -> int:
-    """A TCP port free on loopback now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def real_sample(path: Path) -> Path:
+    """``path``, a real sample of ../shared/data/real; where it is missing the test skips, saying so, or fails
+    under CI (``CI=true``), where a run must not pass without the tests on real data."""
+    if path.exists():
+        return path
+    message = (f"real sample data not found at {path} (expected in ../shared/data/real beside the checkout, "
+               "or where SNOWLAND_REAL_DATA points)")
+    if os.environ.get("CI", "").strip().lower() in ("true", "1"):
+        pytest.fail(f"{message}; CI must run the tests on real data", pytrace=False)
+    pytest.skip(message)
 
 
 def bench_module(name: str) -> ModuleType:
     """A script of bench/ imported as a module (bench/ is not a package: its scripts run as files)."""
+    if name in sys.modules:
+        return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, BENCH_DIR / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is made
-    spec.loader.exec_module(module)
+    sys.modules[name] = module  # where dataclasses look a module's names up while its classes are made
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
     return module
+
+
+def purge(dc, ids: list[str]) -> None:
+    """Remove datasets from the index, products made from others first."""
+    for id_ in reversed(ids):
+        if dc.index.datasets.has(id_):
+            dc.index.datasets.archive([id_])
+            dc.index.datasets.purge([id_])

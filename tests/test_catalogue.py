@@ -124,20 +124,11 @@ def test_words_it_cannot_understand_are_reported():
 # --- against the index ------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def products(dc, simulated):
-    from test_queries import purge, write_query_products
-
-    made = write_query_products(dc)
-    yield made
-    purge(dc, made.ids)
-
-
-def test_search_finds_inputs_and_outputs_by_place_sensor_and_period(dc, products):
+def test_search_finds_inputs_and_outputs_by_place_sensor_and_period(dc, query_products):
     from flows.ask.catalogue import search
 
     snow = search("neige Taillefer janvier 2023", dc=dc)
-    assert [str(d.id) for d in snow.datasets] == products.ids[:2]
+    assert [str(d.id) for d in snow.datasets] == query_products.ids[:2]
     only_l8 = search("Taillefer landsat 8 snow january 2023", dc=dc)
     assert [d.metadata_doc["properties"]["eo:platform"] for d in only_l8.datasets] == ["landsat-8"]
     s2 = search("Taillefer sentinel-2 décembre 2023", dc=dc)
@@ -149,7 +140,7 @@ def test_search_finds_inputs_and_outputs_by_place_sensor_and_period(dc, products
     assert search("neige Carcassonne janvier 2023", dc=dc).datasets == (), "another place"
 
 
-def test_search_results_are_written_as_stac_and_metalink(dc, products, tmp_path):
+def test_search_results_are_written_as_stac_and_metalink(dc, query_products, tmp_path):
     import pystac
 
     from flows.ask.catalogue import search, write_metalink, write_stac
@@ -176,7 +167,7 @@ def test_search_results_are_written_as_stac_and_metalink(dc, products, tmp_path)
     assert len(tifs) == sum(len(d.measurements) for d in result.datasets)
 
 
-def test_search_command_reports_words_it_did_not_understand(dc, products, tmp_path, capsys):
+def test_search_command_reports_words_it_did_not_understand(dc, query_products, tmp_path, capsys):
     from flows.cli import main
 
     code = main(["search", "neige", "Taillefer", "janvier", "2023", "zorglub", "--stac", str(tmp_path / "s.json"),

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import socket
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 from cronsim import CronSim
+from helpers import free_port, purge
 
 from odc_config.settings import PROJECT_ROOT
 from products.errors import BadInputError
@@ -124,17 +124,11 @@ def test_kubernetes_job_variables_fit_the_kubernetes_work_pool_template():
 # --- end to end: a local server and worker run the snow deployment --------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def local_prefect(tmp_path_factory):
     from infra.localprefect import LocalPrefect
 
-    prefect = LocalPrefect(home=tmp_path_factory.mktemp("prefect-server"), port=_free_port(),
+    prefect = LocalPrefect(home=tmp_path_factory.mktemp("prefect-server"), port=free_port(),
                            worker_poll_seconds=2)
     try:
         prefect.up(wait=False)  # the server boots while the other fixtures set up; the test waits for it
@@ -143,11 +137,28 @@ def local_prefect(tmp_path_factory):
         prefect.down()
 
 
+def test_a_started_local_prefect_process_is_known_at_once_and_until_it_stops(tmp_path, monkeypatch):
+    """A second ``up`` right after the first must find the process the first started, even while it execs (its
+    command line still empty), and not start another on the same port and database; a pid given to a later process
+    is not it."""
+    import infra.localprefect as localprefect
+
+    monkeypatch.setattr(localprefect, "_prefect_bin", lambda: "sleep")
+    prefect = localprefect.LocalPrefect(home=tmp_path, port=free_port())
+    prefect._start("server", ["600"])
+    started = prefect._running("server")
+    assert started is not None and started.is_running()
+    pid_file = (tmp_path / "server.pid").read_text()
+    (tmp_path / "server.pid").write_text(f"{started.pid} {started.create_time() - 1}")
+    assert prefect._running("server") is None, "another process under the same pid"
+    (tmp_path / "server.pid").write_text(pid_file)
+    prefect._stop("server")
+    assert not started.is_running() and prefect._running("server") is None and not (tmp_path / "server.pid").exists()
+
+
 @pytest.mark.slow
 def test_the_snow_deployment_runs_on_the_local_worker_and_indexes_its_products(local_prefect, simulated, dc,
                                                                                   monkeypatch, capsys):
-    from test_queries import purge
-
     from flows.cli import main
     from flows.pipelines.snow_cover import find_snow_jobs
     from flows.storage.eo3 import dataset_id
@@ -175,20 +186,21 @@ def test_the_snow_deployment_runs_on_the_local_worker_and_indexes_its_products(l
     jobs = find_snow_jobs(time=(day, day), dc=dc)
 
     code = main(["prefect", "run", "snow-cover/alps-after-indexing", "--param", f"start={day}", "--param", f"end={day}"])
-    run = runs[0]
-    assert code == 0 and run.state is not None and run.state.is_completed(), (
-        f"{run.state}\n--- worker log ---\n{local_prefect.logs('worker')}")
-    assert f"flow run {run.name} ({run.id}): Completed" in capsys.readouterr().out
-    area = next(d for d in _deployments() if d["name"] == "alps-after-indexing")["parameters"]["bbox"]
-    assert run.parameters["bbox"] == area  # the deployment's own area, with the window given by hand
-    made = []
-    for job in jobs:
-        dataset = dc.index.datasets.get(dataset_id("snow_cover", job.key))
-        assert dataset is not None, f"{job.key} was not indexed by the deployment's run"
-        assert dataset.metadata_doc["properties"].get("snowland:simulated") is True
-        assert all(Path(uri.removeprefix("file://")).exists() for uri in dataset.uris)
-        made.append(str(dataset.id))
-    purge(dc, made)  # the snow-flow tests expect to make the session's snow products themselves
+    made = [dataset_id("snow_cover", job.key) for job in jobs]
+    try:
+        run = runs[0]
+        assert code == 0 and run.state is not None and run.state.is_completed(), (
+            f"{run.state}\n--- worker log ---\n{local_prefect.logs('worker')}")
+        assert f"flow run {run.name} ({run.id}): Completed" in capsys.readouterr().out
+        area = next(d for d in _deployments() if d["name"] == "alps-after-indexing")["parameters"]["bbox"]
+        assert run.parameters["bbox"] == area  # the deployment's own area, with the window given by hand
+        for job, id_ in zip(jobs, made):
+            dataset = dc.index.datasets.get(id_)
+            assert dataset is not None, f"{job.key} was not indexed by the deployment's run"
+            assert dataset.metadata_doc["properties"].get("snowland:simulated") is True
+            assert all(Path(uri.removeprefix("file://")).exists() for uri in dataset.uris)
+    finally:
+        purge(dc, made)  # the snow-flow tests expect to make the session's snow products themselves
 
 
 def test_the_kubernetes_deploy_job_picks_exactly_the_kubernetes_deployments():

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import dask
 import dask.local
@@ -39,16 +41,31 @@ def _wait_for(condition, timeout: float = 30) -> None:
         time.sleep(0.02)
 
 
-def test_of_the_units_waiting_for_a_worker_the_higher_priority_starts_first(one_worker):
+_ORDER = itertools.count()
+
+
+def _ticket() -> int:
+    """This call's place among the calls in this process (the worker runs in it, one unit at a time)."""
+    return next(_ORDER)
+
+
+def _hold_until(path: str) -> None:
+    """Hold the worker's only thread until ``path`` exists (an Event.wait would secede from it)."""
+    _wait_for(Path(path).exists, timeout=120)
+
+
+def test_of_the_units_waiting_for_a_worker_the_higher_priority_starts_first(one_worker, tmp_path):
     priorities = [-40, -5, -30, 0, -20]
+    release = tmp_path / "release"
     with ThreadPoolExecutor(len(priorities) + 2) as pool:
-        busy = pool.submit(on_cluster, time.sleep, 2)  # holds the only worker (an Event.wait would secede)
+        busy = pool.submit(on_cluster, _hold_until, str(release))  # holds the only worker until released
         _wait_for(lambda: one_worker.run_on_scheduler(_tasks) == 1)
-        ahead = pool.submit(on_cluster, time.time)  # dask hands a group's first tasks to a worker at once
+        ahead = pool.submit(on_cluster, _ticket)  # dask hands a group's first tasks to a worker at once
         _wait_for(lambda: one_worker.run_on_scheduler(_tasks) == 2)
-        started = {p: pool.submit(on_cluster, time.time, priority=p) for p in priorities}  # these queue
+        started = {p: pool.submit(on_cluster, _ticket, priority=p) for p in priorities}  # these queue
         _wait_for(lambda: one_worker.run_on_scheduler(_tasks) == len(priorities) + 2)
-        assert not busy.done(), "the units were not all waiting while the worker was busy"
+        release.touch()
+        busy.result()
         order = sorted(priorities, key=lambda p: started[p].result())
         assert ahead.result() < min(f.result() for f in started.values())
     assert order == sorted(priorities, reverse=True)

@@ -8,13 +8,13 @@ never stopped here), a SIMULATED area centred on a corner of the EEA 100 km grid
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
+import signal
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from distributed.diagnostics.plugin import SchedulerPlugin
+from helpers import free_port
 
 CORNER = (4_000_000.0, 2_400_000.0)  # 100kmE39N23, 100kmE39N24, 100kmE40N23, 100kmE40N24 meet here
 PERIOD = ("2024-01-10", "2024-01-25")
@@ -29,7 +29,7 @@ def own_index(prefect_harness, tmp_path_factory):
 
     state = tmp_path_factory.mktemp("faults")
     saved = {k: os.environ.get(k) for k in ("SNOWLAND_HOME", "SNOWLAND_DB_PORT", "SNOWLAND_DASK_ADDRESS")}
-    os.environ.update(SNOWLAND_HOME=str(state), SNOWLAND_DB_PORT=str(_free_port()))
+    os.environ.update(SNOWLAND_HOME=str(state), SNOWLAND_DB_PORT=str(free_port()))
     db = LocalPostgis(root=state / "pg", port=int(os.environ["SNOWLAND_DB_PORT"]), fast_unsafe=True)
     try:
         db.up()
@@ -58,12 +58,6 @@ def own_index(prefect_harness, tmp_path_factory):
         apply_odc_environ(load_settings())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _products_dir() -> Path:
     from odc_config.settings import load_settings
 
@@ -89,13 +83,40 @@ def _folders(period: tuple[str, str]) -> tuple[set[str], list[Path]]:
     return {k for k in done if period[0] <= k.split("/")[1] <= period[1]}, hidden
 
 
-def _when(condition, *, timeout: float, poll: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(poll)
-    return False
+class KillWorkerOnceBusy(SchedulerPlugin):
+    """Kills a worker's process on the scheduler's first transition after which a product is on disk and that
+    worker holds a unit: a deterministic moment of the flow, whatever the machine's speed."""
+
+    name = "kill-worker-once-busy"
+
+    def __init__(self, scheduler, *, address: str, pid: int) -> None:
+        self.scheduler, self.address, self.pid = scheduler, address, pid
+        self.product_written = self.killed = False
+
+    def transition(self, key, start, finish, *args, **kwargs) -> None:
+        if self.killed:
+            return
+        if finish == "memory":  # a unit ended: once one has written its product, the worker may go
+            self.product_written = self.product_written or bool(_folders(KILL_PERIOD)[0])
+        worker = self.scheduler.workers.get(self.address)
+        if self.product_written and worker is not None and worker.processing:
+            os.kill(self.pid, signal.SIGKILL)
+            self.killed = True
+
+
+class StopDatabaseOnceIndexed(SchedulerPlugin):
+    """Stops the index's database when a unit ends and a product of the period is indexed; the scheduler hands
+    out no other unit meanwhile (the plugin runs on its event loop)."""
+
+    name = "stop-database-once-indexed"
+
+    def __init__(self, database) -> None:
+        self.database, self.stopped = database, False
+
+    def transition(self, key, start, finish, *args, **kwargs) -> None:
+        if not self.stopped and finish == "memory" and _indexed_keys(DB_PERIOD):
+            self.database.down()
+            self.stopped = True
 
 
 def _assert_each_product_once(period: tuple[str, str], expected: set[str]) -> None:
@@ -200,23 +221,15 @@ def test_a_worker_killed_mid_flow_loses_and_duplicates_no_product(own_index, mon
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         monkeypatch.setenv("SNOWLAND_DASK_ADDRESS", cluster.scheduler_address)
-        pids = client.run(os.getpid)
-        victim_address, victim_pid = sorted(pids.items())[0]
-        killed = threading.Event()
-
-        def kill_when_busy() -> None:
-            """Once one product is written, kill the first worker while it holds work."""
-            if _when(lambda: _folders(KILL_PERIOD)[0], timeout=120) and _when(
-                    lambda: client.processing().get(victim_address), timeout=60, poll=0.01):
-                os.kill(victim_pid, 9)
-                killed.set()
-
-        killer = threading.Thread(target=kill_when_busy, daemon=True)
-        killer.start()
-        with get_task_stream(client) as stream:
-            first = snow_cover(start=KILL_PERIOD[0], end=KILL_PERIOD[1])
-        killer.join(timeout=5)
-        assert killed.is_set(), "the worker was never killed mid-flow (flow too fast?)"
+        victim_address, victim_pid = sorted(client.run(os.getpid).items())[0]
+        killer = KillWorkerOnceBusy(cluster.scheduler, address=victim_address, pid=victim_pid)
+        cluster.scheduler.add_plugin(killer)
+        try:
+            with get_task_stream(client) as stream:
+                first = snow_cover(start=KILL_PERIOD[0], end=KILL_PERIOD[1])
+        finally:
+            cluster.scheduler.remove_plugin(name=killer.name)
+        assert killer.killed, "no unit was on the worker once a product was written"
         # the units ran on the cluster (the victim's unit never finished there: it ran again elsewhere)
         assert {t["worker"] for t in stream.data} - {victim_address}
         again = snow_cover(start=KILL_PERIOD[0], end=KILL_PERIOD[1])
@@ -226,6 +239,8 @@ def test_a_worker_killed_mid_flow_loses_and_duplicates_no_product(own_index, mon
 
 
 def test_database_lost_gives_a_clear_error_and_the_next_run_resumes(own_index, monkeypatch):
+    from distributed import default_client
+
     from flows.pipelines.snow_cover import find_snow_jobs, snow_cover, snow_cover_task
     from flows.storage.index import IndexUnreachableError
 
@@ -243,15 +258,16 @@ def test_database_lost_gives_a_clear_error_and_the_next_run_resumes(own_index, m
     assert said.endswith("`snowland db up` starts the embedded one.") and "Traceback" not in said
     assert not _folders(DB_PERIOD)[0]
 
-    stopper = threading.Thread(target=lambda: _when(lambda: _indexed_keys(DB_PERIOD), timeout=120, poll=0.1)
-                               and own_index.down(), daemon=True)  # once one product is indexed
-    stopper.start()
+    scheduler = default_client().cluster.scheduler
+    stopper = StopDatabaseOnceIndexed(own_index)
+    scheduler.add_plugin(stopper)
     try:
         first = snow_cover(start=DB_PERIOD[0], end=DB_PERIOD[1])
     finally:
-        stopper.join(timeout=30)
+        scheduler.remove_plugin(name=stopper.name)
         own_index.up()
-    assert first.failed, "the database stopped after the flow ended (flow too fast?)"
+    assert stopper.stopped, "no product was indexed"
+    assert first.failed, "no unit was left when the database stopped"
     for failure in first.failed:
         reason = failure.reason
         assert "Traceback" not in reason and any(w in reason for w in ("ODC index", "connection", "server")), reason

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -12,15 +11,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers import free_port
 from itemfactory import write_tiny_s2_item
 
 from flows.pipelines.index import index_scenes
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -35,22 +29,30 @@ def stac_api(tmp_path_factory):
     ]
     items = folder / "items.json"
     items.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([rustac, "serve", "--create-collections", str(items), "--addr", f"127.0.0.1:{port}"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"{url}/collections", timeout=1)
-            break
-        except OSError:
+    try:
+        deadline = time.monotonic() + 30
+        while not _answers(f"{url}/collections"):
+            if server.poll() is not None:
+                pytest.fail(f"rustac did not start: {server.stderr.read().decode()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"rustac did not answer on {url} within 30 s")
             time.sleep(0.1)
-    else:
-        server.kill()
-        pytest.fail(f"rustac did not start: {server.stderr.read().decode()}")
-    yield url
-    server.terminate()
-    server.wait(timeout=10)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        urllib.request.urlopen(url, timeout=1)
+        return True
+    except OSError:
+        return False
 
 
 def test_stac_api_search_by_collection_and_datetime_indexes_only_the_matches(dc, prefect_harness, stac_api):

@@ -1,122 +1,21 @@
 """Ad-hoc queries (flows.ask.queries and `snowland query`) on products written into the real index.
 
-The snow_cover, snow_season and land_cover datasets here are small SIMULATED products with known pixels, written
-through flows.cube.write_dataset (COGs + eo3 + lineage to the simulated inputs) in a winter and years the snow
-and land-cover flow tests do not use, and purged again when the module ends, so those tests find the index as
-they expect it. Expected areas are counted on the arrays written, not with the query code.
+The snow_cover, snow_season and land_cover datasets are the small SIMULATED products with known pixels of
+tests/queryproducts.py (the ``query_products`` fixture). Expected areas are counted on the arrays written, not
+with the query code.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pytest
-import xarray as xr
 from odc.geo import geom
-from odc.geo.geobox import GeoBox
+from queryproducts import LAND_COVER_YEAR, PIXEL_KM2, SEASON_YEAR, SIDE, SNOW_DAYS, X0, Y1
 
 from flows.storage.grid import EEA_CRS
-
-PIXEL_KM2 = 20 * 20 / 1e6
-X0, Y1, SIDE = 4_002_000, 2_442_000, 200  # 4 km x 4 km at 20 m, inside the Taillefer box and the simulated world
-SNOW_DAYS = {"2023-01-10": ("s2", "sentinel-2a", 1500.0), "2023-01-20": ("l8", "landsat-8", -1000.0)}
-SEASON_YEAR, LAND_COVER_YEAR = 2022, 2021
-
-
-@dataclass(frozen=True)
-class QueryProducts:
-    geobox: GeoBox
-    snow: dict[str, np.ndarray]
-    season: dict[str, np.ndarray]
-    classes: np.ndarray
-    ids: list[str]
-
-
-def _geobox() -> GeoBox:
-    return GeoBox.from_bbox((X0, Y1 - SIDE * 20, X0 + SIDE * 20, Y1), crs=EEA_CRS, resolution=20)
-
-
-def _band(values: np.ndarray, gbox: GeoBox, nodata: int) -> xr.DataArray:
-    band = xr.DataArray(values, dims=("y", "x"))
-    band.attrs["nodata"] = nodata
-    return band
-
-
-def _complete(dc, product: str, bands: dict[str, np.ndarray], gbox: GeoBox) -> xr.Dataset:
-    """Every measurement of ``product``: the given bands, the others filled with their nodata."""
-    out = {}
-    for name, spec in dc.index.products.get_by_name(product).measurements.items():
-        nodata = spec["nodata"]
-        values = bands[name] if name in bands else np.full(gbox.shape, nodata, dtype=spec["dtype"])
-        out[name] = _band(values.astype(spec["dtype"]), gbox, nodata)
-    return xr.Dataset(out)
-
-
-def _snow_codes(seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    codes = rng.choice(np.array([0, 100, 205], dtype="uint8"), size=(SIDE, SIDE), p=[0.4, 0.45, 0.15])
-    codes[:, -20:] = 255  # a strip of no data
-    return codes
-
-
-def write_query_products(dc) -> QueryProducts:
-    """Write the module's SIMULATED snow_cover (2 days), snow_season and land_cover datasets; ids in write order."""
-    from flows.storage.writer import write_dataset
-
-    gbox = _geobox()
-    dem = [str(d.id) for d in dc.find_datasets(product="dem_cop30", geopolygon=gbox.extent)]
-    common = dict(geobox=gbox, region="100kmE40N24", dc=dc, overwrite=True)
-    ids, snow = [], {}
-    for n, (day, (sensor, platform, zs)) in enumerate(SNOW_DAYS.items()):
-        codes = _snow_codes(n)
-        snow[day] = codes
-        written = write_dataset(
-            _complete(dc, "snow_cover", {"snow": codes}, gbox), product="snow_cover", key=f"100kmE40N24/{day}/{sensor}",
-            when=f"{day}T10:30:00.000000Z", sources={"dem_cop30": dem},
-            properties={"eo:platform": platform, "snowland:sensor": sensor, "snowland:zs": zs,
-                        "snowland:snow_percent": 45.0, "snowland:cloud_percent": 15.0, "snowland:simulated": True},
-            **common)
-        ids.append(written.id)
-    yy, xx = np.mgrid[0:SIDE, 0:SIDE]
-    season = {"scd": (xx % 150).astype("uint16"), "sod": (yy % 90).astype("uint16"),
-              "smod": (100 + yy % 90).astype("uint16"), "nobs": np.full((SIDE, SIDE), 12, "uint16"),
-              "nsp": (xx % 3).astype("uint16")}
-    for band in season.values():
-        band[:30, :] = 65535
-    written = write_dataset(
-        _complete(dc, "snow_season", season, gbox), product="snow_season",
-        key=f"100kmE40N24/{SEASON_YEAR}-{SEASON_YEAR + 1}", when=f"{SEASON_YEAR}-09-01T00:00:00Z",
-        sources={"snow_cover": ids[:2]},
-        properties={"dtr:start_datetime": f"{SEASON_YEAR}-09-01T00:00:00Z",
-                    "dtr:end_datetime": f"{SEASON_YEAR + 1}-08-31T23:59:59Z", "snowland:simulated": True},
-        **common)
-    ids.append(written.id)
-    classes = np.select([yy < 60, xx < 80, xx < 150], [13, 17, 18], 0).astype("uint8")  # meadows, forests, 0 = no data
-    written = write_dataset(
-        _complete(dc, "land_cover", {"classification": classes, "confidence": np.full((SIDE, SIDE), 80),
-                                     "n_clear": np.full((SIDE, SIDE), 20)}, gbox),
-        product="land_cover", key=f"100kmE40N24/{LAND_COVER_YEAR}", when=f"{LAND_COVER_YEAR}-01-01T00:00:00Z",
-        sources={}, properties={"snowland:nomenclature": "oso23", "snowland:simulated": True}, **common)
-    ids.append(written.id)
-    return QueryProducts(geobox=gbox, snow=snow, season=season, classes=classes, ids=ids)
-
-
-def purge(dc, ids: list[str]) -> None:
-    """Remove datasets from the index, products made from others first."""
-    for id_ in reversed(ids):
-        if dc.index.datasets.has(id_):
-            dc.index.datasets.archive([id_])
-            dc.index.datasets.purge([id_])
-
-
-@pytest.fixture(scope="module")
-def products(dc, simulated):
-    made = write_query_products(dc)
-    yield made
-    purge(dc, made.ids)
 
 
 def _box(col0: int, row0: int, col1: int, row1: int) -> geom.Geometry:
@@ -124,12 +23,12 @@ def _box(col0: int, row0: int, col1: int, row1: int) -> geom.Geometry:
     return geom.box(X0 + col0 * 20, Y1 - row1 * 20, X0 + col1 * 20, Y1 - row0 * 20, crs=EEA_CRS)
 
 
-def test_snow_area_counts_each_code_and_the_areas_add_up_to_the_area(products):
+def test_snow_area_counts_each_code_and_the_areas_add_up_to_the_area(query_products):
     from flows.ask.queries import snow_area
 
     table = snow_area(_box(10, 20, 190, 120), time=("2023-01-01", "2023-01-31"))
     assert list(table.date.dt.strftime("%Y-%m-%d")) == list(SNOW_DAYS)
-    for row, codes in zip(table.itertuples(), products.snow.values()):
+    for row, codes in zip(table.itertuples(), query_products.snow.values()):
         window = codes[20:120, 10:190]
         assert row.snow_km2 == pytest.approx((window == 100).sum() * PIXEL_KM2)
         assert row.cloud_km2 == pytest.approx((window == 205).sum() * PIXEL_KM2)
@@ -140,11 +39,11 @@ def test_snow_area_counts_each_code_and_the_areas_add_up_to_the_area(products):
     assert list(table.platform) == ["sentinel-2a", "landsat-8"]
 
 
-def test_snow_area_over_a_place_name_or_a_box_in_degrees_and_one_sensor(products):
+def test_snow_area_over_a_place_name_or_a_box_in_degrees_and_one_sensor(query_products):
     from flows.ask.queries import snow_area
 
     by_name = snow_area("Taillefer", time=("2023-01-01", "2023-01-31"), resolution=20)
-    whole = [(c == 100).sum() * PIXEL_KM2 for c in products.snow.values()]
+    whole = [(c == 100).sum() * PIXEL_KM2 for c in query_products.snow.values()]
     assert list(by_name.snow_km2) == pytest.approx(whole), "the massif covers all the product"
     assert (by_name.area_km2 > SIDE * SIDE * PIXEL_KM2).all()
     added = by_name.snow_km2 + by_name.no_snow_km2 + by_name.cloud_km2 + by_name.no_data_km2
@@ -153,7 +52,7 @@ def test_snow_area_over_a_place_name_or_a_box_in_degrees_and_one_sensor(products
     assert list(in_degrees.sensor) == ["l8"]
 
 
-def test_a_period_or_year_without_product_gives_an_empty_table(products):
+def test_a_period_or_year_without_product_gives_an_empty_table(query_products):
     from flows.ask.queries import land_cover_areas, snow_area, snow_season_figures
 
     area = _box(0, 0, 100, 100)
@@ -162,11 +61,11 @@ def test_a_period_or_year_without_product_gives_an_empty_table(products):
         assert isinstance(table, pd.DataFrame) and table.empty and len(table.columns) > 3
 
 
-def test_snow_season_figures_over_the_valid_pixels(products):
+def test_snow_season_figures_over_the_valid_pixels(query_products):
     from flows.ask.queries import snow_season_figures
 
     table = snow_season_figures(_box(0, 0, 100, 200), year=SEASON_YEAR).set_index("band")
-    for band, values in products.season.items():
+    for band, values in query_products.season.items():
         window = values[:, :100]
         valid = window[window != 65535].astype(float)
         assert table.loc[band, "mean"] == pytest.approx(valid.mean())
@@ -175,7 +74,7 @@ def test_snow_season_figures_over_the_valid_pixels(products):
     assert table.loc["scd", "area_km2"] == pytest.approx(100 * 200 * PIXEL_KM2)
 
 
-def test_land_cover_areas_per_polygon_add_up_to_each_polygon(products, tmp_path):
+def test_land_cover_areas_per_polygon_add_up_to_each_polygon(query_products, tmp_path):
     import geopandas as gpd
 
     from flows.ask.queries import land_cover_areas
@@ -187,7 +86,7 @@ def test_land_cover_areas_per_polygon_add_up_to_each_polygon(products, tmp_path)
     table = land_cover_areas(tmp_path / "parcels.gpkg", year=LAND_COVER_YEAR, by="parcel", png=tmp_path / "lc.png")
     for name, (c0, r0, c1, r1) in boxes.items():
         mine = table[table.polygon == name]
-        window = products.classes[r0:r1, c0:c1]
+        window = query_products.classes[r0:r1, c0:c1]
         assert mine.km2.sum() == pytest.approx(window.size * PIXEL_KM2)
         assert mine.percent.sum() == pytest.approx(100.0)
         expected = {int(c): n * PIXEL_KM2 for c, n in zip(*np.unique(window, return_counts=True))}
@@ -200,7 +99,7 @@ def test_land_cover_areas_per_polygon_add_up_to_each_polygon(products, tmp_path)
         table.groupby("polygon").km2.sum().to_dict(), rel=0.02), "the same parcels in degrees"
 
 
-def test_query_command_writes_csv_json_and_a_plot_on_a_dask_cluster(products, tmp_path, capsys):
+def test_query_command_writes_csv_json_and_a_plot_on_a_dask_cluster(query_products, tmp_path, capsys):
     from flows.cli import main
 
     out = tmp_path / "snow"
@@ -215,7 +114,7 @@ def test_query_command_writes_csv_json_and_a_plot_on_a_dask_cluster(products, tm
     assert "empty table" in capsys.readouterr().out
 
 
-def test_an_unknown_or_misspelled_place_is_refused_with_a_suggestion(products):
+def test_an_unknown_or_misspelled_place_is_refused_with_a_suggestion(query_products):
     from flows.ask.queries import snow_area
     from flows.storage.index import CubeError
 

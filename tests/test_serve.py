@@ -5,36 +5,21 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import tempfile
 import urllib.request
 
 import pytest
 import yaml
+from helpers import free_port
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def products(dc, simulated):
-    from test_queries import purge, write_query_products
-
-    made = write_query_products(dc)
-    yield made
-    purge(dc, made.ids)
-
-
-@pytest.fixture(scope="module")
-def server(products, tmp_path_factory):
+def server(query_products, tmp_path_factory):
     from flows.ask.serve import running
 
-    with running(port=_free_port(), log=tmp_path_factory.mktemp("serve") / "explorer.log") as served:
+    with running(port=free_port(), log=tmp_path_factory.mktemp("serve") / "explorer.log") as served:
         yield served
 
 
@@ -43,11 +28,11 @@ def _get(url: str) -> dict:
         return json.load(answer)
 
 
-def test_stac_search_with_bbox_and_datetime_returns_the_expected_items(server, products):
+def test_stac_search_with_bbox_and_datetime_returns_the_expected_items(server, query_products):
     found = _get(f"{server.url}/stac/search?collections=snow_cover&bbox=5.9,44.9,6.1,45.1"
                  "&datetime=2023-01-01T00:00:00Z/2023-01-31T23:59:59Z")
-    assert sorted(f["id"] for f in found["features"]) == sorted(products.ids[:2])
-    item = next(f for f in found["features"] if f["id"] == products.ids[0])
+    assert sorted(f["id"] for f in found["features"]) == sorted(query_products.ids[:2])
+    item = next(f for f in found["features"] if f["id"] == query_products.ids[0])
     assert item["properties"]["snowland:zs"] == 1500.0
     assert item["assets"]["snow"]["href"].startswith("file://") and item["assets"]["snow"]["href"].endswith(".tif")
     elsewhere = _get(f"{server.url}/stac/search?collections=snow_cover&bbox=1.3,43.5,1.5,43.7"
@@ -64,7 +49,7 @@ def test_every_product_is_served_inputs_and_outputs(server, dc):
     assert {"s2_l2a", "landsat_c2l2", "dem_cop30", "snow_cover", "snow_season", "land_cover"} <= served
 
 
-def test_the_server_binds_loopback_and_its_database_role_cannot_write(server, products):
+def test_the_server_binds_loopback_and_its_database_role_cannot_write(server, query_products):
     from flows.ask.serve import READER_ROLE, _odc_environ
     from odc_config.settings import load_settings
 
@@ -106,7 +91,7 @@ def browser():
     shutil.rmtree(profile, ignore_errors=True)
 
 
-def test_a_browser_finds_snow_cover_and_follows_a_dataset_to_its_metadata(server, products, browser, dc):
+def test_a_browser_finds_snow_cover_and_follows_a_dataset_to_its_metadata(server, query_products, browser, dc):
     from selenium.webdriver.common.by import By
 
     browser.get(f"{server.url}/products")
@@ -114,15 +99,15 @@ def test_a_browser_finds_snow_cover_and_follows_a_dataset_to_its_metadata(server
     assert browser.current_url.endswith("/products/snow_cover")
     _click(browser, "a[href='/products/snow_cover/datasets']")
     browser.find_element(By.LINK_TEXT, "snow_cover_100kmE40N24_2023-01-10_s2").click()
-    assert products.ids[0] in browser.current_url
+    assert query_products.ids[0] in browser.current_url
     page = browser.page_source
     assert "snow_cover_100kmE40N24_2023-01-10_s2_snow.tif" in page, "the dataset links to its COGs"
     links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "a[href^='/dataset/']")]
-    dem = {str(d.id) for d in dc.find_datasets(product="dem_cop30", geopolygon=products.geobox.extent)}
+    dem = {str(d.id) for d in dc.find_datasets(product="dem_cop30", geopolygon=query_products.geobox.extent)}
     assert dem and dem <= {link.rsplit("/", 1)[-1] for link in links}, "the dataset links to its sources"
-    _click(browser, f"a[href='/dataset/{products.ids[0]}.odc-metadata.yaml']")
+    _click(browser, f"a[href='/dataset/{query_products.ids[0]}.odc-metadata.yaml']")
     doc = yaml.safe_load(browser.find_element(By.TAG_NAME, "body").text)
-    assert doc["id"] == products.ids[0] and doc["product"]["name"] == "snow_cover"
+    assert doc["id"] == query_products.ids[0] and doc["product"]["name"] == "snow_cover"
     assert doc["properties"]["snowland:zs"] == 1500.0 and doc["lineage"]["dem_cop30"]
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+from helpers import purge
 from itemfactory import write_tiny_s2_item
 from rasterio.transform import from_origin
 from realsamples import landsat_item, s2_item
@@ -25,9 +26,18 @@ from flows.storage.load import load
 
 @pytest.fixture(scope="module")
 def snow_run(dc, simulated):
+    """The snow flow over the simulated winter. The snow products the module makes go when it ends: other modules
+    (the deployment's) need simulated days without one."""
+    before = _snow_products(dc)
     report = index_scenes(tcd=[str(simulated.out_dir / TCD_FILE)])
     assert len(report.written) == 1, report.summary()
-    return snow_cover(start="2023-12-01", end="2024-03-31", cells=["100kmE40N24"])
+    yield snow_cover(start="2023-12-01", end="2024-03-31", cells=["100kmE40N24"])
+    purge(dc, [id_ for id_ in _snow_products(dc) if id_ not in before])
+
+
+def _snow_products(dc) -> list[str]:
+    """Ids of the snow_cover, then the snow_season datasets: sources before the products made from them."""
+    return [str(d.id) for product in ("snow_cover", "snow_season") for d in dc.find_datasets(product=product)]
 
 
 def test_snow_cover_matches_the_simulated_truth(dc, simulated, snow_run):

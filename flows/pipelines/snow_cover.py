@@ -8,7 +8,6 @@ reason its input cannot give a product, or failed with its reason while the othe
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ from flows.run.fanout import on_cluster
 from flows.run.outcomes import Exists, Outcome, Report, Skipped, Written, gather
 from flows.run.retry import TRANSIENT_RETRIES, is_transient
 from flows.run.say import log, user_errors_in_one_line
-from flows.run.scratch import spill
+from flows.run.scratch import spill, unit_scratch
 from flows.storage import properties as prop
 from flows.storage.atomic import sweep_abandoned
 from flows.storage.eo3 import dataset_id
@@ -280,9 +279,9 @@ def snow_cover_task(job: SnowJob, *, params: dict[str, Any], resolution: float, 
 
 def snow_cover_unit(job: SnowJob, *, params: dict[str, Any], resolution: float, overwrite: bool) -> Outcome:
     dc = connect()
-    with tempfile.TemporaryDirectory(prefix="snowland-unit-") as scratch:
+    with unit_scratch() as scratch:
         try:
-            out = compute_snow_cover(job, params=SnowParams.from_mapping(params), scratch=Path(scratch),
+            out = compute_snow_cover(job, params=SnowParams.from_mapping(params), scratch=scratch,
                                      resolution=resolution, dc=dc)
         except SnowInputError as err:
             return Skipped(unit=job.key, reason=str(err))

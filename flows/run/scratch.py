@@ -4,12 +4,15 @@ Let-It-Snow reads a unit twice: once for the snow-line elevation ``zs`` over the
 final codes. Reading and reprojecting the inputs twice would double the dearest step; holding them in memory
 makes a worker's memory follow the unit's size. Spilled here, each block is computed once, saved as a
 ``.npy`` file and loaded back only when a later pass needs it, so memory follows the chunk size and the
-second pass costs a local file read. The files live in a folder the caller owns (and removes).
+second pass costs a local file read. The files live in a folder the caller owns (and removes): a unit's own,
+from ``unit_scratch``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -19,6 +22,24 @@ import numpy as np
 import xarray as xr
 
 X = TypeVar("X", xr.DataArray, xr.Dataset)
+
+
+@contextmanager
+def unit_scratch() -> Iterator[Path]:
+    """A folder for one unit's spilled blocks, removed when the unit ends.
+
+    On a dask worker it lies in the worker's own directory, which dask removes when the worker closes or, when
+    the worker was killed mid-unit, as soon as another worker starts in the same place: a unit cut short does
+    not leave its blocks behind. Elsewhere it lies in the temporary folder.
+    """
+    from distributed import get_worker
+
+    try:
+        parent = get_worker().local_directory
+    except ValueError:  # not on a worker
+        parent = None
+    with tempfile.TemporaryDirectory(prefix="snowland-unit-", dir=parent) as folder:
+        yield Path(folder)
 
 
 def spill(objects: Sequence[X], folder: Path) -> list[X]:

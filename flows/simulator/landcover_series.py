@@ -117,7 +117,6 @@ def simulate_scene(
     scale = rng.uniform(0.8, 1.1, size=n + 1)
     cube = np.empty((len(dates), *shape, len(BANDS)), dtype=np.float32)
     for t, date in enumerate(dates):
-        y_idx = years.index(date.year)
         cover = np.zeros(n + 1, dtype=np.float32)
         veg = np.zeros((n + 1, len(BANDS)), dtype=np.float32)
         bg = np.zeros((n + 1, len(BANDS)), dtype=np.float32)

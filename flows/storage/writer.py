@@ -107,7 +107,6 @@ def write_cog(
     ``overviews_from`` (a pixel size in the grid's units) when given: Sentinel-2 starts at 40 m for every band,
     so its 10 m bands skip a 20 m level its 20 m bands already give.
     """
-    import rasterio
     from rasterio.enums import Resampling
     from rasterio.io import MemoryFile
 
