@@ -13,7 +13,7 @@ from products import sensors
 from products.errors import BadInputError
 from products.sensors import Measurement, PixelSet, Sensor
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEFINITIONS = {
     doc["name"]: doc
     for doc in (yaml.safe_load(p.read_text()) for p in sorted(ROOT.glob("products/*/*.odc-product.yaml")))

@@ -22,7 +22,7 @@ from flows.cli import build_parser, main
 from flows.run import progress
 from flows.run.outcomes import Exists, Failed, Report, Skipped, Written
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 WITH_ACTIONS = ("db", "prefect", "query")  # commands whose first argument is an action: each action is a command
 
 
@@ -39,7 +39,7 @@ def _commands() -> dict[str, list[str]]:
 def _exercised() -> set[tuple[str, ...]]:
     """(command,) and (command, action) of every ``main([...])`` call written in a test module."""
     seen = set()
-    for path in TESTS.glob("test_*.py"):
+    for path in TESTS.rglob("test_*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "main"
                     and node.args and isinstance(node.args[0], ast.List) and node.args[0].elts):

@@ -10,7 +10,7 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCANNED = ("flows", "products", "infra", "bench")
 RENAMER = "flows/storage/atomic.py"
 COG_WRITER = "flows/storage/writer.py"
