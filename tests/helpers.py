@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -12,7 +14,7 @@ import pytest
 
 from infra.ports import free_port
 
-__all__ = ["BENCH_DIR", "REAL_DATA", "bench_module", "free_port", "purge", "real_sample"]
+__all__ = ["BENCH_DIR", "REAL_DATA", "bench_module", "environ_restored", "free_port", "purge", "real_sample"]
 
 BENCH_DIR = Path(__file__).resolve().parents[1] / "bench"
 REAL_DATA = Path(os.environ.get("SNOWLAND_REAL_DATA")
@@ -52,3 +54,15 @@ def purge(dc, ids: list[str]) -> None:
         if dc.index.datasets.has(id_):
             dc.index.datasets.archive([id_])
             dc.index.datasets.purge([id_])
+
+
+@contextmanager
+def environ_restored() -> Iterator[None]:
+    """Put the process environment back as it was: ``snowland`` commands export the ODC and Prefect settings of
+    the index they were pointed at, and the session's index must be the one later tests see."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

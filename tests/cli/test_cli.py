@@ -162,9 +162,11 @@ def test_a_multi_line_reason_is_one_line_unless_verbose(monkeypatch, capsys):
 
 
 def test_db_env_and_prefect_status_on_a_private_state_folder(capsys, monkeypatch):
-    from helpers import free_port
+    from helpers import environ_restored, free_port
     from infra.localdb import LocalPostgis
 
+    restored = environ_restored()
+    restored.__enter__()  # `main` exports the private index's settings; monkeypatch only undoes its own
     tmp_path = Path(tempfile.mkdtemp(prefix="snowland-cli-db-"))  # not pytest's: see tests/test_cli_flows.py
     port = free_port()
     monkeypatch.setenv("SNOWLAND_HOME", str(tmp_path))
@@ -190,6 +192,7 @@ def test_db_env_and_prefect_status_on_a_private_state_folder(capsys, monkeypatch
     finally:
         LocalPostgis(root=tmp_path / "pg", port=port).destroy()
         shutil.rmtree(tmp_path, ignore_errors=True)
+        restored.__exit__(None, None, None)
 
 
 # --- what a run shows: the progress bar and the table of what it wrote ---------------------------------------

@@ -43,11 +43,12 @@ def demo(prefect_harness):
 
     The folder is not one of pytest's: a pytest session started meanwhile on the machine removes the oldest of
     those, and with it the data of a database still running."""
-    from helpers import free_port
+    from helpers import environ_restored, free_port
     from infra.localdb import LocalPostgis
 
     state = Path(tempfile.mkdtemp(prefix="snowland-cli-demo-"))
-    saved = {k: os.environ.get(k) for k in ("SNOWLAND_HOME", "SNOWLAND_DB_PORT")}
+    restored = environ_restored()
+    restored.__enter__()
     os.environ.update(SNOWLAND_HOME=str(state), SNOWLAND_DB_PORT=str(free_port()))
     db = LocalPostgis(root=state / "pg", port=int(os.environ["SNOWLAND_DB_PORT"]), fast_unsafe=True)
     try:
@@ -64,8 +65,7 @@ def demo(prefect_harness):
     finally:
         db.destroy()
         shutil.rmtree(state, ignore_errors=True)
-        for key, value in saved.items():
-            os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
+        restored.__exit__(None, None, None)
 
 
 def test_the_demo_runs_every_step_and_prints_its_figures(demo):
