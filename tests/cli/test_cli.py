@@ -165,34 +165,32 @@ def test_db_env_and_prefect_status_on_a_private_state_folder(capsys, monkeypatch
     from helpers import environ_restored, free_port
     from infra.localdb import LocalPostgis
 
-    restored = environ_restored()
-    restored.__enter__()  # `main` exports the private index's settings; monkeypatch only undoes its own
-    tmp_path = Path(tempfile.mkdtemp(prefix="snowland-cli-db-"))  # not pytest's: see tests/test_cli_flows.py
-    port = free_port()
-    monkeypatch.setenv("SNOWLAND_HOME", str(tmp_path))
-    monkeypatch.setenv("SNOWLAND_DB_PORT", str(port))
-    monkeypatch.setenv("SNOWLAND_PREFECT_PORT", str(free_port()))
-    try:
-        assert main(["db", "status"]) == 0
-        assert f"not created on 127.0.0.1:{port}" in capsys.readouterr().out
-        assert main(["db", "up"]) == 0
-        assert f"running on 127.0.0.1:{port}" in capsys.readouterr().out
-        assert main(["db", "status"]) == 0
-        assert f"running on 127.0.0.1:{port}" in capsys.readouterr().out
-        assert main(["env"]) == 0
-        exports = capsys.readouterr().out
-        assert f"export ODC_SNOWLAND_DB_URL='postgresql+psycopg2://postgres@127.0.0.1:{port}/snowland'" in exports
-        assert main(["db", "down"]) == 0
-        assert f"stopped on 127.0.0.1:{port}" in capsys.readouterr().out
-        assert main(["prefect", "status"]) == 0
-        assert main(["prefect", "down"]) == 0
-        said = capsys.readouterr().out.splitlines()
-        assert len(said) == 2 and said[0] == said[1] and said[0].startswith("Prefect server stopped at http://127")
-        assert "worker of pool 'snowland-local' stopped" in said[0] and str(tmp_path) in said[0]
-    finally:
-        LocalPostgis(root=tmp_path / "pg", port=port).destroy()
-        shutil.rmtree(tmp_path, ignore_errors=True)
-        restored.__exit__(None, None, None)
+    with environ_restored():  # `main` exports the private index's settings; monkeypatch only undoes its own
+        tmp_path = Path(tempfile.mkdtemp(prefix="snowland-cli-db-"))
+        port = free_port()
+        monkeypatch.setenv("SNOWLAND_HOME", str(tmp_path))
+        monkeypatch.setenv("SNOWLAND_DB_PORT", str(port))
+        monkeypatch.setenv("SNOWLAND_PREFECT_PORT", str(free_port()))
+        try:
+            assert main(["db", "status"]) == 0
+            assert f"not created on 127.0.0.1:{port}" in capsys.readouterr().out
+            assert main(["db", "up"]) == 0
+            assert f"running on 127.0.0.1:{port}" in capsys.readouterr().out
+            assert main(["db", "status"]) == 0
+            assert f"running on 127.0.0.1:{port}" in capsys.readouterr().out
+            assert main(["env"]) == 0
+            exports = capsys.readouterr().out
+            assert f"export ODC_SNOWLAND_DB_URL='postgresql+psycopg2://postgres@127.0.0.1:{port}/snowland'" in exports
+            assert main(["db", "down"]) == 0
+            assert f"stopped on 127.0.0.1:{port}" in capsys.readouterr().out
+            assert main(["prefect", "status"]) == 0
+            assert main(["prefect", "down"]) == 0
+            said = capsys.readouterr().out.splitlines()
+            assert len(said) == 2 and said[0] == said[1] and said[0].startswith("Prefect server stopped at http://127")
+            assert "worker of pool 'snowland-local' stopped" in said[0] and str(tmp_path) in said[0]
+        finally:
+            LocalPostgis(root=tmp_path / "pg", port=port).destroy()
+            shutil.rmtree(tmp_path, ignore_errors=True)
 
 
 # --- what a run shows: the progress bar and the table of what it wrote ---------------------------------------

@@ -47,8 +47,8 @@ def demo(prefect_harness):
     from infra.localdb import LocalPostgis
 
     state = Path(tempfile.mkdtemp(prefix="snowland-cli-demo-"))
-    restored = environ_restored()
-    restored.__enter__()
+    restored = contextlib.ExitStack()
+    restored.enter_context(environ_restored())  # `main` exports the private index's settings
     os.environ.update(SNOWLAND_HOME=str(state), SNOWLAND_DB_PORT=str(free_port()))
     db = LocalPostgis(root=state / "pg", port=int(os.environ["SNOWLAND_DB_PORT"]), fast_unsafe=True)
     try:
@@ -65,7 +65,7 @@ def demo(prefect_harness):
     finally:
         db.destroy()
         shutil.rmtree(state, ignore_errors=True)
-        restored.__exit__(None, None, None)
+        restored.close()
 
 
 def test_the_demo_runs_every_step_and_prints_its_figures(demo):
