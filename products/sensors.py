@@ -180,35 +180,37 @@ def _one(items: Iterable, name: str, *, what: str):
 
 
 # ------------------------------------------------------------------------------------------------ instruments
-def _bands(*rows: tuple) -> tuple[Band, ...]:
-    fields = ("name", "number", "role", "resolution", "common_name", "wavelength", "fwhm", "title")
-    return tuple(Band(**dict(zip(fields, row, strict=True))) for row in rows)
-
-
-MSI = _bands(  # name, number, role, resolution (m), common name, centre and FWHM (um), title
-    ("blue", "2", "blue", 10, "blue", 0.49, 0.098, "Blue (band 2)"),
-    ("green", "3", "green", 10, "green", 0.56, 0.045, "Green (band 3)"),
-    ("red", "4", "red", 10, "red", 0.665, 0.038, "Red (band 4)"),
-    ("rededge1", "5", "rededge1", 20, "rededge", 0.704, 0.019, "Red edge 1 (band 5)"),
-    ("rededge2", "6", "rededge2", 20, "rededge", 0.74, 0.018, "Red edge 2 (band 6)"),
-    ("rededge3", "7", "rededge3", 20, "rededge", 0.783, 0.028, "Red edge 3 (band 7)"),
-    ("nir", "8", "nir", 10, "nir", 0.842, 0.145, "NIR 1 (band 8)"),
-    ("nir08", "8A", "nir08", 20, "nir08", 0.865, 0.033, "NIR 2 (band 8A)"),
-    ("swir16", "11", "swir16", 20, "swir16", 1.61, 0.143, "SWIR 1 (band 11)"),
-    ("swir22", "12", "swir22", 20, "swir22", 2.19, 0.242, "SWIR 2 (band 12)"),
+_BAND_ROWS = (  # instrument, name, number, role, resolution (m), common name, centre and FWHM (um), title
+    ("MSI", "blue", "2", "blue", 10, "blue", 0.49, 0.098, "Blue (band 2)"),
+    ("MSI", "green", "3", "green", 10, "green", 0.56, 0.045, "Green (band 3)"),
+    ("MSI", "red", "4", "red", 10, "red", 0.665, 0.038, "Red (band 4)"),
+    ("MSI", "rededge1", "5", "rededge1", 20, "rededge", 0.704, 0.019, "Red edge 1 (band 5)"),
+    ("MSI", "rededge2", "6", "rededge2", 20, "rededge", 0.74, 0.018, "Red edge 2 (band 6)"),
+    ("MSI", "rededge3", "7", "rededge3", 20, "rededge", 0.783, 0.028, "Red edge 3 (band 7)"),
+    ("MSI", "nir", "8", "nir", 10, "nir", 0.842, 0.145, "NIR 1 (band 8)"),
+    ("MSI", "nir08", "8A", "nir08", 20, "nir08", 0.865, 0.033, "NIR 2 (band 8A)"),
+    ("MSI", "swir16", "11", "swir16", 20, "swir16", 1.61, 0.143, "SWIR 1 (band 11)"),
+    ("MSI", "swir22", "12", "swir22", 20, "swir22", 2.19, 0.242, "SWIR 2 (band 12)"),
+    ("OLI", "coastal", "1", "coastal", 30, "coastal", 0.44, 0.02, "Coastal/Aerosol Band (B1)"),
+    ("OLI", "blue", "2", "blue", 30, "blue", 0.48, 0.06, "Blue Band (B2)"),
+    ("OLI", "green", "3", "green", 30, "green", 0.56, 0.06, "Green Band (B3)"),
+    ("OLI", "red", "4", "red", 30, "red", 0.65, 0.04, "Red Band (B4)"),
+    ("OLI", "nir08", "5", "nir", 30, "nir08", 0.86, 0.03, "Near Infrared Band 0.8 (B5)"),
+    ("OLI", "swir16", "6", "swir16", 30, "swir16", 1.6, 0.08, "Short-wave Infrared Band 1.6 (B6)"),
+    ("OLI", "swir22", "7", "swir22", 30, "swir22", 2.2, 0.2, "Short-wave Infrared Band 2.2 (B7)"),
 )
+
+
+def _bands(instrument: str) -> tuple[Band, ...]:
+    fields = ("name", "number", "role", "resolution", "common_name", "wavelength", "fwhm", "title")
+    return tuple(Band(**dict(zip(fields, row[1:], strict=True))) for row in _BAND_ROWS if row[0] == instrument)
+
+
+MSI = _bands("MSI")
 """Sentinel-2 MSI: the ten 10 and 20 m bands (B01 and B09, 60 m atmospheric bands, are not indexed).
 NDVI and NDWI read B08 as NIR (iota2, science.md B.2)."""
 
-OLI = _bands(  # name, number, role, resolution (m), common name, centre and FWHM (um), title
-    ("coastal", "1", "coastal", 30, "coastal", 0.44, 0.02, "Coastal/Aerosol Band (B1)"),
-    ("blue", "2", "blue", 30, "blue", 0.48, 0.06, "Blue Band (B2)"),
-    ("green", "3", "green", 30, "green", 0.56, 0.06, "Green Band (B3)"),
-    ("red", "4", "red", 30, "red", 0.65, 0.04, "Red Band (B4)"),
-    ("nir08", "5", "nir", 30, "nir08", 0.86, 0.03, "Near Infrared Band 0.8 (B5)"),
-    ("swir16", "6", "swir16", 30, "swir16", 1.6, 0.08, "Short-wave Infrared Band 1.6 (B6)"),
-    ("swir22", "7", "swir22", 30, "swir22", 2.2, 0.2, "Short-wave Infrared Band 2.2 (B7)"),
-)
+OLI = _bands("OLI")
 """Landsat-8/9 OLI surface reflectance bands B1-B7; B5 is the NIR the indices read."""
 
 S2_PLATFORMS = ("sentinel-2a", "sentinel-2b", "sentinel-2c")

@@ -9,13 +9,7 @@ from pathlib import Path
 
 from odc.geo import geom
 
-from flows.ask.quicklook import (
-    cube_quicklook,
-    describe_cube,
-    raster_map,
-    season_plot,
-    snow_map,
-)
+from flows.ask.quicklook import cube_quicklook, describe_cube, raster_map, season_plot, snow_map
 from flows.pipelines.index import index_scenes
 from flows.pipelines.snow_cover import snow_cover, snow_cover_table
 from flows.pipelines.snow_season import snow_season
@@ -166,7 +160,7 @@ def land_cover_step(*, out: Path, pictures: list[Path], size: DemoSize = SIZES["
     print(sim)
     print(index_scenes(static=[str(sim.catalog)]).summary())
     reference = str(Path(sim.truth).parent / "landcover.gpkg")
-    common = dict(reference=reference, mapping="oso23_codes", year_column="year", max_samples_per_class=500)
+    common = {"reference": reference, "mapping": "oso23_codes", "year_column": "year", "max_samples_per_class": 500}
     folder = out / "land_cover"
 
     _step(f"land-cover-key-date flow: {LAND_COVER_YEAR} at the end of March, July and December, each with a model "
