@@ -85,7 +85,7 @@ def run_demo(*, out: Path, size_km: float | None = None, seed: int = 42, size: s
     x0, y0, x1, y1 = json.loads(Path(sim.truth).read_text())["world"]["bounds"]
     area = geom.box(x0, y0, x1, y1, crs=EEA_CRS)
     cells = [c.name for c in cells_covering(area, size_m=100_000)]
-    with dask_client() as client:
+    with dask_client() as client:  # one cluster for every flow: each would otherwise start and stop its own
         _step(f"load: s2_l2a on the EEA grid, 20 m, over the area (cell {', '.join(cells)}), "
               f"{len(client.scheduler_info()['workers'])} dask workers")
         cube = load("s2_l2a", geometry=area, measurements=["blue", *needs("snow", S2_L2A)],
@@ -117,11 +117,11 @@ def run_demo(*, out: Path, size_km: float | None = None, seed: int = 42, size: s
         pictures.append(raster_map(scd, path=out / "snow_cover_duration.png", label="days", cmap="Blues",
                                    title=f"SIMULATED: snow cover duration {HYDROLOGICAL_YEAR}-{HYDROLOGICAL_YEAR + 1}"))
 
-    _step("validation against the simulated truth (pixels clear in the truth)")
-    scores = validate_snow(sim_dir)
-    print(format_scores(scores))
-    total = sum((s.score for s in scores[1:]), scores[0].score)
-    summary["land_cover"] = land_cover_step(out=out, pictures=pictures, size=preset)  # issue 4
+        _step("validation against the simulated truth (pixels clear in the truth)")
+        scores = validate_snow(sim_dir)
+        print(format_scores(scores))
+        total = sum((s.score for s in scores[1:]), scores[0].score)
+        summary["land_cover"] = land_cover_step(out=out, pictures=pictures, size=preset)  # issue 4
     summary.update(
         snow_cover={"written": len(snow.written), "already_there": len(snow.exists), "skipped": len(snow.skipped),
                     "failed": len(snow.failed)},
