@@ -16,6 +16,7 @@ from flows.pipelines.snow_season import snow_season
 from flows.pipelines.validate_snow import format_scores, validate_snow
 from flows.run.cluster import dask_client
 from flows.simulator.scenes import TCD_FILE, simulate_scenes
+from flows.storage.atomic import write_text
 from flows.storage.grid import EEA_CRS, cells_covering
 from flows.storage.index import connect, ensure_index
 from flows.storage.load import load
@@ -129,7 +130,7 @@ def run_demo(*, out: Path, size_km: float | None = None, seed: int = 42, size: s
         accuracy=round(total.accuracy, 4), kappa=round(total.kappa, 4),
         pictures=[str(p) for p in pictures], elapsed_s=round(time.perf_counter() - started, 1),
     )
-    (out / "demo.json").write_text(json.dumps(summary, indent=2))
+    write_text(out / "demo.json", json.dumps(summary, indent=2))
     _step(f"done in {summary['elapsed_s']:.0f} s: pictures {', '.join(p.name for p in pictures)} in {out}")
     return summary
 

@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from flows.ask.quicklook import save_figure  # noqa: E402
+from flows.storage.atomic import write_text  # noqa: E402
 from products.landcover.nomenclature import Nomenclature  # noqa: E402
 from products.landcover.validation import RunsSummary  # noqa: E402
 
@@ -76,9 +77,11 @@ def write_report(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     json_path, html_path, png_path = folder / f"{stem}.json", folder / f"{stem}.html", folder / f"{stem}_confusion.png"
-    json_path.write_text(json.dumps(report_dict(summary, nomenclature=nomenclature, metadata=metadata), indent=2, ensure_ascii=False), encoding="utf-8")
+    write_text(json_path, json.dumps(report_dict(summary, nomenclature=nomenclature, metadata=metadata), indent=2,
+                                     ensure_ascii=False))
     plot_confusion(summary, png_path, nomenclature=nomenclature, title=title)
-    html_path.write_text(_html(summary, title=title, png=png_path.name, nomenclature=nomenclature, metadata=metadata or {}), encoding="utf-8")
+    write_text(html_path, _html(summary, title=title, png=png_path.name, nomenclature=nomenclature,
+                                metadata=metadata or {}))
     return ReportFiles(json=json_path, html=html_path, confusion_png=png_path)
 
 
