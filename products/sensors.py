@@ -456,6 +456,21 @@ def needs(job: Job, sensor: Sensor) -> tuple[str, ...]:
     return (*sensor.reflectance, *sensor.validity)
 
 
+def lacks(job: Job, sensor: Sensor, present: Iterable[str]) -> tuple[str, ...]:
+    """The measurements ``job`` needs from ``sensor`` that a scene carrying only ``present`` lacks (none: it can run).
+
+    Items are indexed with the bands they carry (users mirror only what they need), so each job asks this per scene.
+    """
+    have = set(present)
+    return tuple(m for m in needs(job, sensor) if m not in have)
+
+
+def usable_by(sensor: Sensor, present: Iterable[str]) -> dict[Job, tuple[str, ...]]:
+    """Per job, what a scene carrying only ``present`` lacks for it (an empty tuple: the job can run on it)."""
+    have = set(present)
+    return {job: lacks(job, sensor, have) for job in ROLES}
+
+
 # ------------------------------------------------------------------------------------------------ lookups
 def by_product(product: str) -> Sensor:
     """The sensor of an input product (for ``theia_l2a``, its Sentinel-2 declaration)."""
