@@ -289,6 +289,11 @@ QA_PIXEL = Measurement(
         PixelSet(name="nodata", members=("nodata",), why="the fill bit"),
         PixelSet(name="all_cloud", members=("dilated_cloud", "cirrus", "cloud", "cloud_shadow"),
                  why="LIS all_cloud on Landsat C2: every cloud and shadow bit"),
+        PixelSet(name="cloud_candidate", members=("dilated_cloud",),
+                 why="CFMask's 3-pixel ring around every cloud (bit 1), on pixels with no other cloud or shadow "
+                     "bit: left out of pass 1 and the zs histogram as cloud, but not cloud outright: like LIS's "
+                     "dark clouds it skips the refined cloud mask, so pass 2 may call it snow and back-to-cloud "
+                     "(red > rB) keeps a bright one cloud (bench/README.md, the dilated-cloud ring)"),
         PixelSet(name="shadow", members=("cloud_shadow",), why="LIS shadow"),
         PixelSet(name="high_cloud", members=("cirrus",), why="LIS high_cloud: the cirrus band's detection"),
         PixelSet(name="invalid", members=("nodata", "dilated_cloud", "cirrus", "cloud", "cloud_shadow"),
