@@ -9,9 +9,10 @@ spectral measurement carries its :class:`Band` (number, wavelength role, native 
 a mask carries its decoding (:class:`Flag`) and the named sets of values the science tests for (:class:`PixelSet`).
 
 Every other module reads these facts from here; ``tests/test_sensors.py`` checks the product YAMLs against it.
-Adding a platform (Sentinel-2C and Landsat-9 are there) is one word in a ``platforms`` tuple; a collection whose
-items carry fewer bands is one more :class:`Sensor` of the same product with its own collection and fewer
-measurements, as ``theia_l2a``'s Landsat variant is; each job says which bands it needs (:func:`needs`).
+Adding a platform (Sentinel-2C and Landsat-9 are there) is one word in a ``platforms`` tuple; an instrument with
+fewer bands is one more :class:`Sensor` of the same product with fewer measurements, as ``theia_l2a``'s Landsat
+variant is. Each job says which bands it needs (:func:`needs`) and what a scene lacks for it (:func:`lacks`): items
+are indexed with the bands they carry, as users mirror only some.
 """
 
 from __future__ import annotations
