@@ -140,7 +140,7 @@ def lacks_message(found: Sequence[tuple[Dataset, Sequence[str]]]) -> str:
 
 def _check_carried(product: Product, names: Sequence[str], datasets: Sequence[Dataset]) -> None:
     """Refuse a load of bands some datasets lack, naming them (datacube would stop at the first: "No such band")."""
-    found = lacking(names, datasets)
+    found = sorted(lacking(names, datasets), key=lambda f: str(f[0].metadata_doc.get("label") or f[0].id))
     if found:
         raise MissingDataError(f"{product.name}: {len(found)} of {len(datasets)} dataset(s) lack bands asked for: "
                                f"{lacks_message(found)}")
