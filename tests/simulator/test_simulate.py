@@ -23,7 +23,14 @@ from flows.simulator import sensors
 from flows.simulator.geometry import MgrsTile, WorldGrid, s2_tiles_for
 from flows.simulator.scenes import SimulationConflict, simulate_scenes
 from flows.simulator.spectra import BANDS, GREEN, RED, SWIR16, ndsi
-from flows.simulator.world import QA_CLEAR, QA_CLOUD, QA_DILATED, QA_FILL, build_world, dilated_cloud_ring
+from flows.simulator.world import (
+    QA_CLEAR,
+    QA_CLOUD,
+    QA_DILATED,
+    QA_FILL,
+    build_world,
+    dilated_cloud_ring,
+)
 from products.errors import BadInputError
 from products.sensors import LANDSAT_C2L2, S2_L2A
 
