@@ -9,9 +9,10 @@ spectral measurement carries its :class:`Band` (number, wavelength role, native 
 a mask carries its decoding (:class:`Flag`) and the named sets of values the science tests for (:class:`PixelSet`).
 
 Every other module reads these facts from here; ``tests/test_sensors.py`` checks the product YAMLs against it.
-Adding a platform (Sentinel-2C and Landsat-9 are there) is one word in a ``platforms`` tuple; a collection whose
-items carry fewer bands is one more :class:`Sensor` of the same product with its own collection and fewer
-measurements, as ``theia_l2a``'s Landsat variant is; each job says which bands it needs (:func:`needs`).
+Adding a platform (Sentinel-2C and Landsat-9 are there) is one word in a ``platforms`` tuple; an instrument with
+fewer bands is one more :class:`Sensor` of the same product with fewer measurements, as ``theia_l2a``'s Landsat
+variant is. Each job says which bands it needs (:func:`needs`) and what a scene lacks for it (:func:`lacks`): items
+are indexed with the bands they carry, as users mirror only some.
 """
 
 from __future__ import annotations
@@ -291,6 +292,11 @@ QA_PIXEL = Measurement(
         PixelSet(name="nodata", members=("nodata",), why="the fill bit"),
         PixelSet(name="all_cloud", members=("dilated_cloud", "cirrus", "cloud", "cloud_shadow"),
                  why="LIS all_cloud on Landsat C2: every cloud and shadow bit"),
+        PixelSet(name="cloud_candidate", members=("dilated_cloud",),
+                 why="CFMask's 3-pixel ring around every cloud (bit 1), on pixels with no other cloud or shadow "
+                     "bit: left out of pass 1 and the zs histogram as cloud, but not cloud outright: like LIS's "
+                     "dark clouds it skips the refined cloud mask, so pass 2 may call it snow and back-to-cloud "
+                     "(red > rB) keeps a bright one cloud (bench/README.md, the dilated-cloud ring)"),
         PixelSet(name="shadow", members=("cloud_shadow",), why="LIS shadow"),
         PixelSet(name="high_cloud", members=("cirrus",), why="LIS high_cloud: the cirrus band's detection"),
         PixelSet(name="invalid", members=("nodata", "dilated_cloud", "cirrus", "cloud", "cloud_shadow"),
@@ -456,6 +462,21 @@ def needs(job: Job, sensor: Sensor) -> tuple[str, ...]:
     if job == "snow":
         return (*roles, *((sensor.mask,) if sensor.mask else ()))
     return (*sensor.reflectance, *sensor.validity)
+
+
+def lacks(job: Job, sensor: Sensor, present: Iterable[str]) -> tuple[str, ...]:
+    """The measurements ``job`` needs from ``sensor`` that a scene carrying only ``present`` lacks (none: it can run).
+
+    Items are indexed with the bands they carry (users mirror only what they need), so each job asks this per scene.
+    """
+    have = set(present)
+    return tuple(m for m in needs(job, sensor) if m not in have)
+
+
+def usable_by(sensor: Sensor, present: Iterable[str]) -> dict[Job, tuple[str, ...]]:
+    """Per job, what a scene carrying only ``present`` lacks for it (an empty tuple: the job can run on it)."""
+    have = set(present)
+    return {job: lacks(job, sensor, have) for job in ROLES}
 
 
 # ------------------------------------------------------------------------------------------------ lookups

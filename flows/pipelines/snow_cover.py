@@ -35,7 +35,7 @@ from flows.storage.atomic import sweep_abandoned
 from flows.storage.eo3 import dataset_id
 from flows.storage.grid import EEA_CRS, Cell, aligned_geobox, cells_covering, footprint
 from flows.storage.index import connect
-from flows.storage.load import load
+from flows.storage.load import lacking, lacks_message, load
 from flows.storage.writer import product_folder, write_dataset
 from products.errors import MissingDataError
 from products.sensors import LANDSAT_C2L2, ROLES, S2_L2A, Sensor, needs
@@ -163,11 +163,17 @@ def compute_snow_cover(job: SnowJob, *, params: SnowParams, scratch: Path, resol
     """
     dc = dc or connect()
     cell = Cell.parse(job.cell)
+    sensor = SENSORS[job.product]
     sources = day_datasets(dc, job.product, cell, job.day)
     if not sources:
         raise SnowInputError(f"no {job.product} dataset over {job.cell} on {job.day}")
+    partial = lacking(needs("snow", sensor), sources)
+    if partial:
+        log(f"{job.key}: scene(s) without the bands snow needs are left out: {lacks_message(partial)}")
+        sources = [d for d in sources if all(d is not p for p, _ in partial)]
+    if not sources:
+        raise SnowInputError(f"no scene carries the bands snow needs: {lacks_message(partial)}")
     gbox = aligned_geobox(footprint(sources, within=cell.geometry), resolution=resolution)
-    sensor = SENSORS[job.product]
     dems = dc.find_datasets(product="dem_cop30", geopolygon=gbox.extent)
     if not dems:
         raise SnowInputError(f"no DEM (dem_cop30) covers {job.cell}: index one before computing snow")

@@ -86,12 +86,22 @@ def validate_snow(simulation: Path, *, dc=None) -> list[DateScore]:
 
 
 def format_scores(scores: list[DateScore]) -> str:
-    lines = [f"{'date':10s} {'sensor':6s} {'pixels':>8s} {'accuracy':>8s} {'kappa':>6s} {'zs':>6s} "
-             f"{'zs_truth':>8s} {'50%-line':>8s}"]
+    """One line per date and sensor, then the totals of each sensor and of all: accuracy and kappa on clear pixels,
+    the share of the truth's clear ground called cloud and of its cloud called snow ("snow on cloud")."""
+    header = (f"{'date':10s} {'sensor':6s} {'pixels':>8s} {'accuracy':>8s} {'kappa':>6s} {'clr>cld':>7s} "
+              f"{'cld>snw':>7s} {'zs':>6s} {'zs_truth':>8s} {'50%-line':>8s}")
+    lines = [header]
     for s in scores:
-        lines.append(f"{s.day:10s} {s.sensor:6s} {s.score.n:8d} {s.score.accuracy:8.4f} {s.score.kappa:6.3f} "
-                     f"{s.zs:6.0f} {s.zs_truth:8.0f} {s.snowline:8.0f}")
+        lines.append(f"{s.day:10s} {s.sensor:6s} {_figures(s.score)} {s.zs:6.0f} {s.zs_truth:8.0f} {s.snowline:8.0f}")
+    groups = {sensor: [s.score for s in scores if s.sensor == sensor] for sensor in dict.fromkeys(s.sensor for s in scores)}
+    if len(groups) > 1:
+        for sensor, of in groups.items():
+            lines.append(f"{'all':10s} {sensor:6s} {_figures(sum(of[1:], of[0]))}")
     if scores:
-        total = sum((s.score for s in scores[1:]), scores[0].score)
-        lines.append(f"{'all':10s} {'':6s} {total.n:8d} {total.accuracy:8.4f} {total.kappa:6.3f}")
+        lines.append(f"{'all':10s} {'':6s} {_figures(sum((s.score for s in scores[1:]), scores[0].score))}")
     return "\n".join(lines)
+
+
+def _figures(score: SnowScore) -> str:
+    return (f"{score.n:8d} {score.accuracy:8.4f} {score.kappa:6.3f} {score.clear_called_cloud_share:7.2%} "
+            f"{score.cloud_called_snow_share:7.2%}")

@@ -77,6 +77,7 @@ from flows.simulator.world import (
     SceneState,
     World,
     build_world,
+    dilated_cloud_ring,
 )
 from flows.storage import properties as prop
 from flows.storage.atomic import replacing, sweep_folder, write_text
@@ -423,9 +424,9 @@ class _Simulation:
                 dn = sensors.encode_landsat(sensors.landsat_reflectance(state.reflectance, band.key))
                 futures.append(pool.submit(_write_sampled, folder / f"{product}_{band.band}.TIF", sampler, dn, 0,
                                            {**tags, "BAND": band.band}))
-            futures.append(pool.submit(_write_sampled, folder / f"{product}_QA_PIXEL.TIF", sampler, state.qa_pixel,
-                                       QA_FILL, {**tags, "BAND": "QA_PIXEL"}))
-            qa = sampler.sample(state.qa_pixel, QA_FILL)
+            qa = dilated_cloud_ring(sampler.sample(state.qa_pixel, QA_FILL))
+            futures.append(pool.submit(write_cog, folder / f"{product}_QA_PIXEL.TIF", qa, geobox=_geobox(sampler.grid),
+                                       nodata=QA_FILL, tags={**tags, "BAND": "QA_PIXEL"}))
 
             def write_item() -> None:
                 _write_json(folder / f"{scene.item_id}.json", self.landsat_item(scene, state, product, qa))

@@ -29,7 +29,7 @@ from flows.simulator.sun import solar_position
 from flows.simulator.terrain import Terrain, make_terrain, slope_aspect
 from products.sensors import QA_PIXEL, SCL
 
-MODEL_VERSION = "1"
+MODEL_VERSION = "2"  # 2: CFMask's dilated-cloud ring drawn in Landsat pixels
 NOMINAL_TIME = dt.time(10, 30)  # UTC, the world's sun for illumination and shadows
 TOPOGRAPHIC_RESIDUAL = 0.35  # share of the slope illumination effect left after the L2A terrain correction
 SELF_SHADOW_FACTOR = 0.45  # faces turned away from the sun see diffuse light only
@@ -71,7 +71,8 @@ class SceneState:
 
     @cached_property
     def qa_pixel(self) -> np.ndarray:
-        """uint16 Landsat C2 QA_PIXEL a perfect classifier would write (fill bit never set here)."""
+        """uint16 Landsat C2 QA_PIXEL a perfect classifier would write (fill bit never set here), before CFMask's
+        dilated-cloud ring, which is drawn on the Landsat grid (:func:`dilated_cloud_ring`)."""
         return _qa_pixel(self.snow, self.water, self.sky)
 
     @property
@@ -223,9 +224,28 @@ def _scl(refl: np.ndarray, snow_truth: np.ndarray, water: np.ndarray, illum: np.
     return scl
 
 
+CFMASK_DILATION_PX = 3
+"""CFMask grows every cloud by 3 Landsat pixels (a 7 x 7 square, as Fmask's ``imdilate(cloud, strel('square', 7))``)
+and flags the ring as dilated cloud (QA_PIXEL bit 1), the clear bit off."""
+
+
+def dilated_cloud_ring(qa: np.ndarray, *, pixels: int = CFMASK_DILATION_PX) -> np.ndarray:
+    """``qa`` on its Landsat grid (30 m) with CFMask's ring around every cloud: the dilated-cloud bit set and the
+    clear bit cleared within ``pixels`` (a square) of a cloud pixel; the ring is drawn in Landsat pixels, so it
+    is added after sampling to that grid."""
+    cloud = (qa & QA_CLOUD) > 0
+    if not cloud.any():
+        return qa
+    ring = ndimage.maximum_filter(cloud, size=2 * pixels + 1, mode="constant") & ~cloud & ((qa & QA_FILL) == 0)
+    out = qa.copy()
+    out[ring] = (out[ring] | np.uint16(QA_DILATED)) & ~np.uint16(QA_CLEAR)
+    return out
+
+
 def _qa_pixel(snow_truth: np.ndarray, water: np.ndarray, sky: atmosphere.Sky) -> np.ndarray:
+    """QA_PIXEL on the world grid, without the dilated-cloud ring (:func:`dilated_cloud_ring` draws it in Landsat
+    pixels)."""
     cloud = sky.cloud
-    dilated = ndimage.binary_dilation(cloud, iterations=3) & ~cloud if cloud.any() else np.zeros_like(cloud)
     cirrus = sky.cirrus >= atmosphere.CIRRUS_MIN
     shadow = sky.shadow_mask
     snow_bit = snow_truth & ~cloud
@@ -234,8 +254,8 @@ def _qa_pixel(snow_truth: np.ndarray, water: np.ndarray, sky: atmosphere.Sky) ->
     def bit(mask: np.ndarray, value: int) -> np.ndarray:
         return mask.astype(u16) * u16(value)
 
-    qa = bit(dilated, QA_DILATED) | bit(cirrus, QA_CIRRUS) | bit(cloud, QA_CLOUD) | bit(shadow, QA_SHADOW)
-    qa |= bit(snow_bit, QA_SNOW) | bit(~cloud & ~dilated, QA_CLEAR) | bit(water & ~cloud, QA_WATER)
+    qa = bit(cirrus, QA_CIRRUS) | bit(cloud, QA_CLOUD) | bit(shadow, QA_SHADOW)
+    qa |= bit(snow_bit, QA_SNOW) | bit(~cloud, QA_CLEAR) | bit(water & ~cloud, QA_WATER)
     # confidences (2 bits each): high (3) when flagged, else low (1); thin cloud edges medium (2)
     thin = (sky.opacity >= atmosphere.THIN_CLOUD_MIN) & ~cloud
     qa |= (u16(1) + bit(cloud, 2) + bit(thin, 1)) << u16(8)

@@ -6,19 +6,24 @@ document's grids, one way to name a dataset, one way to add it to the index.
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import rasterio
+from datacube.index.eo3 import prep_eo3
 from datacube.index.hl import Doc2Dataset
+from datacube.model import Dataset
 from rasterio.errors import RasterioIOError
 from shapely.geometry import Polygon
 from shapely.geometry.polygon import orient
 
+from flows.storage import properties as prop
 from products.errors import RefusedItemError
+from products.sensors import Sensor, by_product, usable_by
 
 SNOWLAND_NAMESPACE = uuid.UUID("6f4e2a8c-5d1b-4c3e-9a7f-2b8d0e1c4a55")
 EO3_SCHEMA = "https://schemas.opendatacube.org/dataset"
@@ -140,14 +145,46 @@ def measurements_section(
     return out
 
 
+def carried_bands(sensor: Sensor, present: Iterable[str], *, looked: Mapping[str, object]) -> dict[str, Any]:
+    """The properties that record which of its product's measurements an item lacks (none: ``{}``), once it is
+    known that some job can use it.
+
+    Items are indexed with the bands they carry (users mirror only what they need); one is refused when it lacks
+    its mask, or when every job lacks a band it needs (:func:`products.sensors.usable_by`). ``looked`` says, per
+    measurement, where it was looked for.
+    """
+    have = set(present)
+    missing = [m.name for m in sensor.measurements if m.name not in have]
+    if sensor.mask and sensor.mask not in have:
+        raise BadSourceError(f"missing its mask {sensor.mask!r} (looked for {looked[sensor.mask]})")
+    if not sensor.bands and missing:  # not a scene (a DEM): no job reads part of it
+        raise BadSourceError(f"missing {missing} (looked for {[looked[m] for m in missing]})")
+    lacking = usable_by(sensor, have) if sensor.bands else {}
+    if lacking and all(lacking.values()):
+        every = [m for m in missing if any(m in lack for lack in lacking.values())]
+        per_job = "; ".join(f"{job} lacks {list(lack)}" for job, lack in lacking.items())
+        raise BadSourceError(f"missing band(s) {every}: no flow can run on it ({per_job}; looked for "
+                             f"{[looked[m] for m in every]})")
+    absent = [m.name for m in by_product(sensor.product).measurements if m.name not in have]
+    return {prop.ABSENT_MEASUREMENTS: absent} if absent else {}
+
+
 def add_dataset(index: Any, doc: Mapping[str, Any], *, uri: str | None) -> bool:
     """Add an eo3 document to the index; False if a dataset with its id is already there.
 
     Lineage (``lineage: {classifier: [source ids]}``) is recorded; the sources must be indexed already.
+    A source that carries only some of its product's measurements (checked by :func:`carried_bands`) is indexed
+    as it is: datacube's ``Doc2Dataset`` refuses any dataset lacking a product measurement, so such a document
+    is prepared as ``Doc2Dataset`` does (``prep_eo3``) and added with its measurements as they are; ``load``
+    says which datasets lack a band asked for, where datacube would fail on the first with "No such band".
     """
     if index.datasets.has(doc["id"]):
         return False
     has_lineage = bool(doc.get("lineage"))
+    product = index.products.get_by_name(doc["product"]["name"])
+    if product is not None and not has_lineage and set(product.measurements) - set(doc["measurements"]):
+        index.datasets.add(Dataset(product, prep_eo3(copy.deepcopy(dict(doc)), remap_lineage=False), uri=uri), with_lineage=False)
+        return True
     resolver = Doc2Dataset(index, products=[doc["product"]["name"]], skip_lineage=not has_lineage, verify_lineage=False)
     dataset, err = resolver(dict(doc), uri)
     if dataset is None:

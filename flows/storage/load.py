@@ -20,6 +20,7 @@ from odc.geo.geobox import GeoBox
 from flows.storage import properties as prop
 from flows.storage.grid import EEA_CRS, Cell, aligned_geobox
 from flows.storage.index import CubeError, connect
+from products.errors import MissingDataError
 
 MASK_RESAMPLING = "nearest"
 DEFAULT_RESAMPLING = "bilinear"
@@ -68,6 +69,7 @@ def load(
         found = list(datasets)
     if not found:
         return xr.Dataset(coords={"time": np.array([], dtype="datetime64[ns]")}, attrs={"crs": str(EEA_CRS)})
+    _check_carried(prod, names, found)
     data = dc.load(
         datasets=found,
         like=target,
@@ -117,6 +119,31 @@ def _product(dc: datacube.Datacube, name: str) -> Product:
 
 def _aliases(product: Product) -> set[str]:
     return {a for m in product.measurements.values() for a in m.get("aliases", [])}
+
+
+def lacking(names: Sequence[str], datasets: Sequence[Dataset]) -> list[tuple[Dataset, list[str]]]:
+    """The datasets that do not carry every measurement of ``names`` (aliases allowed), each with the ones it
+    lacks: items are indexed with the bands they have, so a flow asks this per scene before it loads."""
+    out = []
+    for dataset in datasets:
+        measurements = dataset.product.lookup_measurements(list(names))
+        absent = [name for name, m in measurements.items() if m.canonical_name not in dataset.measurements]
+        if absent:
+            out.append((dataset, absent))
+    return out
+
+
+def lacks_message(found: Sequence[tuple[Dataset, Sequence[str]]]) -> str:
+    """``label lacks [bands]; ...`` for what :func:`lacking` found."""
+    return "; ".join(f"{d.metadata_doc.get('label') or d.id} lacks {list(absent)}" for d, absent in found)
+
+
+def _check_carried(product: Product, names: Sequence[str], datasets: Sequence[Dataset]) -> None:
+    """Refuse a load of bands some datasets lack, naming them (datacube would stop at the first: "No such band")."""
+    found = sorted(lacking(names, datasets), key=lambda f: str(f[0].metadata_doc.get("label") or f[0].id))
+    if found:
+        raise MissingDataError(f"{product.name}: {len(found)} of {len(datasets)} dataset(s) lack bands asked for: "
+                               f"{lacks_message(found)}")
 
 
 def _is_flags(product: Product, name: str) -> bool:

@@ -19,6 +19,7 @@ STAC_COLLECTION = "snowland:stac_collection"
 STAC_ID = "snowland:stac_id"
 SOURCE_FILE = "snowland:source_file"
 SOURCE_FOLDER = "snowland:source_folder"
+ABSENT_MEASUREMENTS = "snowland:absent_measurements"  # product measurements a partial item lacks (eo3 has the rest)
 WORLD = "snowland:world"  # the simulated world's fingerprint
 SEED = "snowland:seed"
 

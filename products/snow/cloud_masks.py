@@ -15,18 +15,27 @@ import xarray as xr
 from products.sensors import QA_PIXEL, SCL, THEIA_L2A, Measurement
 
 LIS_MASKS = ("all_cloud", "shadow", "high_cloud", "nodata")
+CANDIDATE = "cloud_candidate"
 CLM = THEIA_L2A.measurement("clm")
 MG2 = THEIA_L2A.measurement("mg2")
 
 
 def masks_from_l2a(*, mask: Measurement, raster: xr.DataArray) -> xr.Dataset:
     """The LIS masks of a class-coded (SCL) or bit-coded (QA_PIXEL) L2A mask: each is the mask's pixel set of
-    that name (a class among the set's, or any of its bits set)."""
+    that name (a class among the set's, or any of its bits set).
+
+    A bit-coded mask with a ``cloud_candidate`` set (QA_PIXEL's dilated-cloud ring) adds ``cloud_candidate``: its
+    pixels that no other all_cloud bit flags, which :func:`~products.snow.detect.detect_snow` keeps out of the
+    refined cloud mask."""
     if mask.class_coded:
         codes = _as_int(raster, fill=mask.codes("nodata")[0])
         return _masks(**{name: codes.isin(mask.codes(name)) for name in LIS_MASKS})
     bits = _as_int(raster, fill=mask.bitmask("nodata"))
-    return _masks(**{name: _any_bit(bits, mask.bitmask(name)) for name in LIS_MASKS})
+    masks = {name: _any_bit(bits, mask.bitmask(name)) for name in LIS_MASKS}
+    if any(s.name == CANDIDATE for s in mask.sets):
+        core = mask.bitmask("all_cloud") & ~mask.bitmask(CANDIDATE)
+        masks[CANDIDATE] = _any_bit(bits, mask.bitmask(CANDIDATE)) & ~_any_bit(bits, core)
+    return _masks(**masks)
 
 
 def masks_from_scl(*, scl: xr.DataArray) -> xr.Dataset:
@@ -36,7 +45,7 @@ def masks_from_scl(*, scl: xr.DataArray) -> xr.Dataset:
 
 def masks_from_qa_pixel(*, qa_pixel: xr.DataArray) -> xr.Dataset:
     """Landsat C2 QA_PIXEL: all_cloud = dilated cloud | cirrus | cloud | shadow (bits 1-4),
-    shadow = bit 4, high_cloud = cirrus (bit 2), nodata = fill (bit 0)."""
+    shadow = bit 4, high_cloud = cirrus (bit 2), nodata = fill (bit 0); cloud_candidate = the dilated ring alone."""
     return masks_from_l2a(mask=QA_PIXEL, raster=qa_pixel)
 
 

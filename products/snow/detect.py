@@ -4,8 +4,9 @@ Inputs are (y, x) DataArrays on one grid:
 
 - ``reflectance``: Dataset with ``green``, ``red`` and ``swir16`` as surface reflectance in [0, 1]
   (floats; NaN is nodata).
-- ``masks``: Dataset with boolean ``all_cloud``, ``shadow``, ``high_cloud`` and optionally ``nodata``
-  and ``bad_slope``, as made by :mod:`products.snow.cloud_masks`.
+- ``masks``: Dataset with boolean ``all_cloud``, ``shadow``, ``high_cloud`` and optionally ``nodata``,
+  ``bad_slope`` and ``cloud_candidate`` (cloud for pass 1 and zs, kept out of the refined cloud mask, as
+  Landsat's dilated-cloud ring), as made by :mod:`products.snow.cloud_masks`.
 - ``dem``: elevation in metres; NaN, or the value of its ``nodata`` attr, where unknown. Such pixels
   are kept but take no part in the snowline histogram and cannot be pass-2 snow.
 - ``water``: optional boolean mask; water becomes nodata, as in LIS.
@@ -75,7 +76,8 @@ def detect_snow(
     snow_pass1 = valid & ~all_cloud & (ndsi > params.ndsi_pass1) & (red > params.red_pass1)
     cloud_pass1 = all_cloud
     red_nn = coarse_red_nearest(red=red.where(valid), rf=params.rf)
-    cloud_refine = (all_cloud & (red_nn > params.red_darkcloud)) | shadow | high_cloud
+    candidate = _optional_mask(masks, "cloud_candidate", like=red)  # Landsat's dilated ring: tested like dark clouds
+    cloud_refine = (all_cloud & ~candidate & (red_nn > params.red_darkcloud)) | shadow | high_cloud
     back_to_cloud = all_cloud & (red > params.red_backtocloud)
 
     histogram = elevation_histogram(dem=dem, snow=snow_pass1, cloud=cloud_pass1, valid=valid, dz=params.dz)

@@ -1,4 +1,5 @@
-"""Agreement of a snow map with a reference map: accuracy and Cohen's kappa on snow / no snow."""
+"""Agreement of a snow map with a reference map: accuracy and Cohen's kappa on snow / no snow, and how clouds
+were told apart: clear ground (and snow) called cloud, and cloud called snow."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from products.snow.codes import NO_SNOW, SNOW
+from products.snow.codes import CLOUD, NO_SNOW, SNOW
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -18,6 +19,9 @@ class SnowScore:
     nosnow_snow: int  # product no snow, reference snow
     nosnow_nosnow: int
     clear_called_cloud: int  # reference clear, product cloud: not scored, but counted
+    snow_called_cloud: int = 0  # reference snow, product cloud (part of clear_called_cloud): snow lost to cloud
+    cloud: int = 0  # reference cloud
+    cloud_called_snow: int = 0  # reference cloud, product snow: snow on cloud
 
     @property
     def n(self) -> int:
@@ -37,6 +41,23 @@ class SnowScore:
         expected = p_product_snow * p_reference_snow + (1 - p_product_snow) * (1 - p_reference_snow)
         return 1.0 if expected == 1 else (self.accuracy - expected) / (1 - expected)
 
+    @property
+    def clear_called_cloud_share(self) -> float:
+        """Share of the reference's clear ground (snow or not) that the product calls cloud."""
+        clear = self.n + self.clear_called_cloud
+        return self.clear_called_cloud / clear if clear else float("nan")
+
+    @property
+    def snow_called_cloud_share(self) -> float:
+        """Share of the reference's snow that the product calls cloud."""
+        snow = self.snow_snow + self.nosnow_snow + self.snow_called_cloud
+        return self.snow_called_cloud / snow if snow else float("nan")
+
+    @property
+    def cloud_called_snow_share(self) -> float:
+        """Share of the reference's cloud that the product calls snow ("snow on cloud")."""
+        return self.cloud_called_snow / self.cloud if self.cloud else float("nan")
+
     def __add__(self, other: SnowScore) -> SnowScore:
         return SnowScore(**{k: getattr(self, k) + getattr(other, k) for k in self.__dataclass_fields__})
 
@@ -55,4 +76,7 @@ def score_snow(*, product: np.ndarray, reference: np.ndarray) -> SnowScore:
         nosnow_snow=int((p_none & r_snow).sum()),
         nosnow_nosnow=int((p_none & r_none).sum()),
         clear_called_cloud=int((clear & ~p_snow & ~p_none).sum()),
+        snow_called_cloud=int((r_snow & (product == CLOUD)).sum()),
+        cloud=int((reference == CLOUD).sum()),
+        cloud_called_snow=int(((reference == CLOUD) & p_snow).sum()),
     )

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import purge
 from odc.geo import geom
 
 from flows.pipelines.landcover import (
@@ -175,6 +176,31 @@ def test_a_map_without_any_acquisition_is_skipped_with_its_reason_and_leaves_not
     assert all("no s2_l2a acquisition" in o.reason for o in report.skipped)
     assert {o.unit for o in report.skipped} == {f"{c}/2020/oso23" for c in _model_cells(dc, model)}
     assert len(dc.find_datasets(product="land_cover")) == before
+
+
+def test_a_scene_carrying_only_the_snow_bands_is_left_out_of_a_map_and_the_report_says_so(dc, lc_sim, truth, tmp_path):
+    from flows.pipelines.index import index_scenes, read_static_items
+
+    model = _model(truth, PAST, runs=2)
+    item = next(i for i in read_static_items(lc_sim.catalog) if i.collection_id == "sentinel-2-l2a")
+    doc = item.to_dict()
+    doc.update(id=f"{item.id}_snow_only", links=[])
+    doc["properties"]["datetime"] = "2020-06-15T10:30:00Z"
+    doc["assets"] = {k: {**a, "href": item.assets[k].get_absolute_href()} for k, a in doc["assets"].items()
+                     if k in ("blue", "green", "red", "nir", "swir16", "scl")}
+    path = tmp_path / "snow_only.json"
+    path.write_text(json.dumps(doc))
+    indexed = index_scenes(static=[str(path)])
+    try:
+        assert len(indexed.written) == 1, indexed.summary()
+        report = land_cover(year=2020, model=model)
+        scenes = [o for o in report.skipped if o.unit.startswith("scene ")]
+        assert [o.unit for o in scenes] == [f"scene {item.id}_snow_only"], report.summary()
+        assert "lacks ['rededge1', 'rededge2', 'rededge3', 'nir08', 'swir22']" in scenes[0].reason
+        assert all("no s2_l2a acquisition" in o.reason for o in report.skipped if o not in scenes)
+        assert not (report.written or report.failed), "nothing crashes on the missing bands; nothing is mapped"
+    finally:
+        purge(dc, indexed.ids)
 
 
 def test_real_theia_landsat8_crops_with_the_oso_polygons_say_that_no_polygon_covers_them(dc, prefect_harness, real_data):

@@ -13,12 +13,12 @@ import rasterio
 from helpers import purge
 from itemfactory import write_tiny_s2_item
 from rasterio.transform import from_origin
-from realsamples import landsat_item, s2_item
+from realsamples import S2_DIR, landsat_item, localised_item, s2_item
 
 from flows.pipelines.index import index_scenes
 from flows.pipelines.snow_cover import SnowJob, snow_cover
 from flows.pipelines.snow_season import snow_season
-from flows.pipelines.validate_snow import validate_snow
+from flows.pipelines.validate_snow import format_scores, validate_snow
 from flows.simulator.scenes import TCD_FILE
 from flows.storage.index import sources_of
 from flows.storage.load import load
@@ -51,6 +51,11 @@ def test_snow_cover_matches_the_simulated_truth(dc, simulated, snow_run):
     for s in with_zs:  # one 100 m band, plus the metre LIS floors zs to
         assert abs(s.zs - s.zs_truth) <= 101, (s.day, s.sensor, s.zs, s.zs_truth)
     assert all(s.zs < s.snowline for s in with_zs), "LIS puts zs below the 50 % snow line"
+    table, sensors = format_scores(scores).splitlines(), {s.sensor for s in scores}
+    for sensor in sensors:
+        of = [s.score for s in scores if s.sensor == sensor]
+        assert sum(of[1:], of[0]).cloud_called_snow_share < 0.02, (sensor, "snow on cloud")
+        assert len(sensors) == 1 or any(line.split()[:2] == ["all", sensor] for line in table), "a total per sensor"
 
 
 def test_rerunning_snow_cover_adds_nothing_and_overwrite_replaces_in_place(dc, simulated, snow_run):
@@ -231,6 +236,31 @@ def test_real_sentinel2_desert_scene_is_snow_free(dc, prefect_harness, real_data
     desert = dc.find_datasets(product="snow_cover", time=("2020-02-19", "2020-02-19"))[0]
     assert (_band(desert, "fsc_og") == 255).all() and "tcd" not in sources_of(str(desert.id), dc=dc)
     assert 0 < max(p["snowland:cloud_percent"] for p in cells) < 20, "a few clouds (SCL 8-10: 4 % of the tile)"
+
+
+def test_real_sentinel2_item_with_bands_removed_indexes_and_runs_snow(dc, prefect_harness, real_data, tmp_path):
+    """The real item as a user mirrors it: only the bands snow needs, on a day of its own (a copy: another id)."""
+    item = localised_item(real_data, S2_DIR, "S2A_29RKH_20200219_0_L2A.json", tmp_path,
+                          id="S2A_29RKH_20200220_0_L2A_snow_bands")
+    doc = json.loads(item.read_text())
+    doc["properties"]["datetime"] = "2020-02-20T11:20:00Z"
+    doc["assets"] = {k: a for k, a in doc["assets"].items() if k in ("blue", "green", "red", "nir", "swir16", "scl")}
+    item.write_text(json.dumps(doc))
+    indexed = index_scenes(static=[str(item)], grid_from="file")
+    assert len(indexed.written) == 1, indexed.summary()
+    stored = dc.index.datasets.get(indexed.ids[0])
+    assert set(stored.measurements) == {"blue", "green", "red", "nir", "swir16", "scl"}
+    assert "swir22" in stored.metadata_doc["properties"]["snowland:absent_measurements"]
+    index_scenes(dem=[str(_flat_dem(tmp_path / "sahara_flat_dem.tif", west=-12.2, south=24.1, east=-10.7,
+                                    north=25.5, elevation=250))])
+    report = snow_cover(start="2020-02-20", end="2020-02-20", products=["s2_l2a"], resolution=240)
+    try:
+        assert report.written and not report.failed and not report.skipped, report.summary()
+        valid = _codes(dc, "2020-02-20", "s2")
+        valid = valid[valid != 255]
+        assert (valid == 0).mean() > 0.9, "the same desert as the whole item: bare ground"
+    finally:
+        purge(dc, [*report.ids, *indexed.ids])
 
 
 def test_real_landsat_cloudy_scene_is_cloud(dc, prefect_harness, real_data, tmp_path):

@@ -44,6 +44,15 @@ def test_landsat_qa_pixel_bits():
     assert _flags(masks, "nodata") == [True, False, False, False, False, False, False, False, False]
 
 
+def test_landsat_dilated_ring_alone_is_a_cloud_candidate_not_when_another_cloud_bit_is_set():
+    fill, dilated, cirrus, cloud, shadow, snow = (1 << bit for bit in range(6))
+    bits = [fill, dilated, dilated | cloud, dilated | shadow, dilated | cirrus, dilated | snow, cloud, 0]
+    masks = masks_from_qa_pixel(qa_pixel=_row(bits, "u2"))
+    assert _flags(masks, "cloud_candidate") == [False, True, False, False, False, True, False, False]
+    assert _flags(masks, "all_cloud") == [False, True, True, True, True, True, True, False]
+    assert "cloud_candidate" not in masks_from_scl(scl=_row([8, 4], "u1")), "Sen2Cor has no ring"
+
+
 def test_theia_clm_bits_and_nodata_from_swir():
     clm = _row([0, 1, 2, 16, 32, 64, 96, 128, 2 | 128], "u1")
     swir16 = _row([-10000, 500, 500, 500, 500, 500, 500, 500, 500], "i2")

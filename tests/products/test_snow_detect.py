@@ -16,7 +16,7 @@ NDSI_040 = {"green": 0.875, "swir16": 0.375}
 """(0.875 - 0.375) / (0.875 + 0.375) is 0.40 exactly as rounded in float32 and float64 alike."""
 NDSI_015 = {"green": 0.359375, "swir16": 0.265625}
 """Dyadic bands whose NDSI rounds to 0.15 exactly."""
-MASKS = ("all_cloud", "shadow", "high_cloud", "nodata", "bad_slope")
+MASKS = ("all_cloud", "shadow", "high_cloud", "nodata", "bad_slope", "cloud_candidate")
 NO_PASS2 = {"fsnow_total_lim": 1.0}
 
 
@@ -133,6 +133,25 @@ def test_dark_cloud_drops_out_of_the_refined_mask_bright_cloud_stays_and_back_to
         initial,
         initial | SnowBit.PASS2_SNOW,
     ]
+
+
+def test_a_cloud_candidate_skips_the_refined_cloud_mask_so_pass2_may_release_it_and_back_to_cloud_still_applies():
+    """Landsat's dilated-cloud ring: bright like the cloud beside it at 240 m, so as plain all_cloud it would be
+    refined cloud; as a candidate, snow above zs is snow, bright snow-free ground cloud, dark ground no snow."""
+    ring = {"all_cloud": True, "cloud_candidate": True}
+    pixels, dem, rf = mountain()
+    for col, pixel in enumerate((SNOWY, BRIGHT, DARK_GROUND)):
+        pixels[6][2 * col] = {**pixel, **ring}
+        pixels[6][2 * col + 1] = pixels[7][2 * col] = pixels[7][2 * col + 1] = {**BRIGHT, "all_cloud": True}
+    result = detect(pixels, dem=dem, rf=rf)
+    assert result.attrs["zs"] == 1300.0
+    assert result.snow.values[6, 0:6:2].tolist() == [SNOW, CLOUD, NO_SNOW]
+    assert result.snow_bits.values[6, 0] & SnowBit.CLOUD_REFINE == 0
+    for row in pixels:
+        for pixel in row:
+            pixel.pop("cloud_candidate", None)
+    assert detect(pixels, dem=dem, rf=rf).snow.values[6, 0:6:2].tolist() == [CLOUD, CLOUD, CLOUD], \
+        "the ring taken as cloud outright: snowland before issue 17"
 
 
 def test_strict_cloud_mask_sends_snow_in_back_to_cloud_pixels_to_cloud():

@@ -23,7 +23,14 @@ from flows.simulator import sensors
 from flows.simulator.geometry import MgrsTile, WorldGrid, s2_tiles_for
 from flows.simulator.scenes import SimulationConflict, simulate_scenes
 from flows.simulator.spectra import BANDS, GREEN, RED, SWIR16, ndsi
-from flows.simulator.world import build_world
+from flows.simulator.world import (
+    QA_CLEAR,
+    QA_CLOUD,
+    QA_DILATED,
+    QA_FILL,
+    build_world,
+    dilated_cloud_ring,
+)
 from products.errors import BadInputError
 from products.sensors import LANDSAT_C2L2, S2_L2A
 
@@ -281,6 +288,33 @@ def test_scl_and_qa_pixel_clouds_coincide_with_truth(run, world):
         t = truth[idx[keep]]
         assert (t != 255).all()
         assert (flagged == (t == 205)).mean() > 0.999, item["id"]
+
+
+def test_cfmask_ring_is_three_landsat_pixels_around_every_cloud_as_a_square():
+    qa = np.full((11, 11), QA_CLEAR, dtype=np.uint16)
+    qa[5, 5] = QA_CLOUD
+    qa[:, 0] = QA_FILL
+    out = dilated_cloud_ring(qa)
+    ring = (out & QA_DILATED) > 0
+    expected = np.zeros_like(ring)
+    expected[2:9, 2:9] = True
+    expected[5, 5] = False
+    assert (ring == expected).all(), "a 7 x 7 square less the cloud: corners included, as Fmask's square dilation"
+    assert not (out[ring] & QA_CLEAR).any() and (out[~ring & (qa == QA_CLEAR)] == QA_CLEAR).all()
+    assert (dilated_cloud_ring(np.full((3, 3), QA_CLEAR, dtype=np.uint16)) == QA_CLEAR).all()
+
+
+def test_landsat_qa_pixel_carries_the_ring_in_its_own_pixels(run):
+    out, _ = run
+    rings = 0
+    for item in items(out, "landsat-c2-l2"):
+        with rasterio.open(out / item["collection"] / item["id"] / item["assets"]["qa_pixel"]["href"]) as src:
+            qa = src.read(1)
+        ring = (qa & QA_DILATED) > 0
+        assert not (ring & ((qa & QA_CLOUD) > 0)).any()
+        assert (ring == ((dilated_cloud_ring(qa & ~np.uint16(QA_DILATED)) & QA_DILATED) > 0)).all()
+        rings += int(ring.sum())
+    assert rings > 0, "some simulated Landsat date is partly cloudy"
 
 
 def test_lis_thresholds_find_clear_snow(world):

@@ -85,6 +85,6 @@ def test_a_batch_with_bad_items_indexes_the_good_ones_and_reports_each_reason(dc
     report = index_scenes(static=[str(batch)])
     assert len(report.written) == 1
     reasons = {f.unit.split("/")[-1]: f.reason for f in report.failed}
-    assert "missing band(s) ['scl']" in reasons["S2B_31TGL_20240202_0_L2A"]
+    assert "missing its mask 'scl'" in reasons["S2B_31TGL_20240202_0_L2A"]
     assert "cannot read" in reasons["S2B_31TGL_20240203_0_L2A"]
     assert index_scenes(static=[str(batch)]).exists[0].id == report.ids[0]

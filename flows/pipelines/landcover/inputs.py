@@ -15,10 +15,11 @@ import xarray as xr
 from odc.geo import Geometry, geom
 from odc.geo.geobox import GeoBox
 
+from flows.run.outcomes import Skipped
 from flows.storage import properties as prop
 from flows.storage.atomic import replacing
 from flows.storage.grid import EEA_CRS, Cell
-from flows.storage.load import load
+from flows.storage.load import lacking, load
 from odc_config.settings import load_settings
 from products.errors import BadInputError
 from products.landcover import nrt
@@ -98,7 +99,22 @@ def acquisition_window(year: int, when: str, settings: nrt.FeatureSettings) -> t
 
 
 def find_acquisitions(dc, source: Source, area: Geometry, window: tuple[str, str]) -> list:
-    """The source's datasets over ``area`` acquired in ``window`` (its end is a date-time, included)."""
+    """The source's datasets over ``area`` acquired in ``window`` (its end is a date-time, included) that carry
+    every band land cover reads (:func:`scenes_without_bands` says which do not)."""
+    found = _acquired(dc, source, area, window)
+    without = {id(d) for d, _ in lacking(source.measurements, found)}
+    return [d for d in found if id(d) not in without]
+
+
+def scenes_without_bands(dc, source: Source, area: Geometry, window: tuple[str, str]) -> list[Skipped]:
+    """The scenes of ``window`` over ``area`` that land cover leaves out, each with the bands it lacks (items are
+    indexed with the bands they carry: a mirror of the snow bands only, say)."""
+    return [Skipped(unit=f"scene {d.metadata_doc.get('label') or d.id}",
+                    reason=f"lacks {bands}, which land cover reads: not used")
+            for d, bands in lacking(source.measurements, _acquired(dc, source, area, window))]
+
+
+def _acquired(dc, source: Source, area: Geometry, window: tuple[str, str]) -> list:
     found = dc.find_datasets(product=source.product, geopolygon=area, time=window)
     last = pd.Timestamp(window[1])
     return [d for d in found if pd.Timestamp(d.center_time.replace(tzinfo=None)) <= last]
@@ -110,7 +126,7 @@ def reflectance_series(dc, source: Source, gbox: GeoBox, window: tuple[str, str]
     found = find_acquisitions(dc, source, gbox.extent, window)
     if not found:
         raise NoValidDateError(f"no {source.product} acquisition between {window[0]} and {window[1][:10]} over the area")
-    data = load(source.product, geobox=gbox, time=window, measurements=source.measurements, chunks=512, dc=dc)
+    data = load(source.product, geobox=gbox, measurements=source.measurements, datasets=found, chunks=512, dc=dc)
     last = np.datetime64(pd.Timestamp(window[1]))
     data = data.isel(time=np.flatnonzero(data.time.values <= last))
     masks = {m: data[m] for m in source.masks}

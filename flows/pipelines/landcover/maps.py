@@ -14,7 +14,7 @@ from typing import Any
 import dask
 import numpy as np
 import xarray as xr
-from odc.geo import Geometry
+from odc.geo import Geometry, geom
 from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
 
@@ -30,6 +30,7 @@ from flows.pipelines.landcover.inputs import (
     find_acquisitions,
     reflectance_series,
     requested_area,
+    scenes_without_bands,
     simulated_inputs,
     source_for,
     wkt_geometry,
@@ -169,12 +170,22 @@ def _run_maps(jobs: Sequence[MapJob], *, flow_name: str, model: str, area: Geome
               min_mapping_unit_m2: float, overwrite: bool) -> Report:
     report = Report(flow=flow_name, details={"model": model})
     if jobs:
+        report.extend(_scenes_left_out(jobs, area=area))
         with flow_client():
             futures = map_cell.map(jobs, area_wkt=unmapped(area.wkt if area is not None else None),
                                    min_mapping_unit_m2=unmapped(min_mapping_unit_m2), overwrite=unmapped(overwrite))
             report.extend(gather(futures, units=[job.key for job in jobs], label=flow_name))
     log(report.summary())
     return report
+
+
+def _scenes_left_out(jobs: Sequence[MapJob], *, area: Geometry | None) -> list[Skipped]:
+    """The scenes the maps of ``jobs`` (one model, year and key date) leave out for lacking bands, as outcomes."""
+    dc = connect()
+    source = source_for(model_dataset(jobs[0].model, dc=dc).metadata_doc["properties"][prop.SOURCE_PRODUCT])
+    window = acquisition_window(jobs[0].year, jobs[0].key_date or YEARLY, source.settings())
+    cells = geom.unary_union([Cell.parse(job.cell).geometry for job in jobs])
+    return scenes_without_bands(dc, source, cells if area is None else cells & area, window)
 
 
 @flow(name="land-cover", log_prints=True)

@@ -33,6 +33,7 @@ from flows.pipelines.landcover.inputs import (
     find_acquisitions,
     ids_until,
     requested_area,
+    scenes_without_bands,
     simulated_inputs,
     source_for,
     training_series,
@@ -41,7 +42,7 @@ from flows.pipelines.landcover.inputs import (
 )
 from flows.pipelines.landcover.report import write_report
 from flows.run import progress
-from flows.run.outcomes import Exists, Report, Written
+from flows.run.outcomes import Exists, Report, Skipped, Written
 from flows.run.retry import TRANSIENT_RETRIES
 from flows.run.say import log, user_errors_in_one_line
 from flows.storage import properties as prop
@@ -133,9 +134,12 @@ def collect_samples(request: TrainingRequest, year: int) -> dict[str, Any]:
     when = request.key_date or YEARLY
     x0, y0, x1, y1 = ref.frame.total_bounds
     extent = geom.box(x0, y0, x1, y1, crs=EEA_CRS)
-    found = find_acquisitions(dc, source, extent, acquisition_window(year, YEARLY, settings))
+    window = acquisition_window(year, YEARLY, settings)
+    found = find_acquisitions(dc, source, extent, window)
+    left_out = [{"unit": s.unit, "reason": s.reason} for s in scenes_without_bands(dc, source, extent, window)]
     if not found:
-        raise NoValidDateError(f"no {source.product} acquisition of {year} over the reference polygons")
+        raise NoValidDateError(f"no {source.product} acquisition of {year} over the reference polygons"
+                               + (f" with the bands land cover reads ({len(left_out)} without)" if left_out else ""))
     gbox = aligned_geobox(footprint(found, within=extent), resolution=source.resolution)  # polygons and images meet
     series, valid, read = training_series(dc, source, gbox, year)
     series, valid = nrt.series_until(series, valid, year=year, when=when, settings=settings)
@@ -156,7 +160,7 @@ def collect_samples(request: TrainingRequest, year: int) -> dict[str, Any]:
                  feature_names=np.array(found.feature_names), reference=labels,
                  affine=np.array(tuple(gbox.affine)[:6]), shape=np.array(gbox.shape))
     return {"path": str(path), "year": year, "sources": ids, "nomenclature": request.nomenclature_level or ref.nomenclature,
-            "class_counts": found.class_counts()}
+            "class_counts": found.class_counts(), "left_out": left_out}
 
 
 def _read_samples(paths: Sequence[str]) -> Samples:
@@ -407,6 +411,7 @@ def train_land_cover(
             for year in request.years:
                 collected.append(collect_samples(request, year))
                 done()
+        report.extend(Skipped(**scene) for c in collected for scene in c["left_out"])
         nomenclature = collected[0]["nomenclature"]
         validation = validate_model(request, [c["path"] for c in collected], nomenclature=nomenclature,
                                     report_dir=report_dir) if runs > 0 else None

@@ -39,6 +39,7 @@ from flows.storage import properties as prop
 from flows.storage.eo3 import (
     BadSourceError,
     RasterGrid,
+    carried_bands,
     eo3_document,
     read_grid,
 )
@@ -58,17 +59,13 @@ def sensor_for(item: pystac.Item, *, product: str | None = None) -> Sensor:
 
 
 def asset_keys(item: pystac.Item, sensor: Sensor) -> dict[str, str]:
-    """Measurement -> the first of the sensor table's asset keys that the item has."""
-    keys, missing = {}, []
+    """Measurement -> the first of the sensor table's asset keys that the item has (an item may carry only some
+    bands: users mirror what they need)."""
+    keys = {}
     for measurement in sensor.measurements:
         key = next((k for k in measurement.assets if k in item.assets), None)
         if key is not None:
             keys[measurement.name] = key
-        elif measurement.assets:
-            missing.append(measurement.name)
-    if missing:
-        looked = [sensor.measurement(m).assets for m in missing]
-        raise BadSourceError(f"missing band(s) {missing} (looked for assets {looked})")
     return keys
 
 
@@ -83,6 +80,7 @@ def item_to_eo3(
     """
     sensor = sensor_for(item, product=product)
     keys = asset_keys(item, sensor)
+    carried = carried_bands(sensor, keys, looked={m.name: f"assets {list(m.assets)}" for m in sensor.measurements})
     parsed = _parse(item, keys, sensor=sensor, projection=grid_from == "item")
     hrefs = {name: parsed[name].uri for name in keys}
     grids = {name: _grid(name, parsed[name].geobox, hrefs[name], grid_from=grid_from, verify=verify) for name in keys}
@@ -90,7 +88,7 @@ def item_to_eo3(
         when = parsed.nominal_datetime
     except ValueError:
         raise BadSourceError("the item has no datetime") from None
-    properties = _properties(item, sensor, when=when)
+    properties = _properties(item, sensor, when=when) | carried
     if sensor is sensors.S2_L2A:
         offset, reason = s2_boa_offset(item, hrefs)
         properties[prop.BOA_ADD_OFFSET] = offset

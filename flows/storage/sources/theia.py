@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from flows.storage import properties as prop
-from flows.storage.eo3 import BadSourceError, eo3_document, read_grid
+from flows.storage.eo3 import BadSourceError, carried_bands, eo3_document, read_grid
 from products import sensors
 from products.sensors import Sensor
 
@@ -56,7 +56,8 @@ def theia_to_eo3(folder: Path) -> tuple[dict[str, Any], str]:
         paths={k: Path(v).as_uri() for k, v in paths.items()}, bands=bands,
         properties={"datetime": stamp, "odc:processing_datetime": stamp, "odc:file_format": "GeoTIFF",
                     "odc:region_code": match["tile"], "eo:platform": sensors.platform(match["platform"]),
-                    prop.SOURCE_FOLDER: folder.name},
+                    prop.SOURCE_FOLDER: folder.name,
+                    **carried_bands(sensor, paths, looked={m.name: f"*_{m.file}.*" for m in sensor.measurements})},
     )
     return doc, folder.as_uri() + "/"
 
@@ -69,13 +70,14 @@ def _one(folder: Path, pattern: str, what: str) -> str:
 
 
 def _maja(folder: Path, match: re.Match[str]) -> tuple[Sensor, dict[str, str], dt.datetime]:
-    """FRE bands beside the metadata, masks in MASKS/ (R2 for Sentinel-2, XS for Landsat)."""
+    """FRE bands beside the metadata, masks in MASKS/ (R2 for Sentinel-2, XS for Landsat).
+
+    A folder may carry only some FRE bands (a partial download); it is refused when no flow can use it.
+    """
     sensor = next(s for s in MAJA if sensors.platform(match["platform"]) in s.platforms)
-    paths = {
-        m.name: _one(folder, f"*_{m.file}.tif", f"flat reflectance band {m.file.removeprefix('FRE_')}") if m.band
-        else _one(folder / "MASKS", f"*_{m.file}.tif", f"{m.title} {m.file}")
-        for m in sensor.measurements
-    }
+    paths = {m.name: _one(folder / "MASKS", f"*_{m.file}.tif", f"{m.title} {m.file}")
+             for m in sensor.measurements if not m.band}
+    paths |= {m.name: str(found[0]) for m in sensor.bands if (found := sorted(folder.glob(f"*_{m.file}.tif")))}
     when = dt.datetime.strptime(match["date"] + match["time"], "%Y%m%d%H%M%S")
     return sensor, paths, when
 
