@@ -24,7 +24,14 @@ from flows.simulator import atmosphere, snow
 from flows.simulator.fields import clamp, smooth_field
 from flows.simulator.geometry import DEFAULT_CENTRE, WorldGrid, s2_tiles_for
 from flows.simulator.landcover import GLACIER, WATER, Parcels, make_parcels
-from flows.simulator.spectra import BANDS, CAST_SHADOW_LIGHT, NIR, RED, SHADOW_DEPTH, SPECTRA
+from flows.simulator.spectra import (
+    BANDS,
+    CAST_SHADOW_LIGHT,
+    NIR,
+    RED,
+    SHADOW_DEPTH,
+    SPECTRA,
+)
 from flows.simulator.sun import solar_position
 from flows.simulator.terrain import Terrain, make_terrain, slope_aspect
 from products.sensors import QA_PIXEL, SCL
