@@ -45,8 +45,11 @@ def _truth_geobox(path: Path) -> GeoBox:
         return GeoBox(src.shape, src.transform, src.crs.to_wkt())
 
 
-def truth_zs(*, reference: np.ndarray, dem: np.ndarray, params: SnowParams) -> float:
-    """zs by the LIS rule applied to the true snow map: what a perfect pass 1 would give."""
+def truth_zs(*, reference: np.ndarray, dem: np.ndarray, params: SnowParams, hidden: np.ndarray | None = None) -> float:
+    """zs by the LIS rule applied to the true snow map: what a perfect pass 1 would give. Snow in ``hidden``
+    (the relief's cast shadow: too dark for pass 1's red test, whatever the method) counts as clear ground."""
+    if hidden is not None:
+        reference = np.where(hidden & (reference == SNOW), NO_SNOW, reference)
     def da(a: np.ndarray) -> xr.DataArray:
         return xr.DataArray(a, dims=("y", "x"))
 
@@ -61,7 +64,9 @@ def validate_snow(simulation: Path, *, dc=None) -> list[DateScore]:
 
     zs is compared with the LIS rule applied to the true snow map (``zs_truth``): by design LIS puts zs
     two elevation bands below the first band with more than ``fsnow_lim`` snow, so it sits well below
-    the simulated 50 %-snow line (``snowline``), which is reported beside it.
+    the simulated 50 %-snow line (``snowline``), which is reported beside it. Snow in the relief's cast shadow
+    (from the truth DEM and the world's sun of the day) is what pass 1 cannot see, so ``zs_truth`` counts it as
+    clear ground, and ``shaded`` / ``shaded_without`` score it with and without the shaded-snow test.
     """
     dc = dc or connect()
     params = SnowParams()
@@ -98,7 +103,8 @@ def validate_snow(simulation: Path, *, dc=None) -> list[DateScore]:
             without = without_shaded_snow(snow=product, bits=data.snow_bits.isel(time=0).values)
             zs = min(float(d.metadata_doc["properties"][prop.ZS]) for d in found)
             scores.append(DateScore(day=day, sensor=sensor.code, score=score_snow(product=product, reference=reference),
-                                    zs=zs, zs_truth=truth_zs(reference=reference, dem=dem, params=params),
+                                    zs=zs, zs_truth=truth_zs(reference=reference, dem=dem, params=params,
+                                                             hidden=shaded),
                                     snowline=float(snowline),
                                     shaded=score_snow(product=product[shaded], reference=reference[shaded]),
                                     shaded_without=score_snow(product=without[shaded], reference=reference[shaded])))
