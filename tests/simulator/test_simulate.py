@@ -314,6 +314,15 @@ def test_the_relief_casts_shadows_from_the_sun_of_the_day_darker_and_bluer_than_
     assert ((blue - nir)[shaded] > 0.016).mean() > 0.95
 
 
+def test_items_report_the_sun_that_cast_their_shadows(run, world):
+    out, _ = run
+    for collection in (sensors.S2_COLLECTION, sensors.LANDSAT_COLLECTION):
+        for item in items(out, collection):
+            p = item["properties"]
+            zenith, azimuth = world.sun(dt.date.fromisoformat(p["datetime"][:10]))
+            assert (p["view:sun_azimuth"], p["view:sun_elevation"]) == pytest.approx((azimuth, 90 - zenith), abs=1e-5)
+
+
 def test_landcover_truth(run, world):
     import geopandas as gpd
 
