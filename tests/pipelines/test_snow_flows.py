@@ -232,6 +232,9 @@ def test_real_sentinel2_desert_scene_is_snow_free(dc, prefect_harness, real_data
     desert = dc.find_datasets(product="snow_cover", time=("2020-02-19", "2020-02-19"))[0]
     assert (_band(desert, "fsc_og") == 255).all() and "tcd" not in sources_of(str(desert.id), dc=dc)
     assert 0 < max(p["snowland:cloud_percent"] for p in cells) < 20, "a few clouds (SCL 8-10: 4 % of the tile)"
+    for p in cells:  # the item's sun reached the product; without snow there is no snow line, so no shaded snow
+        assert (p["view:sun_azimuth"], p["view:sun_elevation"]) == pytest.approx((147.671, 48.293), abs=1e-3)
+        assert p["snowland:shaded_snow"] is False and "pass 2 did not run" in p["snowland:shaded_snow_reason"]
 
 
 def test_real_landsat_cloudy_scene_is_cloud(dc, prefect_harness, real_data, tmp_path):
