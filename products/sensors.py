@@ -24,7 +24,7 @@ from typing import Literal
 
 from products.errors import BadInputError
 
-Job = Literal["snow", "land_cover"]
+Job = Literal["snow", "shaded_snow", "land_cover"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -447,10 +447,12 @@ PLATFORMS: tuple[str, ...] = tuple(dict.fromkeys(p for s in SENSORS for p in s.p
 # ------------------------------------------------------------------------------------------------ jobs
 ROLES: Mapping[Job, tuple[str, ...]] = {
     "snow": ("green", "red", "swir16"),
+    "shaded_snow": ("blue", "nir"),
     "land_cover": ("red", "nir", "swir16"),
 }
-"""Wavelength roles each job reads. Snow: LIS's green, red and 1.6 um SWIR (science.md A.1). Land cover: NDVI and
-NDWI from red, NIR and SWIR, beside every reflectance band of the sensor (iota2 keeps them all, B.2)."""
+"""Wavelength roles each job reads. Snow: LIS's green, red and 1.6 um SWIR (science.md A.1); shaded snow (LIS
+1.10+, optional): blue minus NIR in relief shadow (A.3 step 5). Land cover: NDVI and NDWI from red, NIR and SWIR,
+beside every reflectance band of the sensor (iota2 keeps them all, B.2)."""
 
 
 def needs(job: Job, sensor: Sensor) -> tuple[str, ...]:
@@ -459,6 +461,8 @@ def needs(job: Job, sensor: Sensor) -> tuple[str, ...]:
     A sensor that lacks a band the job needs raises a :class:`BadInputError` naming it.
     """
     roles = [sensor.role(r).name for r in ROLES[job]]
+    if job == "shaded_snow":  # an addition to snow's bands, used where a dataset has them
+        return tuple(roles)
     if job == "snow":
         return (*roles, *((sensor.mask,) if sensor.mask else ()))
     return (*sensor.reflectance, *sensor.validity)

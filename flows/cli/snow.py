@@ -23,7 +23,7 @@ def cmd_snow(args: argparse.Namespace) -> int:
         SnowParams.from_file(args.params)
     report = snow_cover(start=args.start, end=args.end, since_days=args.since_days, cells=args.cell, bbox=args.bbox,
                         products=args.product or list(SNOW_INPUTS), overwrite=args.overwrite, params_file=args.params,
-                        resolution=args.resolution)
+                        resolution=args.resolution, shaded_snow=args.shaded_snow)
     show.report(report)
     return 1 if report.failed else 0
 
@@ -61,6 +61,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="YAML/JSON file of LIS parameters (ndsi_pass1, red_pass1, dz, ...) over the defaults")
     p.add_argument("--resolution", type=types.positive_float, default=20, help="pixel size in m (default 20)")
     p.add_argument("--overwrite", action="store_true", help="recompute and replace existing products")
+    p.add_argument("--shaded-snow", action=argparse.BooleanOptionalAction, default=None,
+                   help="LIS's shaded-snow test in relief shadow (default: on, or detect_shaded_snow of --params)")
     p.set_defaults(func=cmd_snow, product=None)
 
     p = sub.add_parser("season", help="snow-season flow: SCD, SOD, SMOD, NOBS, NSP of a hydrological year")

@@ -122,6 +122,14 @@ def run_demo(*, out: Path, size_km: float | None = None, seed: int = 42, size: s
         scores = validate_snow(sim_dir)
         print(format_scores(scores))
         total = sum((s.score for s in scores[1:]), scores[0].score)
+        december = [s for s in scores if s.day[5:7] == "12" and s.shaded.n]
+        if december:
+            shaded, without = (sum((getattr(s, k) for s in december[1:]), getattr(december[0], k))
+                               for k in ("shaded", "shaded_without"))
+            print(f"December scenes: {shaded.n} truth-snow pixels in the relief's cast shadow; found with shaded-snow "
+                  f"detection {shaded.accuracy:.3f}, without {without.accuracy:.3f}")
+            summary["shaded_snow_december"] = {"pixels": shaded.n, "with": round(shaded.accuracy, 4),
+                                               "without": round(without.accuracy, 4)}
         summary["land_cover"] = land_cover_step(out=out, pictures=pictures, size=preset)  # issue 4
     summary.update(
         snow_cover={"written": len(snow.written), "already_there": len(snow.exists), "skipped": len(snow.skipped),

@@ -8,6 +8,7 @@ reason its input cannot give a product, or failed with its reason while the othe
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +50,9 @@ from products.snow import (
     fsc_og,
     fsc_toc,
     masks_from_l2a,
+    qc_flags,
 )
+from products.terrain import relief_shadow
 
 METHOD = "LIS (Let-It-Snow) as implemented by snowland"
 
@@ -77,6 +80,12 @@ CHUNK = 1536  # px: whole blocks of the 240 m dark-cloud test (12 px of 20 m) an
 
 
 FSC_NODATA = 255
+
+
+SHADOW_RELIEF_M = 3000.0  # the relief whose shadows reach into a unit from beyond its edge: the Alps' valleys
+
+
+SHADOW_REACH_MAX_M = 10_000.0  # the DEM margin read around a unit for them, at most
 
 
 UNITS_IN_FLIGHT = 32  # Prefect threads only wait on dask futures: the cluster's workers bound the concurrency
@@ -177,15 +186,16 @@ def compute_snow_cover(job: SnowJob, *, params: SnowParams, scratch: Path, resol
     dems = dc.find_datasets(product="dem_cop30", geopolygon=gbox.extent)
     if not dems:
         raise SnowInputError(f"no DEM (dem_cop30) covers {job.cell}: index one before computing snow")
+    sun, no_shaded_snow = shaded_snow_inputs(sources, sensor=sensor, params=params)
+    measurements = list(needs("snow", sensor)) + (list(needs("shaded_snow", sensor)) if sun else [])
     try:
-        data = load(job.product, geobox=gbox, measurements=list(needs("snow", sensor)), datasets=sources,
-                    chunks=CHUNK, dc=dc)
+        data = load(job.product, geobox=gbox, measurements=measurements, datasets=sources, chunks=CHUNK, dc=dc)
         first = min(d.center_time for d in sources)
         data = data.sel(time=[np.datetime64(first.replace(tzinfo=None), "ns")], method="nearest").squeeze(
             "time", drop=False)
         dem = load("dem_cop30", geobox=gbox, datasets=dems, chunks=CHUNK, dc=dc)
         masks = masks_from_l2a(mask=sensor.measurement(sensor.mask), raster=data[sensor.mask])
-        bands = [sensor.role(role).name for role in ROLES["snow"]]
+        bands = [sensor.role(role).name for role in ROLES["snow"] + (ROLES["shaded_snow"] if sun else ())]
         inputs = [x.drop_vars(["time", "platform"], errors="ignore")
                   for x in (data[bands], masks, dem.elevation.isel(time=0))]
         reflectance, masks, elevation = spill(inputs, scratch)  # read once, used by both passes
@@ -198,18 +208,27 @@ def compute_snow_cover(job: SnowJob, *, params: SnowParams, scratch: Path, resol
         raise SnowInputError("no clear pixel (every valid pixel is cloud or nodata); nothing to map")
     if not bool(has_elevation):
         raise SnowInputError("the DEM has no valid elevation over the scene")
-    result = detect_snow(reflectance=reflectance, masks=masks, dem=elevation, params=params)
+    shadow = None
+    if sun:
+        reflectance = reflectance.rename({sensor.role(r).name: r for r in ROLES["shaded_snow"]})
+        shadow = relief_shadow_of(gbox, like=elevation, dems=dems, sun=sun, params=params, dc=dc)
+    result = detect_snow(reflectance=reflectance, masks=masks, dem=elevation, params=params, relief_shadow=shadow)
+    if sun and not result.attrs["shaded_snow_run"]:
+        no_shaded_snow = "pass 2 did not run (no snow line), so neither does the shaded-snow test"
     snow = result.snow
-    toc = fsc_toc(snow=snow, ndsi=result.ndsi, params=params).astype("uint8")
+    toc = fsc_toc(snow=snow, ndsi=result.ndsi, params=params, shaded_snow=result.shaded_snow).astype("uint8")
     tcd, tcd_ids = tree_cover_density(gbox, dc=dc)
+    flags = qc_flags(fsc_toc=toc, all_cloud=masks.all_cloud, tcd=tcd, shaded_snow=result.shaded_snow)
     bands = {
         "snow": snow,
         "fsc_toc": toc,
         "ndsi": xr.where(result.ndsi.notnull(), np.round(result.ndsi * 1000), -32768).astype("int16"),
         "snow_bits": xr.where(snow == 255, 255, result.snow_bits).astype("uint8"),
         "fsc_og": xr.full_like(toc, FSC_NODATA) if tcd is None else fsc_og(fsc_toc=toc, tcd=tcd),
+        "qc_flags": xr.where(snow == 255, 255, flags).astype("uint8"),
     }
-    for name, nodata in (("snow", 255), ("fsc_toc", 255), ("ndsi", -32768), ("snow_bits", 255), ("fsc_og", 255)):
+    for name, nodata in (("snow", 255), ("fsc_toc", 255), ("ndsi", -32768), ("snow_bits", 255), ("fsc_og", 255),
+                         ("qc_flags", 255)):
         bands[name].attrs["nodata"] = nodata
     zs = result.attrs["zs"]
     platform = str(data.platform.values)
@@ -224,12 +243,58 @@ def compute_snow_cover(job: SnowJob, *, params: SnowParams, scratch: Path, resol
         prop.PARAMETERS: params.to_dict(),
         prop.FSC_VALIDATED: job.product == "s2_l2a",
         prop.TCD_USED: tcd is not None,  # without it fsc_og is nodata
+        prop.SHADED_SNOW: no_shaded_snow is None,
+        **({prop.SUN_AZIMUTH: sun[0], prop.SUN_ELEVATION: sun[1]} if sun else {}),
+        **({prop.SHADED_SNOW_REASON: no_shaded_snow} if no_shaded_snow else {}),
     }
     if prop.any_simulated(sources):
         properties[prop.SIMULATED] = True
     lineage = {job.product: [str(d.id) for d in sources], "dem_cop30": [str(d.id) for d in dems], TCD_PRODUCT: tcd_ids}
     return Output(bands=xr.Dataset(bands), geobox=gbox, properties=properties, lineage=lineage,
                   counted_properties=code_percentages, when=f"{job.day}T{first.strftime('%H:%M:%S.%fZ')}")
+
+
+def shaded_snow_inputs(sources: Sequence, *, sensor: Sensor, params: SnowParams
+                       ) -> tuple[tuple[float, float] | None, str | None]:
+    """The sun's (azimuth, elevation) for the unit's relief shadow, mean of its sources', or None and why the
+    shaded-snow test cannot run: switched off, a source without sun angles or without blue and NIR bands."""
+    if not params.detect_shaded_snow:
+        return None, "switched off (detect_shaded_snow: false)"
+    angles = [(d.metadata_doc["properties"].get(prop.SUN_AZIMUTH), d.metadata_doc["properties"].get(prop.SUN_ELEVATION))
+              for d in sources]
+    lacking = [_label(d) for d, (az, el) in zip(sources, angles, strict=True) if az is None or el is None]
+    if lacking:
+        return None, f"no sun angles in {', '.join(lacking)}"
+    bands = needs("shaded_snow", sensor)
+    lacking = [_label(d) for d in sources if not set(bands) <= set(d.measurements)]
+    if lacking:
+        return None, f"no {' or '.join(bands)} band in {', '.join(lacking)}"
+    azimuth = math.degrees(math.atan2(sum(math.sin(math.radians(a)) for a, _ in angles),
+                                      sum(math.cos(math.radians(a)) for a, _ in angles))) % 360
+    elevation = sum(float(e) for _, e in angles) / len(angles)
+    if elevation <= 0:
+        return None, f"the sun is below the horizon ({elevation:.1f} degrees)"
+    return (round(azimuth, 3), round(elevation, 3)), None
+
+
+def relief_shadow_of(gbox: GeoBox, *, like: xr.DataArray, dems: Sequence, sun: tuple[float, float],
+                     params: SnowParams, dc) -> xr.DataArray:
+    """The unit's relief shadow (:func:`products.terrain.relief_shadow`), from the DEM read with a margin so that
+    ridges beyond the unit's edge cast their shadows into it; on ``like``'s grid, chunked like it."""
+    azimuth, elevation = sun
+    reach = min(SHADOW_REACH_MAX_M, SHADOW_RELIEF_M / math.tan(math.radians(elevation)))
+    pixel = abs(gbox.resolution.x)
+    margin = math.ceil(reach / pixel)
+    dem = load("dem_cop30", geobox=gbox.pad(margin), datasets=dems, chunks=CHUNK, dc=dc).elevation.isel(time=0)
+    values = dem.values.astype("float32")
+    values[values == dem.attrs.get("nodata", np.nan)] = np.nan
+    bits = relief_shadow(dem=values, pixel_size=pixel, sun_azimuth=azimuth, sun_elevation=elevation,
+                         hillshade_lim=params.hillshade_lim)[margin:margin + gbox.shape.y, margin:margin + gbox.shape.x]
+    return xr.DataArray(bits, dims=("y", "x"), coords={"y": like.y, "x": like.x}).chunk(CHUNK)
+
+
+def _label(dataset) -> str:
+    return dataset.metadata_doc.get("label") or str(dataset.id)
 
 
 def code_percentages(counts: Mapping[str, np.ndarray]) -> dict[str, float | None]:
@@ -294,15 +359,17 @@ def snow_cover_unit(job: SnowJob, *, params: dict[str, Any], resolution: float, 
         return write_snow_cover(job, out, overwrite=overwrite, dc=dc)
 
 
-def snow_params(params_file: str | None, resolution: float) -> SnowParams:
-    """The LIS parameters of a run: the published defaults for ``resolution``, with ``params_file``'s over them."""
+def snow_params(params_file: str | None, resolution: float, shaded_snow: bool | None = None) -> SnowParams:
+    """The LIS parameters of a run: the published defaults for ``resolution``, with ``params_file``'s over them,
+    and ``shaded_snow`` (when given) over both."""
     arguments.number(resolution, argument="resolution", strict=True)
-    base = arguments.checked("resolution", lambda: SnowParams.for_pixel_size(resolution))
+    switch = {} if shaded_snow is None else {"detect_shaded_snow": shaded_snow}
+    base = arguments.checked("resolution", lambda: SnowParams.for_pixel_size(resolution, **switch))
     if not params_file:
         return base
     path = arguments.existing(params_file, argument="params_file")
     return arguments.checked(f"params_file {path}", lambda: SnowParams.from_mapping(
-        {**base.to_dict(), **SnowParams.from_file(path).to_dict()}))
+        {**base.to_dict(), **SnowParams.from_file(path).to_dict(), **switch}))
 
 
 @flow(name="snow-cover", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=UNITS_IN_FLIGHT))
@@ -318,15 +385,17 @@ def snow_cover(
     overwrite: bool = False,
     params_file: str | None = None,
     resolution: float = PIXEL_SIZE_M,
+    shaded_snow: bool | None = None,
 ) -> Report:
     """Snow cover for every indexed acquisition in the period and area that has none yet.
 
     ``since_days`` takes the acquisitions of the last days (when no ``start`` is given): what a schedule after
     each indexing needs, so that a run looks at the recent scenes, not at the whole archive. ``resolution`` is the
     product's pixel size on the EEA grid: 20 m as Let-It-Snow's Sentinel-2 product; coarser (e.g. 240 m) only
-    for decimated samples. Parameters come from ``params_file`` (YAML/JSON) over the published defaults.
+    for decimated samples. Parameters come from ``params_file`` (YAML/JSON) over the published defaults;
+    ``shaded_snow`` switches LIS's shaded-snow test (on by default, as ``detect_shaded_snow``) over both.
     """
-    params = snow_params(params_file, resolution)
+    params = snow_params(params_file, resolution, shaded_snow)
     cells = arguments.cells(cells)
     bbox = arguments.bbox(bbox)
     for product in products:

@@ -1,4 +1,5 @@
-"""Validation of snow_cover against the truth of simulated scenes: accuracy, kappa and zs per date."""
+"""Validation of snow_cover against the truth of simulated scenes: accuracy, kappa and zs per date, and the snow the
+relief's cast shadows hide, found with and without LIS's shaded-snow test."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from flows.pipelines.snow_cover import SENSORS
 from flows.storage import properties as prop
 from flows.storage.index import connect
 from flows.storage.load import load
-from products.snow import SnowParams
+from products.snow import NO_SNOW, SNOW, SnowBit, SnowParams
 from products.snow.snowline import elevation_histogram, snowline_elevation
 from products.snow.validation import SnowScore, score_snow
+from products.terrain import cast_shadow
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,6 +30,14 @@ class DateScore:
     zs: float
     zs_truth: float
     snowline: float
+    shaded: SnowScore  # truth-snow pixels in the relief's cast shadow: accuracy there is the share found
+    shaded_without: SnowScore  # the same, had the shaded-snow test not run
+
+
+def without_shaded_snow(*, snow: np.ndarray, bits: np.ndarray) -> np.ndarray:
+    """The snow codes the product would have without the shaded-snow test: its snow becomes no snow (it is dark:
+    below the back-to-cloud red, so never cloud)."""
+    return np.where((bits != 255) & ((bits & SnowBit.SHADED_SNOW) != 0), NO_SNOW, snow)
 
 
 def _truth_geobox(path: Path) -> GeoBox:
@@ -35,8 +45,11 @@ def _truth_geobox(path: Path) -> GeoBox:
         return GeoBox(src.shape, src.transform, src.crs.to_wkt())
 
 
-def truth_zs(*, reference: np.ndarray, dem: np.ndarray, params: SnowParams) -> float:
-    """zs by the LIS rule applied to the true snow map: what a perfect pass 1 would give."""
+def truth_zs(*, reference: np.ndarray, dem: np.ndarray, params: SnowParams, hidden: np.ndarray | None = None) -> float:
+    """zs by the LIS rule applied to the true snow map: what a perfect pass 1 would give. Snow in ``hidden``
+    (the relief's cast shadow: too dark for pass 1's red test, whatever the method) counts as clear ground."""
+    if hidden is not None:
+        reference = np.where(hidden & (reference == SNOW), NO_SNOW, reference)
     def da(a: np.ndarray) -> xr.DataArray:
         return xr.DataArray(a, dims=("y", "x"))
 
@@ -51,7 +64,9 @@ def validate_snow(simulation: Path, *, dc=None) -> list[DateScore]:
 
     zs is compared with the LIS rule applied to the true snow map (``zs_truth``): by design LIS puts zs
     two elevation bands below the first band with more than ``fsnow_lim`` snow, so it sits well below
-    the simulated 50 %-snow line (``snowline``), which is reported beside it.
+    the simulated 50 %-snow line (``snowline``), which is reported beside it. Snow in the relief's cast shadow
+    (from the truth DEM and the world's sun of the day) is what pass 1 cannot see, so ``zs_truth`` counts it as
+    clear ground, and ``shaded`` / ``shaded_without`` score it with and without the shaded-snow test.
     """
     dc = dc or connect()
     params = SnowParams()
@@ -60,6 +75,9 @@ def validate_snow(simulation: Path, *, dc=None) -> list[DateScore]:
         dem[dem == src.nodata] = np.nan
     truth = json.loads((simulation / "truth" / "truth.json").read_text())
     snowlines = {d["date"]: d["snowline_m"] for d in truth["dates"]}
+    suns = {d["date"]: (d["sun_zenith"], d["sun_azimuth"]) for d in truth["dates"]}
+    with rasterio.open(simulation / "truth" / "dem.tif") as src:
+        pixel = abs(src.transform.a)
     scores = []
     for day, snowline in sorted(snowlines.items()):
         truth_file = simulation / "truth" / "snow" / f"{day}.tif"
@@ -68,40 +86,63 @@ def validate_snow(simulation: Path, *, dc=None) -> list[DateScore]:
         with rasterio.open(truth_file) as src:
             reference = src.read(1)
         gbox = _truth_geobox(truth_file)
+        zenith, azimuth = suns[day]
+        shaded = (reference == SNOW) & cast_shadow(dem=dem, pixel_size=pixel, sun_azimuth=azimuth,
+                                                   sun_elevation=90.0 - zenith)
         for sensor in SENSORS.values():
             found = [d for d in dc.find_datasets(product="snow_cover", time=(day, day))
                      if d.metadata_doc["properties"].get(prop.SENSOR) == sensor.code]
             if not found:
                 continue
-            data = load("snow_cover", geobox=gbox, time=(day, day), measurements=["snow"], group_by="time", dc=dc)
+            data = load("snow_cover", geobox=gbox, time=(day, day), measurements=["snow", "snow_bits"],
+                        group_by="time", dc=dc)
             data = data.isel(time=[p.split(",")[0] in sensor.platforms for p in data.platform.values])
             if not data.sizes["time"]:
                 continue
             product = data.snow.isel(time=0).values
+            without = without_shaded_snow(snow=product, bits=data.snow_bits.isel(time=0).values)
             zs = min(float(d.metadata_doc["properties"][prop.ZS]) for d in found)
             scores.append(DateScore(day=day, sensor=sensor.code, score=score_snow(product=product, reference=reference),
-                                    zs=zs, zs_truth=truth_zs(reference=reference, dem=dem, params=params),
-                                    snowline=float(snowline)))
+                                    zs=zs, zs_truth=truth_zs(reference=reference, dem=dem, params=params,
+                                                             hidden=shaded),
+                                    snowline=float(snowline),
+                                    shaded=score_snow(product=product[shaded], reference=reference[shaded]),
+                                    shaded_without=score_snow(product=without[shaded], reference=reference[shaded])))
     return scores
 
 
 def format_scores(scores: list[DateScore]) -> str:
     """One line per date and sensor, then the totals of each sensor and of all: accuracy and kappa on clear pixels,
-    the share of the truth's clear ground called cloud and of its cloud called snow ("snow on cloud")."""
+    the share of the truth's clear ground called cloud and of its cloud called snow ("snow on cloud"), and the
+    truth-snow pixels in cast shadow ("shaded snow") with the accuracy on them with and without the shaded-snow test."""
     header = (f"{'date':10s} {'sensor':6s} {'pixels':>8s} {'accuracy':>8s} {'kappa':>6s} {'clr>cld':>7s} "
-              f"{'cld>snw':>7s} {'zs':>6s} {'zs_truth':>8s} {'50%-line':>8s}")
+              f"{'cld>snw':>7s} {'zs':>6s} {'zs_truth':>8s} {'50%-line':>8s} {'shaded snow':>11s} {'with':>6s} "
+              f"{'without':>7s}")
     lines = [header]
     for s in scores:
-        lines.append(f"{s.day:10s} {s.sensor:6s} {_figures(s.score)} {s.zs:6.0f} {s.zs_truth:8.0f} {s.snowline:8.0f}")
-    groups = {sensor: [s.score for s in scores if s.sensor == sensor] for sensor in dict.fromkeys(s.sensor for s in scores)}
+        lines.append(f"{s.day:10s} {s.sensor:6s} {_figures(s.score)} {s.zs:6.0f} {s.zs_truth:8.0f} {s.snowline:8.0f} "
+                     f"{_shaded(s.shaded, s.shaded_without)}")
+    sensors = dict.fromkeys(s.sensor for s in scores)
+    groups = {sensor: [s for s in scores if s.sensor == sensor] for sensor in sensors}
     if len(groups) > 1:
         for sensor, of in groups.items():
-            lines.append(f"{'all':10s} {sensor:6s} {_figures(sum(of[1:], of[0]))}")
+            lines.append(f"{'all':10s} {sensor:6s} {_total(of)}")
     if scores:
-        lines.append(f"{'all':10s} {'':6s} {_figures(sum((s.score for s in scores[1:]), scores[0].score))}")
+        lines.append(f"{'all':10s} {'':6s} {_total(scores)}")
     return "\n".join(lines)
 
 
 def _figures(score: SnowScore) -> str:
     return (f"{score.n:8d} {score.accuracy:8.4f} {score.kappa:6.3f} {score.clear_called_cloud_share:7.2%} "
             f"{score.cloud_called_snow_share:7.2%}")
+
+
+def _shaded(shaded: SnowScore, without: SnowScore) -> str:
+    return f"{shaded.n:11d} {shaded.accuracy:6.3f} {without.accuracy:7.3f}"
+
+
+def _total(scores: list[DateScore]) -> str:
+    """The figures of ``scores`` summed: their pixels pooled, zs columns left blank."""
+    total, shaded, without = (sum((getattr(s, k) for s in scores[1:]), getattr(scores[0], k))
+                              for k in ("score", "shaded", "shaded_without"))
+    return f"{_figures(total)} {'':6s} {'':8s} {'':8s} {_shaded(shaded, without)}"

@@ -10,6 +10,9 @@ parcels with seasonal reflectance), then images it:
 - Landsat-8 C2 L2 (``landsat-c2-l2``): one WRS-2 scene over the whole area, UTM 30 m, QA_PIXEL bits.
 - Copernicus DEM GLO-30 (``cop-dem-glo-30``): the world's elevation on the real 1 arc-second tile grid.
 
+Items carry ``view:sun_azimuth`` / ``view:sun_elevation`` of the sun that lit the world that day (10:30 UTC at its
+centre), not of their own acquisition minute: the relief's shadows in their pixels follow those angles.
+
 Layout under ``out_dir`` (item JSON asset hrefs are relative to the item file; ``items.json`` ItemCollections
 carry absolute paths and a self link per item)::
 
@@ -60,14 +63,13 @@ from flows.simulator.geometry import (
     TileCoverage,
     landsat_grid,
     reproject_polygon,
-    transformer,
     utm_epsg,
     utm_zone,
     wrs2_path_row,
 )
 from flows.simulator.landcover import OSO23_NAMES
 from flows.simulator.sensors import DEM_COLLECTION, LANDSAT_COLLECTION, S2_COLLECTION
-from flows.simulator.sun import earth_sun_distance_factor, solar_position
+from flows.simulator.sun import earth_sun_distance_factor
 from flows.simulator.world import (
     MODEL_VERSION,
     OUTSIDE,
@@ -462,8 +464,7 @@ class _Simulation:
         tile = cov.tile
         zone_shift = 0 if tile.zone == min(t.tile.zone for t in self.tiles.values()) else 2
         when = dt.datetime.combine(scene.day, sensors.S2_TIME, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=zone_shift)
-        lon, lat = _centroid_lonlat(cov.footprint, tile.epsg)
-        zen, az = solar_position(when, lon, lat)
+        zen, az = state.sun_zenith, state.sun_azimuth  # the sun that lit the world: its relief's shadows follow it
         sat = f"S2{scene.platform[-1].upper()}"
         orbit = sensors.s2_absolute_orbit(scene.platform, scene.day)
         stamp = when.strftime("%Y%m%dT%H%M%S")
@@ -554,8 +555,7 @@ class _Simulation:
     def landsat_item(self, scene: Scene, state: SceneState, product: str, qa: np.ndarray) -> dict:
         when = dt.datetime.combine(scene.day, sensors.LANDSAT_TIME, tzinfo=dt.timezone.utc)
         g = self.landsat_sampler.grid
-        lon, lat = self.world.centre_lonlat
-        zen, az = solar_position(when, lon, lat)
+        zen, az = state.sun_zenith, state.sun_azimuth
         valid = qa != QA_FILL
         cloudy = (qa & (QA_CLOUD | QA_CIRRUS)) > 0
         cloud_cover = round(100.0 * float((cloudy & valid).sum()) / max(int(valid.sum()), 1), 2)
@@ -915,11 +915,6 @@ def _glo30_lon_step(lat0: int) -> float:
     a = abs(lat0 + 0.5)
     factor = 1 if a < 50 else 1.5 if a < 60 else 2 if a < 70 else 3 if a < 80 else 5 if a < 85 else 10
     return factor / 3600.0
-
-
-def _centroid_lonlat(poly_utm, epsg: int) -> tuple[float, float]:
-    x, y = poly_utm.centroid.coords[0]
-    return transformer(epsg, 4326).transform(x, y)
 
 
 def _scl_percentages(scl: np.ndarray) -> dict:

@@ -44,6 +44,12 @@ SPECTRA: dict[str, np.ndarray] = {k: np.asarray(v, dtype=np.float32) for k, v in
 # share of direct light a cloud shadow removes, per band (diffuse sky light is bluer)
 SHADOW_DEPTH = np.asarray((0.55, 0.60, 0.63, 0.64, 0.65, 0.65, 0.66, 0.66, 0.67, 0.67), dtype=np.float32)
 
+# share of the light a pixel in a relief's cast shadow still gets, per band, as an L2A product that corrects slopes
+# but not cast shadows records it: diffuse sky light only, strongly blue (Rayleigh), little in the NIR and SWIR.
+# Shaded snow then has red below LIS's pass-2 0.04 while its blue stays well above its NIR (science.md A.3 step 5).
+CAST_SHADOW_LIGHT = np.asarray((0.085, 0.055, 0.038, 0.030, 0.027, 0.025, 0.023, 0.022, 0.018, 0.017),
+                               dtype=np.float32)
+
 
 
 def _nearest_msi(band: Band) -> str:

@@ -3,7 +3,7 @@
 ``build_world(seed, size_km, centre)`` makes the static part (terrain, parcels, textures) once;
 ``World.state(day)`` gives everything a sensor would see that day on the world grid (EPSG:3035, 20 m):
 surface reflectance in the ten Sentinel-2 bands (snow, clouds, cloud shadows, cirrus and a residual
-topographic effect included), the snow truth, the cloud truth, and the Sen2Cor SCL and Landsat QA_PIXEL
+topographic effect and the relief's cast shadows included), the snow truth, the cloud truth, and the Sen2Cor SCL and Landsat QA_PIXEL
 that a perfect classifier would write. Sensors only sample this state on their own grids, so every
 pixel they record can be traced back to one world pixel.
 """
@@ -24,12 +24,20 @@ from flows.simulator import atmosphere, snow
 from flows.simulator.fields import clamp, smooth_field
 from flows.simulator.geometry import DEFAULT_CENTRE, WorldGrid, s2_tiles_for
 from flows.simulator.landcover import GLACIER, WATER, Parcels, make_parcels
-from flows.simulator.spectra import BANDS, NIR, RED, SHADOW_DEPTH, SPECTRA
+from flows.simulator.spectra import (
+    BANDS,
+    CAST_SHADOW_LIGHT,
+    NIR,
+    RED,
+    SHADOW_DEPTH,
+    SPECTRA,
+)
 from flows.simulator.sun import solar_position
 from flows.simulator.terrain import Terrain, make_terrain, slope_aspect
 from products.sensors import QA_PIXEL, SCL
+from products.terrain import cast_shadow
 
-MODEL_VERSION = "2"  # 2: CFMask's dilated-cloud ring drawn in Landsat pixels
+MODEL_VERSION = "3"  # 2: CFMask's dilated-cloud ring drawn in Landsat pixels; 3: the relief casts shadows
 NOMINAL_TIME = dt.time(10, 30)  # UTC, the world's sun for illumination and shadows
 TOPOGRAPHIC_RESIDUAL = 0.35  # share of the slope illumination effect left after the L2A terrain correction
 SELF_SHADOW_FACTOR = 0.45  # faces turned away from the sun see diffuse light only
@@ -62,7 +70,8 @@ class SceneState:
     snow: np.ndarray  # bool, snow truth on the ground
     sky: atmosphere.Sky
     water: np.ndarray  # bool
-    illumination: np.ndarray  # factor applied to the ground for the sun-slope geometry
+    illumination: np.ndarray  # factor applied to the ground for the sun-slope geometry (red's, in cast shadow)
+    cast_shadow: np.ndarray  # bool: the relief hides the sun
 
     @cached_property
     def scl(self) -> np.ndarray:
@@ -95,6 +104,7 @@ class SceneState:
             "cloud_shadow_fraction": round(float(self.sky.shadow_mask.sum()) / n, 4),
             "cirrus_fraction": round(float(self.sky.cirrus_mask.sum()) / n, 4),
             "snow_fraction": round(float(self.snow.sum()) / n, 4),
+            "cast_shadow_fraction": round(float(self.cast_shadow.sum()) / n, 4),
             "cloud_height_m": round(self.sky.height_m, 1),
             "sun_zenith": round(self.sun_zenith, 3),
             "sun_azimuth": round(self.sun_azimuth, 3),
@@ -150,6 +160,11 @@ class World:
         lon, lat = self.centre_lonlat
         return solar_position(dt.datetime.combine(day, time, tzinfo=dt.timezone.utc), lon, lat)
 
+    def cast_shadow(self, sun_zenith: float, sun_azimuth: float) -> np.ndarray:
+        """Where the relief hides the sun (lakes included: they are as dark there as the land)."""
+        return cast_shadow(dem=self.terrain.elevation, pixel_size=self.grid.res_x, sun_azimuth=sun_azimuth,
+                           sun_elevation=90.0 - sun_zenith)
+
     def snowline(self, day: dt.date) -> float:
         return snow.snowline(day, self.seed)
 
@@ -176,6 +191,9 @@ class World:
         illum += np.float32(1.0 - TOPOGRAPHIC_RESIDUAL)
         illum = np.where(cos_i > 0.03, clamp(illum, 0.45, 1.6), np.float32(SELF_SHADOW_FACTOR)).astype(np.float32)
         illum[self.water] = 1.0
+        cast = self.cast_shadow(zen, az)
+        cast_at = np.flatnonzero(cast)
+        illum.flat[cast_at] = 1.0  # the band's diffuse share replaces it below
 
         sky = atmosphere.make_sky(self.grid, day, self.seed, sun_zenith=zen, sun_azimuth=az, ground_m=self.median_elevation)
         rng = np.random.default_rng([self.seed, 0x0B5, day.toordinal()])
@@ -196,6 +214,7 @@ class World:
             out *= ground_share
             out += visible_snow * np.float32(snow_spec[k])
             out.flat[glacier_at] = glacier_spec[k]
+            out.flat[cast_at] *= CAST_SHADOW_LIGHT[k]
             out *= lit if shaded is None else lit - shaded * SHADOW_DEPTH[k]
             if cloud_top is not None:
                 out += cloud_top * SPECTRA["cloud"][k]
@@ -205,8 +224,10 @@ class World:
             refl[k] = clamp(out, 0.0, 1.5)
 
         snow_truth = ((fsc >= 0.5) | self.glacier) & ~self.water
+        illum.flat[cast_at] = CAST_SHADOW_LIGHT[RED]
         return SceneState(day=day, sun_zenith=zen, sun_azimuth=az, snowline_m=line, reflectance=refl,
-                          snow_fraction=fsc, snow=snow_truth, sky=sky, water=self.water, illumination=illum)
+                          snow_fraction=fsc, snow=snow_truth, sky=sky, water=self.water, illumination=illum,
+                          cast_shadow=cast)
 
 
 def _scl(refl: np.ndarray, snow_truth: np.ndarray, water: np.ndarray, illum: np.ndarray, sky: atmosphere.Sky) -> np.ndarray:

@@ -12,6 +12,11 @@ METHOD = "snowland:method"
 METHOD_VERSION = "snowland:method_version"
 PARAMETERS = "snowland:parameters"
 
+# indexed sources (and snow_cover: the mean of its sources'); STAC's names, read by the snow flow
+SUN_AZIMUTH = "view:sun_azimuth"  # degrees clockwise from north
+SUN_ELEVATION = "view:sun_elevation"  # degrees above the horizon
+STAC_0_7_SUN = {"eo:sun_azimuth": SUN_AZIMUTH, "eo:sun_elevation": SUN_ELEVATION}  # USGS items of STAC 0.7
+
 # indexed sources
 BOA_ADD_OFFSET = "snowland:boa_add_offset"  # DN offset to add before scaling (Sentinel-2 baseline >= 04.00)
 BOA_OFFSET_REASON = "snowland:boa_offset_reason"
@@ -32,6 +37,8 @@ FSC_VALIDATED = "snowland:fsc_validated"
 TCD_USED = "snowland:tcd_used"
 SNOW_PERCENT = "snowland:snow_percent"
 CLOUD_PERCENT = "snowland:cloud_percent"
+SHADED_SNOW = "snowland:shaded_snow"  # whether LIS's shaded-snow test ran on the unit
+SHADED_SNOW_REASON = "snowland:shaded_snow_reason"  # why it did not (switched off, no sun angles, no blue/NIR ...)
 
 # snow_season
 HYDROLOGICAL_YEAR = "snowland:hydrological_year"

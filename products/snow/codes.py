@@ -29,6 +29,7 @@ class SnowBit(IntFlag):
     CLOUD_REFINE = 8
     ALL_CLOUD = 16
     BAD_SLOPE = 32
+    SHADED_SNOW = 64  # snowland's: snow that only the shaded-snow test (LIS 1.10+) found
 
 
 class QcFlag(IntFlag):

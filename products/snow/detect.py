@@ -10,6 +10,8 @@ Inputs are (y, x) DataArrays on one grid:
 - ``dem``: elevation in metres; NaN, or the value of its ``nodata`` attr, where unknown. Such pixels
   are kept but take no part in the snowline histogram and cannot be pass-2 snow.
 - ``water``: optional boolean mask; water becomes nodata, as in LIS.
+- ``relief_shadow``: optional, non-zero where the terrain shades the pixel (:func:`products.terrain.relief_shadow`);
+  with ``blue`` and ``nir`` in ``reflectance`` it turns on LIS's shaded-snow test (``params.detect_shaded_snow``).
 
 Only two small reductions are computed here (the DEM range, then the elevation histogram together
 with the pass-1 snow count), because zs and the pass-2 switch are single numbers over the whole
@@ -29,6 +31,7 @@ from products.sensors import ROLES
 from products.snow.snowline import elevation_histogram, snowline_elevation
 
 BANDS = ROLES["snow"]
+SHADED_SNOW_BANDS = ROLES["shaded_snow"]
 REQUIRED_MASKS = ("all_cloud", "shadow", "high_cloud")
 SPATIAL_DIMS = ("y", "x")
 
@@ -40,6 +43,7 @@ def detect_snow(
     dem: xr.DataArray,
     params: SnowParams = SnowParams(),
     water: xr.DataArray | None = None,
+    relief_shadow: xr.DataArray | None = None,
 ) -> xr.Dataset:
     """Snow / cloud / no-snow codes of one processing unit, with the LIS bit layer, NDSI and zs.
 
@@ -48,13 +52,16 @@ def detect_snow(
     - ``snow`` (y, x) uint8: 0 no snow, 100 snow, 205 cloud, 255 nodata (water included);
     - ``snow_bits`` (y, x) uint8: the LIS_SNOW_ALL bits, values of :class:`~products.snow.codes.SnowBit`
       (1 pass-1 snow, 2 pass-2 snow, 4 cloud pass 1, 8 cloud refine, 16 initial all_cloud, 32 bad
-      slope); 0 on nodata pixels;
+      slope, 64 snow found by the shaded-snow test alone); 0 on nodata pixels;
+    - ``shaded_snow`` (y, x) bool: the snow the shaded-snow test alone found (LIS's uncalibrated shaded snow,
+      whose FSC is set to 100);
     - ``ndsi`` (y, x) float32, NaN on nodata;
     - ``snow_percent`` and ``cloud_percent``: 0-d, percent of the valid (not nodata) pixels, NaN if none;
     - ``histogram_pixels``, ``histogram_clear``, ``histogram_snow`` on dim ``elevation_band`` (lower
       band edge in m): the counts zs was found from;
     - attrs ``zs`` (m, NaN when none was found; LIS writes -1000), ``pass2_run`` (bool) and
-      ``snow_pass1_fraction`` (pass-1 snow pixels / all pixels, nodata included).
+      ``snow_pass1_fraction`` (pass-1 snow pixels / all pixels, nodata included), ``shaded_snow_run`` (bool: the
+      test ran, which needs the switch on, a relief shadow, blue and NIR, and pass 2).
     """
     green, red, swir16 = (_spatial(reflectance[name], name) for name in _require(reflectance, BANDS))
     for name, band in zip(BANDS, (green, red, swir16), strict=True):
@@ -90,7 +97,17 @@ def detect_snow(
         snow_pass2 = valid & ~cloud_refine & (dem > zs) & (ndsi > params.ndsi_pass2) & (red > params.red_pass2)
     else:
         snow_pass2 = xr.zeros_like(snow_pass1)
-    snow = snow_pass1 | snow_pass2
+    shaded_run = pass2_run and params.detect_shaded_snow and relief_shadow is not None and all(
+        name in reflectance for name in SHADED_SNOW_BANDS)
+    if shaded_run:
+        blue, nir = (_spatial(reflectance[name], name) for name in SHADED_SNOW_BANDS)
+        in_shadow = _spatial(relief_shadow, "relief_shadow") != 0
+        xr.align(red, blue, nir, in_shadow, join="exact")
+        shaded = valid & ~cloud_refine & (dem >= zs) & in_shadow & ((blue - nir) > params.shaded_snow_pass)
+        shaded_only = shaded & ~snow_pass1 & ~snow_pass2
+    else:
+        shaded = shaded_only = xr.zeros_like(snow_pass1)
+    snow = snow_pass1 | snow_pass2 | shaded
     if params.strict_cloud_mask:
         snow = snow & ~back_to_cloud
 
@@ -104,6 +121,7 @@ def detect_snow(
             SnowBit.CLOUD_REFINE: cloud_refine,
             SnowBit.ALL_CLOUD: all_cloud,
             SnowBit.BAD_SLOPE: bad_slope,
+            SnowBit.SHADED_SNOW: shaded_only,
         }
     ).where(valid, 0).astype(np.uint8)
 
@@ -114,11 +132,12 @@ def detect_snow(
             "snow": codes,
             "snow_bits": bits,
             "ndsi": ndsi.where(valid).astype(np.float32),
+            "shaded_snow": shaded_only & (codes == SNOW),
             "snow_percent": 100 * (codes == SNOW).sum() / valid_count,
             "cloud_percent": 100 * (codes == CLOUD).sum() / valid_count,
             **{f"histogram_{name}": histogram[name] for name in histogram.data_vars},
         },
-        attrs={"zs": zs, "pass2_run": pass2_run, "snow_pass1_fraction": pass1_fraction},
+        attrs={"zs": zs, "pass2_run": pass2_run, "snow_pass1_fraction": pass1_fraction, "shaded_snow_run": shaded_run},
     )
     result["snow"].attrs.update(
         flag_values=[NO_SNOW, SNOW, CLOUD, NODATA], flag_meanings="no_snow snow cloud nodata", nodata=NODATA

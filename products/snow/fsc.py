@@ -22,10 +22,15 @@ def ndsi_percent(*, snow: xr.DataArray, ndsi: xr.DataArray) -> xr.DataArray:
     return _on_snow(snow, 100 * ndsi)
 
 
-def fsc_toc(*, snow: xr.DataArray, ndsi: xr.DataArray, params: SnowParams = SnowParams()) -> xr.DataArray:
-    """FSC top of canopy = 100 x min(f(NDSI), 1) on snow pixels, f = ``params.fscToc_Eq``."""
+def fsc_toc(*, snow: xr.DataArray, ndsi: xr.DataArray, params: SnowParams = SnowParams(),
+            shaded_snow: xr.DataArray | None = None) -> xr.DataArray:
+    """FSC top of canopy = 100 x min(f(NDSI), 1) on snow pixels, f = ``params.fscToc_Eq``; 100 on ``shaded_snow``
+    (snow only the shaded-snow test found: its NDSI, read in the dark, is not calibrated, so LIS sets it to 100)."""
     fraction = compile_fsc_formula(params.fscToc_Eq)(ndsi)
-    return _on_snow(snow, 100 * np.minimum(fraction, 1.0))
+    percent = 100 * np.minimum(fraction, 1.0)
+    if shaded_snow is not None:
+        percent = xr.where(shaded_snow, 100.0, percent)
+    return _on_snow(snow, percent)
 
 
 def fsc_og(*, fsc_toc: xr.DataArray, tcd: xr.DataArray) -> xr.DataArray:

@@ -77,6 +77,12 @@ class SnowParams(_Settings):
     strict_cloud_mask: bool = False
     fscToc_Eq: str = FSC_TANH  # noqa: N815 - published LIS key
     water_mask_raster_values: tuple[int, ...] = (1,)
+    detect_shaded_snow: bool = True
+    """LIS 1.10+: snow in relief shadow by ``blue - nir > shaded_snow_pass`` above zs (science.md A.3 step 5)."""
+    hillshade_lim: float = 0.2
+    """A slope whose hillshade (cosine of the sun's incidence) is below this is in relief shadow."""
+    shaded_snow_pass: float = 0.016
+    """LIS's 160, in DN of reflectance x 10 000 and never multiplied by ``multi``: 0.016 as a reflectance."""
 
     def __post_init__(self) -> None:
         for name in (*_REFLECTANCES, *_FRACTIONS, *_NDSI, "dz"):
@@ -97,8 +103,18 @@ class SnowParams(_Settings):
         if not self.dz > 0:
             raise BadInputError(f"dz={self.dz} must be a positive height in metres")
         _set(self, "rf", _positive_int("rf", self.rf))
-        if not isinstance(self.strict_cloud_mask, bool):
-            raise BadInputError(f"strict_cloud_mask={self.strict_cloud_mask!r} must be true or false")
+        for name in ("strict_cloud_mask", "detect_shaded_snow"):
+            if not isinstance(getattr(self, name), bool):
+                raise BadInputError(f"{name}={getattr(self, name)!r} must be true or false")
+        for name in ("hillshade_lim", "shaded_snow_pass"):
+            _set(self, name, _number(name, getattr(self, name)))
+        if not -1.0 <= self.hillshade_lim <= 1.0:
+            raise BadInputError(f"hillshade_lim={self.hillshade_lim} must be a cosine in [-1, 1]")
+        if not 0.0 <= self.shaded_snow_pass <= 1.0:
+            raise BadInputError(
+                f"shaded_snow_pass={self.shaded_snow_pass} is not a reflectance in [0, 1]; LIS writes it in DN of "
+                f"reflectance x 10 000 (160), which is {self.shaded_snow_pass / 10000:g} here"
+            )
         if not isinstance(self.fscToc_Eq, str):
             raise BadInputError(f"fscToc_Eq={self.fscToc_Eq!r} must be a formula of ndsi written as text")
         compile_fsc_formula(self.fscToc_Eq)

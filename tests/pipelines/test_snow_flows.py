@@ -113,7 +113,8 @@ def test_fsc_on_ground_corrects_fsc_top_of_canopy_with_the_indexed_tree_cover(dc
     assert np.array_equal(og[open_ground], toc[open_ground])
     expected = np.clip(np.rint(100 * toc[forest] / (100 - tcd[forest])), 1, 100)
     assert np.abs(og[forest] - expected).max() <= 1  # FSC_OG is computed from the unrounded FSC_TOC
-    assert (og[forest] > toc[forest]).mean() > 0.9
+    partial = forest & (toc < 100)  # not full already (shaded snow's FSC is 100, for one)
+    assert partial.sum() > 100 and (og[partial] > toc[partial]).mean() > 0.9
 
 
 def _band_path(ds, name: str) -> Path:
@@ -236,6 +237,9 @@ def test_real_sentinel2_desert_scene_is_snow_free(dc, prefect_harness, real_data
     desert = dc.find_datasets(product="snow_cover", time=("2020-02-19", "2020-02-19"))[0]
     assert (_band(desert, "fsc_og") == 255).all() and "tcd" not in sources_of(str(desert.id), dc=dc)
     assert 0 < max(p["snowland:cloud_percent"] for p in cells) < 20, "a few clouds (SCL 8-10: 4 % of the tile)"
+    for p in cells:  # the item's sun reached the product; without snow there is no snow line, so no shaded snow
+        assert (p["view:sun_azimuth"], p["view:sun_elevation"]) == pytest.approx((147.671, 48.293), abs=1e-3)
+        assert p["snowland:shaded_snow"] is False and "pass 2 did not run" in p["snowland:shaded_snow_reason"]
 
 
 def test_real_sentinel2_item_with_bands_removed_indexes_and_runs_snow(dc, prefect_harness, real_data, tmp_path):
@@ -305,7 +309,7 @@ def test_snow_jobs_carry_the_area_of_the_cell_their_scenes_cover(dc, simulated):
         assert 0.9 * world_km2 <= job.area_km2 <= 1.1 * world_km2, (job, world_km2)
 
 
-def test_an_index_made_before_fsc_og_gains_the_band_in_place(dc):
+def test_an_index_made_before_fsc_og_and_qc_flags_gains_the_bands_in_place(dc):
     import yaml
 
     from flows.storage.index import add_product
@@ -314,10 +318,12 @@ def test_an_index_made_before_fsc_og_gains_the_band_in_place(dc):
 
     definition = yaml.safe_load((PRODUCTS_DIR / "snow" / "snow_cover.odc-product.yaml").read_text())
     definition["name"] = definition["metadata"]["product"]["name"] = "snow_cover_before_fsc_og"
-    before = {**definition, "measurements": [m for m in definition["measurements"] if m["name"] != "fsc_og"]}
+    names = [m["name"] for m in definition["measurements"]]
+    assert names[-2:] == ["fsc_og", "qc_flags"], "bands added later go at the end of the list"
+    before = {**definition, "measurements": definition["measurements"][:-2]}
     add_product(dc.index, before)
     add_product(dc.index, definition)
-    assert "fsc_og" in dc.index.products.get_by_name("snow_cover_before_fsc_og").measurements
+    assert {"fsc_og", "qc_flags"} <= set(dc.index.products.get_by_name("snow_cover_before_fsc_og").measurements)
     with pytest.raises(BadInputError, match="snow_cover_before_fsc_og: the definition changes what indexed"):
         add_product(dc.index, before)  # removing a band is refused: datasets may have it
 

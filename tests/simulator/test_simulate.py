@@ -33,6 +33,7 @@ from flows.simulator.world import (
 )
 from products.errors import BadInputError
 from products.sensors import LANDSAT_C2L2, S2_L2A
+from products.terrain import cast_shadow
 
 SEED = 42
 SIZE_KM = 5.0
@@ -318,16 +319,42 @@ def test_landsat_qa_pixel_carries_the_ring_in_its_own_pixels(run):
 
 
 def test_lis_thresholds_find_clear_snow(world):
-    """Snow is physically plausible: NDSI > 0.4 and red > 0.2 (LIS pass 1) finds it on clear pixels."""
+    """Snow is physically plausible: NDSI > 0.4 and red > 0.2 (LIS pass 1) finds it on clear, sunlit pixels."""
     state = world.state(dt.date(2024, 2, 20))
     refl = state.reflectance
     pass1 = (ndsi(refl[GREEN], refl[SWIR16]) > 0.4) & (refl[RED] > 0.2)
-    clear = ~state.sky.obscured & ~state.sky.shadow_mask
-    assert clear.mean() > 0.2 and state.snow[clear].mean() > 0.1
+    clear = ~state.sky.obscured & ~state.sky.shadow_mask & ~state.cast_shadow
+    assert clear.mean() > 0.1 and state.snow[clear].mean() > 0.1
     assert (pass1[clear] == state.snow[clear]).mean() > 0.97
     cloud = state.sky.opacity > 0.9
     if cloud.any():  # thick clouds are bright in the SWIR too: not snow for LIS
         assert (ndsi(refl[GREEN], refl[SWIR16])[cloud] < 0.15).mean() > 0.99
+
+
+def test_the_relief_casts_shadows_from_the_sun_of_the_day_darker_and_bluer_than_sunlit_ground(world):
+    """In December the low sun leaves much of the relief in cast shadow, in June little; there, snow keeps only the
+    diffuse sky light: red below LIS's pass-2 0.04, blue well above NIR (what the shaded-snow test looks for)."""
+    december, june = world.state(dt.date(2023, 12, 20)), world.state(dt.date(2024, 6, 20))
+    expected = cast_shadow(dem=world.terrain.elevation, pixel_size=world.grid.res_x,
+                           sun_azimuth=december.sun_azimuth, sun_elevation=90 - december.sun_zenith)
+    assert (december.cast_shadow == expected).all()
+    assert december.cast_shadow.mean() > 0.1 > june.cast_shadow.mean()
+    refl = december.reflectance
+    clear = ~december.sky.obscured & ~december.sky.shadow_mask & december.snow & ~world.glacier
+    shaded, lit = clear & december.cast_shadow, clear & ~december.cast_shadow
+    assert shaded.sum() > 100 and lit.sum() > 100
+    blue, nir = refl[BANDS.index("B02")], refl[BANDS.index("B08")]
+    assert np.median(refl[RED][shaded]) < 0.04 and np.median(refl[RED][lit]) > 0.2
+    assert ((blue - nir)[shaded] > 0.016).mean() > 0.95
+
+
+def test_items_report_the_sun_that_cast_their_shadows(run, world):
+    out, _ = run
+    for collection in (sensors.S2_COLLECTION, sensors.LANDSAT_COLLECTION):
+        for item in items(out, collection):
+            p = item["properties"]
+            zenith, azimuth = world.sun(dt.date.fromisoformat(p["datetime"][:10]))
+            assert (p["view:sun_azimuth"], p["view:sun_elevation"]) == pytest.approx((azimuth, 90 - zenith), abs=1e-5)
 
 
 def test_landcover_truth(run, world):

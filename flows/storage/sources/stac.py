@@ -186,6 +186,9 @@ def _properties(item: pystac.Item, sensor: Sensor, *, when: dt.datetime) -> dict
                 "earthsearch:boa_offset_applied", "landsat:wrs_path", "landsat:wrs_row", prop.SIMULATED):
         if key in p:
             props[key] = p[key]
+    for old, key in prop.STAC_0_7_SUN.items():
+        if old in p and key not in p:
+            props[key] = p[old]
     region = p.get("grid:code") or _mgrs(p) or _wrs(p)
     if region:
         props["odc:region_code"] = str(region).removeprefix("MGRS-").removeprefix("WRS2-")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +57,25 @@ def theia_to_eo3(folder: Path) -> tuple[dict[str, Any], str]:
         paths={k: Path(v).as_uri() for k, v in paths.items()}, bands=bands,
         properties={"datetime": stamp, "odc:processing_datetime": stamp, "odc:file_format": "GeoTIFF",
                     "odc:region_code": match["tile"], "eo:platform": sensors.platform(match["platform"]),
-                    prop.SOURCE_FOLDER: folder.name,
+                    prop.SOURCE_FOLDER: folder.name, **sun_angles(folder),
                     **carried_bands(sensor, paths, looked={m.name: f"*_{m.file}.*" for m in sensor.measurements})},
     )
     return doc, folder.as_uri() + "/"
+
+
+def sun_angles(folder: Path) -> dict[str, float]:
+    """The mean sun azimuth and elevation of a MAJA product, from ``Geometric_Informations/Mean_Value_List/
+    Sun_Angles`` of its ``*_MTD_ALL.xml``; {} when the folder has no such metadata (MACCS N2A folders, copies
+    without it or with a cut one): the reflectance is still good, the snow flow then skips shaded snow and says so."""
+    found = sorted(folder.glob("*_MTD_ALL.xml"))
+    try:
+        angles = ET.parse(found[0]).getroot().find(".//Mean_Value_List/Sun_Angles") if found else None
+    except ET.ParseError:
+        return {}
+    zenith, azimuth = (None if angles is None else angles.findtext(tag) for tag in ("ZENITH_ANGLE", "AZIMUTH_ANGLE"))
+    if zenith is None or azimuth is None:
+        return {}
+    return {prop.SUN_AZIMUTH: float(azimuth), prop.SUN_ELEVATION: round(90.0 - float(zenith), 6)}
 
 
 def _one(folder: Path, pattern: str, what: str) -> str:
