@@ -84,6 +84,15 @@ class Nomenclature:
     def labels(self) -> dict[int, str]:
         return dict(zip(self.codes, self.names))
 
+    @property
+    def base(self) -> str:
+        """The nomenclature whose classes this one groups: a level's parent, else itself (e.g. oso23)."""
+        return self.parent or self.name
+
+    def class_members(self) -> dict[int, tuple[int, ...]]:
+        """Each class's codes in `base`; a class of a nomenclature that is no level is its own one member."""
+        return dict(zip(self.codes, self.members or tuple((c,) for c in self.codes)))
+
     def _index(self, code: int) -> int:
         try:
             return self.codes.index(int(code))
@@ -245,9 +254,15 @@ def level_mapping(level: Nomenclature | str) -> ClassMapping:
     level = load_nomenclature(level) if isinstance(level, str) else level
     if level.parent is None:
         raise ValueError(f"nomenclature {level.name!r} is not a level of another nomenclature")
-    table: dict[str, int | None] = {str(m): code for code, ms in zip(level.codes, level.members) for m in ms}
-    table.update({str(m): None for m in level.dropped})
-    return ClassMapping(name=f"{level.parent}_to_{level.name}", target=level.name, table=dict(table), source=level.parent)
+    return members_mapping(level.class_members(), base=level.parent, target=level.name, dropped=level.dropped)
+
+
+def members_mapping(members: Mapping[int | str, Sequence[int]], *, base: str, target: str,
+                    dropped: Sequence[int] = ()) -> ClassMapping:
+    """Base code -> class code from each class's members (as a level's YAML or a dataset's metadata records them)."""
+    table: dict[str, int | None] = {str(m): int(code) for code, ms in members.items() for m in ms}
+    table.update({str(m): None for m in dropped})
+    return ClassMapping(name=f"{base}_to_{target}", target=target, table=table, source=base)
 
 
 def to_level(labels: np.ndarray | xr.DataArray, level: Nomenclature | str, *, nodata: int = NODATA) -> np.ndarray | xr.DataArray:

@@ -150,6 +150,10 @@ def test_key_date_maps_use_past_years_only_and_gain_accuracy_through_the_year(dc
         assert max(str(d.center_time)[:10] for d in used) <= props["dtr:end_datetime"][:10], "no image after the key date"
         scores[key_date], score = _score(dc, report.ids, truth)
         assert score.nomenclature == props["snowland:level"] == {"march": "nrt_march", "july": "nrt_july"}.get(key_date, "oso23")
+        members = props[prop.CLASS_MEMBERS]  # the OSO 23 classes each code groups, for any reader of the map
+        assert props[prop.BASE_NOMENCLATURE] == "oso23" and members["16"] == [16]
+        assert members.get({"march": "112", "july": "10", "december": "10"}[key_date]) == {
+            "march": [8, 9, 10, 11, 12], "july": [10], "december": [10]}[key_date]
     print("\nSIMULATED near-real-time accuracy vs truth at each key date's level: "
           + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
     assert scores["march"] < scores["july"] < scores["december"]

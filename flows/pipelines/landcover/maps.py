@@ -28,6 +28,7 @@ from flows.pipelines.landcover.inputs import (
     acquisition_window,
     clear_counts,
     find_acquisitions,
+    nomenclature_properties,
     reflectance_series,
     requested_area,
     simulated_inputs,
@@ -131,6 +132,7 @@ def _map_cell(dc, job: MapJob, *, area_wkt: str | None, min_mapping_unit_m2: flo
     })
     properties = {
         prop.NOMENCLATURE: job.nomenclature,
+        **nomenclature_properties(job.nomenclature),
         prop.YEAR: job.year,
         prop.MODEL_ID: job.model,
         prop.MODEL_YEARS: props[prop.YEARS],

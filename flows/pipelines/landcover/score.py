@@ -16,9 +16,8 @@ from flows.storage.reference import (
     rasterise_polygons,
     read_reference,
 )
-from products.landcover.samples import (
-    NoPolygonError,
-)
+from products.landcover.nomenclature import ClassMapping, level_mapping, load_nomenclature, members_mapping, remap
+from products.landcover.samples import NoPolygonError
 from products.landcover.validation import accuracy
 
 
@@ -34,14 +33,25 @@ class MapScore:
     nomenclature: str
 
 
+def map_classes_of(props: dict, *, base: str) -> ClassMapping:
+    """``base`` code -> the map's class code, from the classes' members the map records (or, for a map written
+    before they were recorded, from its shipped nomenclature level)."""
+    level = props[prop.NOMENCLATURE]
+    members = props.get(prop.CLASS_MEMBERS)
+    if members and props.get(prop.BASE_NOMENCLATURE) == base:
+        return members_mapping(members, base=base, target=level)
+    if load_nomenclature(level).parent == base:
+        return level_mapping(level)
+    raise LandCoverInputError(f"a reference in {base} cannot be compared with a map in {level}: its classes are not "
+                              f"groups of {base} classes")
+
+
 def score_map(dataset: str, *, reference: str, mapping: str, year_column: str | None = None, column: str | None = None,
               dc=None) -> MapScore:
     """Pixel accuracy of a ``land_cover`` / ``land_cover_nrt`` dataset against reference polygons of its year.
 
     The reference is relabelled to the map's nomenclature level (key-date maps); pixels outside the polygons
     or unmapped in the map do not count (the share of unmapped reference pixels is the error of a map)."""
-    from products.landcover.nomenclature import to_level
-
     dc = dc or connect()
     record = dc.index.datasets.get(dataset)
     if record is None:
@@ -57,7 +67,7 @@ def score_map(dataset: str, *, reference: str, mapping: str, year_column: str | 
     expected = rasterise_polygons(ref, shape=tuple(gbox.shape), transform=gbox.affine, value_column="class_code")
     level = props[prop.NOMENCLATURE]
     if level != ref.nomenclature:
-        expected = np.asarray(to_level(expected, level))
+        expected = np.asarray(remap(expected, map_classes_of(props, base=ref.nomenclature)))
     inside = expected > 0
     if not inside.any():
         raise NoPolygonError(f"no reference polygon of {Path(reference).name} covers dataset {dataset}")
