@@ -154,9 +154,15 @@ def test_key_date_maps_use_past_years_only_and_gain_accuracy_through_the_year(dc
         assert props[prop.BASE_NOMENCLATURE] == "oso23" and members["16"] == [16]
         assert members.get({"march": "112", "july": "10", "december": "10"}[key_date]) == {
             "march": [8, 9, 10, 11, 12], "july": [10], "december": [10]}[key_date]
+        assert report.details["model"] == props[prop.MODEL_ID] and "OA" in report.details["validation"]
     print("\nSIMULATED near-real-time accuracy vs truth at each key date's level: "
           + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
     assert scores["march"] < scores["july"] < scores["december"]
+    december = props[prop.MODEL_ID]  # the December key date is the yearly training: one model, trained once
+    assert dc.index.datasets.get(december).metadata_doc["properties"][prop.KEY_DATE] == "yearly"
+    assert _train(truth, PAST, key_date="december").exists and _model(truth, PAST) == december
+    again = land_cover_key_date(year=CURRENT, key_date="december", model=december)
+    assert again.exists and again.details["model"] == december
 
 
 def test_training_errors_say_what_is_wrong(dc, lc_sim, truth):

@@ -39,7 +39,9 @@ from flows.pipelines.landcover.train import (
     MAX_SAMPLES_PER_CLASS,
     check_training_arguments,
     model_dataset,
+    serves_key_date,
     train_land_cover,
+    trained_model,
 )
 from flows.run.cluster import flow_client
 from flows.run.fanout import on_cluster
@@ -169,7 +171,7 @@ def _map_jobs(model_props: Mapping[str, Any], *, model: str, year: int, key_date
 
 def _run_maps(jobs: Sequence[MapJob], *, flow_name: str, model: str, area: Geometry | None,
               min_mapping_unit_m2: float, overwrite: bool) -> Report:
-    report = Report(flow=flow_name, details={"model": model})
+    report = Report(flow=flow_name, details=trained_model(model).details())  # the model's id and validation
     if jobs:
         with flow_client():
             futures = map_cell.map(jobs, area_wkt=unmapped(area.wkt if area is not None else None),
@@ -258,7 +260,7 @@ def land_cover_key_date(
                                     drop_rare=drop_rare, report_dir=report_dir, overwrite=overwrite)
         model = training.ids[0]
     props = model_dataset(model).metadata_doc["properties"]
-    if props.get(prop.KEY_DATE) != kd:
+    if not serves_key_date(props, kd):
         raise LandCoverInputError(f"model {model} was trained for {props.get(prop.KEY_DATE)!r}, not key date {kd!r}")
     late = [y for y in props[prop.YEARS] if int(y) >= year]
     if late:

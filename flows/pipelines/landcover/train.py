@@ -60,7 +60,7 @@ from flows.storage.writer import product_folder, write_dataset
 from odc_config.settings import load_settings
 from products.errors import BadInputError
 from products.landcover import classify, nrt
-from products.landcover.nomenclature import available, load_nomenclature
+from products.landcover.nomenclature import available, load_mapping, load_nomenclature
 from products.landcover.samples import (
     NoPolygonError,
     Samples,
@@ -390,6 +390,8 @@ def train_land_cover(
     path = check_training_arguments(reference=reference, years=years, cells=cells, bbox=bbox, product=product,
                                     mapping=mapping, key_date=key_date, method=method, runs=runs,
                                     max_samples_per_class=max_samples_per_class)
+    if same_as_yearly(key_date, mapping):
+        key_date = None  # the same series and labels: the yearly model, trained once
     area = requested_area(cells, bbox)
     request = TrainingRequest(
         reference=str(path.resolve()), mapping=mapping, column=column, year_column=year_column,
@@ -417,6 +419,20 @@ def train_land_cover(
     report.details.update(trained_model(model_id, dc=dc).details())
     log(report.summary())
     return report
+
+
+def same_as_yearly(key_date: str | None, mapping: str) -> bool:
+    """Whether a model of ``key_date`` is the yearly one: the whole year's series (the last key date) and labels left
+    in the nomenclature the mapping gives, as that key date's level is that nomenclature."""
+    return key_date == YEARLY and load_mapping(mapping).target == nrt.key_date(key_date).nomenclature
+
+
+def serves_key_date(props: Mapping[str, Any], key_date: str) -> bool:
+    """Whether the model of these ``land_cover_model`` properties maps ``key_date``: trained for it, or the yearly
+    model where that is the same training."""
+    trained_for = props.get(prop.KEY_DATE)
+    return trained_for == key_date or (trained_for == "yearly" and key_date == YEARLY
+                                       and props[prop.NOMENCLATURE] == nrt.key_date(key_date).nomenclature)
 
 
 def check_training_arguments(*, reference: str, years: Sequence[int], cells: Sequence[str] | None,
