@@ -111,9 +111,15 @@ class ClassMapping:
     column: str | None = None
     source_names: Mapping[str, str] = field(default_factory=dict)
     fallback: ClassMapping | None = None
+    aliases: tuple[str, ...] = ()  # other names of `column` (e.g. `oso23` for `code`)
 
     def chain(self) -> tuple[ClassMapping, ...]:
         return (self,) + (self.fallback.chain() if self.fallback else ())
+
+    def column_in(self, columns: Iterable[str]) -> str | None:
+        """The name under which `columns` hold this mapping's column (any case, or an alias), else None."""
+        by_lower = {str(c).lower(): str(c) for c in columns}
+        return next((by_lower[n.lower()] for n in (self.column, *self.aliases) if n and n.lower() in by_lower), None)
 
     def knows(self, code: object) -> bool:
         return _key(code) in self.table
@@ -188,7 +194,25 @@ def load_mapping(name: str) -> ClassMapping:
         column=doc.get("column"),
         source_names=dict(names),
         fallback=load_mapping(doc["fallback"]) if doc.get("fallback") else None,
+        aliases=tuple(doc.get("aliases", ())),
     )
+
+
+def mapping_for_columns(columns: Iterable[str], *, what: str = "the reference") -> str:
+    """The shipped mapping that reads one of `columns`, when exactly one does (a mapping that is only another's
+    fallback, as RPG crop groups behind crop codes, does not count apart); refused when none or several do."""
+    columns = list(columns)
+    found = [m for m in (load_mapping(n) for n in available("mapping")) if m.column_in(columns)]
+    fallbacks = {f.name for m in found for f in m.chain()[1:]}
+    found = [m for m in found if m.name not in fallbacks]
+    if len(found) == 1:
+        return found[0].name
+    if not found:
+        readable = sorted({f"{m.column} ({m.name})" for m in map(load_mapping, available("mapping")) if m.column})
+        raise BadInputError(f"{what} has no class column a shipped mapping reads ({', '.join(readable)}); its columns: "
+                            f"{', '.join(columns)}; give the mapping and the column")
+    raise BadInputError(f"{what} has class columns of several mappings ("
+                        + ", ".join(f"{m.column_in(columns)}: {m.name}" for m in found) + "); choose one mapping")
 
 
 def available(kind: str = "nomenclature") -> tuple[str, ...]:
