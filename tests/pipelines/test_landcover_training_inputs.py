@@ -70,3 +70,20 @@ def test_a_missing_column_or_an_empty_geometry_is_refused_with_its_name(tmp_path
     holes.to_file(tmp_path / "holes.gpkg")
     with pytest.raises(LandCoverInputError, match=r"holes.gpkg: 1 polygon\(s\) with an empty geometry \(rows 1\)"):
         _request(str(tmp_path / "holes.gpkg"))
+
+
+def test_the_december_key_date_is_the_yearly_training_where_its_labels_are_the_same():
+    from flows.pipelines.landcover.train import same_as_yearly, serves_key_date
+
+    assert same_as_yearly("december", "oso23_codes") and same_as_yearly("december", "rpg_code_cultu_to_oso23")
+    assert not same_as_yearly("july", "oso23_codes") and not same_as_yearly("december", "oso23_to_oso17")
+    yearly = {"snowland:key_date": "yearly", "snowland:nomenclature": "oso23"}
+    assert serves_key_date(yearly, "december") and not serves_key_date(yearly, "july")
+    assert not serves_key_date({**yearly, "snowland:nomenclature": "oso17"}, "december")
+
+
+def test_a_resolution_other_than_10_or_20_m_is_refused_before_anything_starts(tmp_path):
+    parcels = _parcels(tmp_path / "parcels.gpkg", [5, 6])
+    assert _request(parcels).resolution_m == 10.0 and _request(parcels, resolution_m=20).resolution_m == 20.0
+    with pytest.raises(BadInputError, match="resolution_m: 15 m is not a land-cover resolution; use one of 10, 20"):
+        _request(parcels, resolution_m=15)
