@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from odc.geo import geom
@@ -16,6 +16,7 @@ from flows.pipelines.snow_season import snow_season
 from flows.pipelines.validate_snow import format_scores, validate_snow
 from flows.run.cluster import dask_client
 from flows.simulator.scenes import TCD_FILE, simulate_scenes
+from flows.storage import properties as prop
 from flows.storage.atomic import write_text
 from flows.storage.grid import EEA_CRS, cells_covering
 from flows.storage.index import connect, ensure_index
@@ -156,7 +157,8 @@ def land_cover_step(*, out: Path, pictures: list[Path], size: DemoSize = SIZES["
         train_land_cover,
     )
     from flows.pipelines.landcover.report import plot_land_cover
-    from flows.pipelines.landcover.train import trained_model
+    from flows.pipelines.landcover.score import score_land_cover
+    from flows.pipelines.landcover.train import TrainingOptions, trained_model
     from flows.simulator.scenes import simulate_landcover_years
     from products.landcover.nomenclature import load_nomenclature
 
@@ -169,37 +171,55 @@ def land_cover_step(*, out: Path, pictures: list[Path], size: DemoSize = SIZES["
     print(sim)
     print(index_scenes(static=[str(sim.catalog)]).summary())
     reference = str(Path(sim.truth).parent / "landcover.gpkg")
-    common = {"reference": reference, "mapping": "oso23_codes", "year_column": "year", "max_samples_per_class": 500}
     folder = out / "land_cover"
+    options = TrainingOptions(year_column="year", max_samples_per_class=500, report_dir=str(folder))  # mapping: found
 
     _step(f"land-cover-key-date flow: {LAND_COVER_YEAR} at the end of March, July and December, each with a model "
           f"trained here on {LAND_COVER_PAST[0]}-{LAND_COVER_PAST[-1]} only (validation by polygon)")
     result: dict = {"key_dates": {}}
     for key_date in ("march", "july", "december"):
         report = land_cover_key_date(year=LAND_COVER_YEAR, key_date=key_date, train_years=list(LAND_COVER_PAST),
-                                     runs=2 if key_date == "december" else 1, report_dir=str(folder), **common)
-        acc = score_map(report.ids[0], reference=reference, mapping="oso23_codes", year_column="year").accuracy
-        result["key_dates"][key_date] = {"overall_accuracy": round(acc.overall_accuracy, 4), "kappa": round(acc.kappa, 4)}
-        print(f"{report.summary()}\n  {key_date}: OA {acc.overall_accuracy:.3f}, kappa {acc.kappa:.3f} against the truth")
-    training = train_land_cover(years=list(LAND_COVER_PAST), key_date="december", runs=2, report_dir=str(folder),
-                                **common)  # the December model: already there, its figures
+                                     reference=reference,
+                                     options=replace(options, runs=2 if key_date == "december" else 1))
+        score = score_map(report.ids[0], reference=reference, year_column="year")
+        result["key_dates"][key_date] = _figures(score)
+        print(f"{report.summary()}\n  {key_date}: {_said(score)} against the truth")
+    training = train_land_cover(reference=reference, years=list(LAND_COVER_PAST), key_date="december",
+                                options=replace(options, runs=2))  # the December (yearly) model: already there
     print(training.summary())
     trained = trained_model(training.ids[0])
-    result.update(model=trained.model, validation_page=str(folder / "validation_december.html"),
+    result.update(model=trained.model, validation_page=trained.report_html,
                   validation={"overall_accuracy": trained.overall_accuracy, "kappa": trained.kappa})
 
-    _step(f"land-cover flow: yearly map {LAND_COVER_YEAR} with the December model (sieved to 0.12 ha), against the truth")
+    _step(f"land-cover flow: yearly map {LAND_COVER_YEAR} at 10 m with the December (yearly) model (sieved to 0.12 ha), "
+          "against the truth")
     report = land_cover(year=LAND_COVER_YEAR, model=trained.model, min_mapping_unit_m2=1200)
     print(report.summary())
-    score = score_map(report.ids[0], reference=reference, mapping="oso23_codes", year_column="year")
-    print(f"yearly land cover {LAND_COVER_YEAR}: OA {score.accuracy.overall_accuracy:.3f}, "
-          f"kappa {score.accuracy.kappa:.3f} over {score.accuracy.n} pixels")
+    scored = score_land_cover(report.ids[0], reference=reference, year_column="year", out=folder)
+    score = scored.score
+    print(f"yearly land cover {LAND_COVER_YEAR}: {_said(score)} over {score.accuracy.n} pixels; validation page "
+          f"of the map {scored.html}")
     pictures.append(plot_land_cover(score.classes, folder / "land_cover_map.png", extent=score.extent,
                                     nomenclature=load_nomenclature(score.nomenclature),
                                     title=f"SIMULATED: land cover {LAND_COVER_YEAR} (OSO 23), model of "
                                           f"{LAND_COVER_PAST[0]}-{LAND_COVER_PAST[-1]}, OA {score.accuracy.overall_accuracy:.3f}"))
-    result.update(overall_accuracy=round(score.accuracy.overall_accuracy, 4), kappa=round(score.accuracy.kappa, 4),
-                  map=str(pictures[-1]), elapsed_s=round(time.perf_counter() - started, 1))
+    resolution_m = connect().index.datasets.get(report.ids[0]).metadata_doc["properties"][prop.PARAMETERS]["resolution_m"]
+    result.update(**_figures(score), dataset=report.ids[0], resolution_m=resolution_m, map=str(pictures[-1]),
+                  elapsed_s=round(time.perf_counter() - started, 1))
     print(f"validation page {result['validation_page']}; map {pictures[-1]} ({result['elapsed_s']:.0f} s for land cover)")
     return result
+
+
+def _figures(score) -> dict:
+    """OA and kappa of a map over every reference pixel, and over the crop pixels alone."""
+    crops = score.crops
+    return {"overall_accuracy": round(score.accuracy.overall_accuracy, 4), "kappa": round(score.accuracy.kappa, 4),
+            "crops": None if crops is None else {"overall_accuracy": round(crops.overall_accuracy, 4),
+                                                 "kappa": round(crops.kappa, 4)}}
+
+
+def _said(score) -> str:
+    crops = score.crops
+    return (f"OA {score.accuracy.overall_accuracy:.3f}, kappa {score.accuracy.kappa:.3f}"
+            + ("" if crops is None else f" (crops alone: OA {crops.overall_accuracy:.3f}, kappa {crops.kappa:.3f})"))
 # --- end land cover ---

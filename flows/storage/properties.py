@@ -47,6 +47,8 @@ INPUTS = "snowland:inputs"
 
 # land_cover, land_cover_nrt
 NOMENCLATURE = "snowland:nomenclature"
+BASE_NOMENCLATURE = "snowland:base_nomenclature"  # the nomenclature the classes group (oso23)
+CLASS_MEMBERS = "snowland:class_members"  # {class code: [its codes in BASE_NOMENCLATURE]}
 YEAR = "snowland:year"
 KEY_DATE = "snowland:key_date"
 LEVEL = "snowland:level"
@@ -57,7 +59,8 @@ SOURCE_PRODUCT = "snowland:source_product"
 ACQUISITIONS = "snowland:acquisitions"
 MAPPED_PERCENT = "snowland:mapped_percent"
 
-# land_cover_model (also NOMENCLATURE, KEY_DATE, SOURCE_PRODUCT; METHOD is its classifier)
+# land_cover_model (also NOMENCLATURE, BASE_NOMENCLATURE, CLASS_MEMBERS, KEY_DATE, SOURCE_PRODUCT; METHOD is its
+# classifier)
 MODEL_FOLDER = "snowland:model_folder"  # model.joblib + model.json, published as one
 MODEL_SHA256 = "snowland:model_sha256"
 YEARS = "snowland:years"

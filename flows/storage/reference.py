@@ -100,10 +100,11 @@ def map_classes(
     first_code = pd.Series(pd.NA, index=frame.index, dtype="string")
     decided = pd.Series(False, index=frame.index)
     for i, step in enumerate(chain):
-        col = column if (i == 0 and column) else step.column
+        col = column if (i == 0 and column) else step.column_in(frame.columns)
         if col is None or col not in frame.columns:
             if i == 0:
-                raise ReferenceDataError(f"column {col!r} for mapping {step.name!r} is not in the data; columns: {list(frame.columns)}")
+                raise ReferenceDataError(f"column {col or step.column!r} for mapping {step.name!r} is not in the data; "
+                                         f"columns: {list(frame.columns)}")
             continue
         codes = frame[col].astype("string").str.strip()
         first_code = first_code.fillna(codes)

@@ -22,6 +22,8 @@ from products.landcover.gapfill import days_since
 from products.sensors import LANDSAT_C2L2, ROLES, S2_L2A, Sensor
 
 INDICES = ("ndvi", "ndwi", "brightness")
+RESOLUTIONS_M = (10.0, 20.0)  # OSO maps at 10 m, Sentinel-2's visible and NIR bands (the others resampled); 20 m
+DEFAULT_RESOLUTION_M = 10.0
 
 
 @dataclass(frozen=True)

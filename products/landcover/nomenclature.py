@@ -84,6 +84,15 @@ class Nomenclature:
     def labels(self) -> dict[int, str]:
         return dict(zip(self.codes, self.names))
 
+    @property
+    def base(self) -> str:
+        """The nomenclature whose classes this one groups: a level's parent, else itself (e.g. oso23)."""
+        return self.parent or self.name
+
+    def class_members(self) -> dict[int, tuple[int, ...]]:
+        """Each class's codes in `base`; a class of a nomenclature that is no level is its own one member."""
+        return dict(zip(self.codes, self.members or tuple((c,) for c in self.codes)))
+
     def _index(self, code: int) -> int:
         try:
             return self.codes.index(int(code))
@@ -102,9 +111,15 @@ class ClassMapping:
     column: str | None = None
     source_names: Mapping[str, str] = field(default_factory=dict)
     fallback: ClassMapping | None = None
+    aliases: tuple[str, ...] = ()  # other names of `column` (e.g. `oso23` for `code`)
 
     def chain(self) -> tuple[ClassMapping, ...]:
         return (self,) + (self.fallback.chain() if self.fallback else ())
+
+    def column_in(self, columns: Iterable[str]) -> str | None:
+        """The name under which `columns` hold this mapping's column (any case, or an alias), else None."""
+        by_lower = {str(c).lower(): str(c) for c in columns}
+        return next((by_lower[n.lower()] for n in (self.column, *self.aliases) if n and n.lower() in by_lower), None)
 
     def knows(self, code: object) -> bool:
         return _key(code) in self.table
@@ -179,7 +194,25 @@ def load_mapping(name: str) -> ClassMapping:
         column=doc.get("column"),
         source_names=dict(names),
         fallback=load_mapping(doc["fallback"]) if doc.get("fallback") else None,
+        aliases=tuple(doc.get("aliases", ())),
     )
+
+
+def mapping_for_columns(columns: Iterable[str], *, what: str = "the reference") -> str:
+    """The shipped mapping that reads one of `columns`, when exactly one does (a mapping that is only another's
+    fallback, as RPG crop groups behind crop codes, does not count apart); refused when none or several do."""
+    columns = list(columns)
+    found = [m for m in (load_mapping(n) for n in available("mapping")) if m.column_in(columns)]
+    fallbacks = {f.name for m in found for f in m.chain()[1:]}
+    found = [m for m in found if m.name not in fallbacks]
+    if len(found) == 1:
+        return found[0].name
+    if not found:
+        readable = sorted({f"{m.column} ({m.name})" for m in map(load_mapping, available("mapping")) if m.column})
+        raise BadInputError(f"{what} has no class column a shipped mapping reads ({', '.join(readable)}); its columns: "
+                            f"{', '.join(columns)}; give the mapping and the column")
+    raise BadInputError(f"{what} has class columns of several mappings ("
+                        + ", ".join(f"{m.column_in(columns)}: {m.name}" for m in found) + "); choose one mapping")
 
 
 def available(kind: str = "nomenclature") -> tuple[str, ...]:
@@ -245,9 +278,15 @@ def level_mapping(level: Nomenclature | str) -> ClassMapping:
     level = load_nomenclature(level) if isinstance(level, str) else level
     if level.parent is None:
         raise ValueError(f"nomenclature {level.name!r} is not a level of another nomenclature")
-    table: dict[str, int | None] = {str(m): code for code, ms in zip(level.codes, level.members) for m in ms}
-    table.update({str(m): None for m in level.dropped})
-    return ClassMapping(name=f"{level.parent}_to_{level.name}", target=level.name, table=dict(table), source=level.parent)
+    return members_mapping(level.class_members(), base=level.parent, target=level.name, dropped=level.dropped)
+
+
+def members_mapping(members: Mapping[int | str, Sequence[int]], *, base: str, target: str,
+                    dropped: Sequence[int] = ()) -> ClassMapping:
+    """Base code -> class code from each class's members (as a level's YAML or a dataset's metadata records them)."""
+    table: dict[str, int | None] = {str(m): int(code) for code, ms in members.items() for m in ms}
+    table.update({str(m): None for m in dropped})
+    return ClassMapping(name=f"{base}_to_{target}", target=target, table=table, source=base)
 
 
 def to_level(labels: np.ndarray | xr.DataArray, level: Nomenclature | str, *, nodata: int = NODATA) -> np.ndarray | xr.DataArray:

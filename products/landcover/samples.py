@@ -216,6 +216,9 @@ def _only_classes(samples: Samples, classes: Collection[int]) -> Samples:
     return Samples(samples.features[keep], samples.labels[keep], samples.polygons[keep], samples.feature_names)
 
 
+MAX_SAMPLES_PER_CLASS = 3000  # the training pixels drawn per class by default
+
+
 def cap_per_class(samples: Samples, cap: int, *, seed: int) -> Samples:
     """At most ``cap`` samples of each class, drawn at random (reproducibly from ``seed``)."""
     rng = np.random.default_rng(seed)

@@ -79,6 +79,8 @@ def test_the_demo_runs_every_step_and_prints_its_figures(demo):
     assert 0.9 < figures["accuracy"] <= 1 and 0.8 < figures["kappa"] <= 1
     assert figures["snow_cover"]["written"] > 0 and not figures["snow_cover"]["failed"]
     assert set(figures["land_cover"]["key_dates"]) == {"march", "july", "december"}
+    assert all(0 < f["crops"]["kappa"] <= 1 for f in figures["land_cover"]["key_dates"].values())  # beside all pixels
+    assert "crops alone: OA" in demo.said and figures["land_cover"]["resolution_m"] == 10
     assert 0.5 < figures["land_cover"]["overall_accuracy"] <= 1
     assert all(Path(p).stat().st_size > 10_000 for p in figures["pictures"])
     assert "INFO" not in demo.said and "Traceback" not in demo.said
@@ -158,7 +160,25 @@ def test_land_cover_commands_find_what_the_demo_made(demo, tmp_path, capsys):
     assert "already there" in capsys.readouterr().out
     assert main(["land-cover", "--year", "2024", "--model", model, "--mmu", "1200", "--cell", LAND_COVER_CELL]) == 0
     out = capsys.readouterr().out
-    assert "already there" in out and "dataset(s) under" in out
+    assert "already there" in out and "dataset(s) under" in out and "validation: OA" in out
+
+
+def test_score_land_cover_writes_its_page_or_names_the_unknown_class_and_writes_nothing(demo, tmp_path, capsys):
+    import geopandas as gpd
+
+    dataset = demo.summary["land_cover"]["dataset"]
+    truth = gpd.read_file(demo.land_cover_reference)
+    truth = truth[truth.year == 2024]
+    truth.to_crs("EPSG:4326").rename(columns={"code": "oso23"}).to_file(tmp_path / "oso.gpkg")
+    assert main(["score-land-cover", dataset, "--reference", str(tmp_path / "oso.gpkg"), "--out",
+                 str(tmp_path / "out")]) == 0
+    said = capsys.readouterr().out
+    assert "through oso23_codes" in said and "crop classes: OA" in said
+    assert {p.name for p in (tmp_path / "out").iterdir()} >= {"score.json", "score.html", "score_crops.html"}
+    truth.assign(code=lambda f: f.code.where(f.index != f.index[0], 99)).to_file(tmp_path / "bad.gpkg")
+    assert main(["score-land-cover", dataset, "--reference", str(tmp_path / "bad.gpkg"), "--out",
+                 str(tmp_path / "bad")]) != 0
+    assert "does not know code(s): 99" in capsys.readouterr().err and not (tmp_path / "bad").exists()
 
 
 def test_serve_serves_the_index_until_its_server_stops(demo, capsys, monkeypatch):

@@ -5,6 +5,7 @@ their OSO polygons run end to end."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from flows.pipelines.landcover import (
     train_land_cover,
 )
 from flows.pipelines.landcover.inputs import LandCoverInputError
-from flows.pipelines.landcover.train import trained_model
+from flows.pipelines.landcover.train import TrainingOptions, trained_model
 from flows.storage import properties as prop
 from flows.storage.grid import EEA_CRS
 from flows.storage.index import sources_of
@@ -27,7 +28,8 @@ from products.landcover.samples import NoPolygonError, TooFewSamplesError
 from products.landcover.validity import NoValidDateError
 
 PAST, CURRENT = [2022, 2023], 2024
-FAST = dict(runs=1, max_samples_per_class=400)
+# the mapping: found from the truth's `code`; 20 m (the demo maps at the default 10 m)
+FAST = TrainingOptions(year_column="year", runs=1, max_samples_per_class=400, resolution_m=20)
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +57,9 @@ def area(lc_sim):
 
 
 def _train(truth, years, **kw):
-    """The training flow's report (its one outcome: the model dataset)."""
-    args = dict(reference=str(truth), years=years, mapping="oso23_codes", year_column="year", **FAST)
-    return train_land_cover(**{**args, **kw})
+    """The training flow's report (its one outcome: the model dataset); ``kw``: flow arguments and options."""
+    flow_args = {k: kw.pop(k) for k in ("reference", "cells", "bbox", "key_date", "overwrite") if k in kw}
+    return train_land_cover(**{"reference": str(truth), **flow_args}, years=years, options=replace(FAST, **kw))
 
 
 def _model(truth, years, **kw) -> str:
@@ -143,7 +145,7 @@ def test_key_date_maps_use_past_years_only_and_gain_accuracy_through_the_year(dc
     scores = {}
     for key_date in ("march", "july", "december"):
         report = land_cover_key_date(year=CURRENT, key_date=key_date, reference=str(truth), train_years=PAST,
-                                     mapping="oso23_codes", year_column="year", **FAST)
+                                     options=FAST)
         props = dc.index.datasets.get(report.ids[0]).metadata_doc["properties"]
         assert props["snowland:key_date"] == key_date and props["snowland:year"] == CURRENT
         assert props["dtr:end_datetime"].startswith(f"{CURRENT}-{ {'march': '03-31', 'july': '07-31', 'december': '12-31'}[key_date]}")
@@ -151,9 +153,70 @@ def test_key_date_maps_use_past_years_only_and_gain_accuracy_through_the_year(dc
         assert max(str(d.center_time)[:10] for d in used) <= props["dtr:end_datetime"][:10], "no image after the key date"
         scores[key_date], score = _score(dc, report.ids, truth)
         assert score.nomenclature == props["snowland:level"] == {"march": "nrt_march", "july": "nrt_july"}.get(key_date, "oso23")
+        members = props[prop.CLASS_MEMBERS]  # the OSO 23 classes each code groups, for any reader of the map
+        assert props[prop.BASE_NOMENCLATURE] == "oso23" and members["16"] == [16]
+        assert members.get({"march": "112", "july": "10", "december": "10"}[key_date]) == {
+            "march": [8, 9, 10, 11, 12], "july": [10], "december": [10]}[key_date]
+        assert report.details["model"] == props[prop.MODEL_ID] and "OA" in report.details["validation"]
     print("\nSIMULATED near-real-time accuracy vs truth at each key date's level: "
           + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
     assert scores["march"] < scores["july"] < scores["december"]
+    december = props[prop.MODEL_ID]  # the December key date is the yearly training: one model, trained once
+    assert dc.index.datasets.get(december).metadata_doc["properties"][prop.KEY_DATE] == "yearly"
+    assert _train(truth, PAST, key_date="december").exists and _model(truth, PAST) == december
+    again = land_cover_key_date(year=CURRENT, key_date="december", model=december)
+    assert again.exists and again.details["model"] == december
+
+
+RPG_CODES = {5: "CZH", 6: "BTH", 9: "TRN", 10: "MIS", 13: "PPH", 14: "VRG", 15: "VRC", 18: "SPH", 19: "SPL"}
+
+
+def test_score_land_cover_translates_any_reference_to_the_map_and_refuses_a_class_its_mapping_does_not_know(
+        dc, lc_sim, truth, tmp_path):
+    """A yearly OSO 23 map against RPG crop codes in Lambert-93 (one parcel declared rice, a class the map never
+    predicts); a July map against an OSO 23 raster; an RPG code no mapping knows stops it with nothing written."""
+    import geopandas as gpd
+    import numpy as np
+    import rasterio
+
+    from flows.pipelines.landcover.score import score_land_cover
+    from flows.storage.reference import rasterise_polygons
+    from products.landcover.nomenclature import UnmappedCodeError
+
+    parcels = gpd.read_file(truth)
+    parcels = parcels[(parcels.year == CURRENT) & parcels.code.isin(list(RPG_CODES))].reset_index(drop=True)
+    rpg = gpd.GeoDataFrame({"CODE_CULTU": parcels.code.map(RPG_CODES)}, geometry=parcels.geometry).to_crs("EPSG:2154")
+    rpg.loc[rpg.index[rpg.CODE_CULTU == "MIS"][0], "CODE_CULTU"] = "RIZ"
+    rpg.to_file(tmp_path / "rpg.gpkg")
+    yearly = land_cover(year=CURRENT, model=_model(truth, PAST, runs=2)).ids[0]
+    report = score_land_cover(yearly, reference=str(tmp_path / "rpg.gpkg"), out=tmp_path / "rpg")
+    print(f"\n{report.summary()}")
+    acc, crops = report.score.accuracy, report.score.crops
+    rice = acc.classes.index(11)
+    assert acc.confusion[rice].sum() > 0 and acc.confusion[:, rice].sum() == 0 and acc.f1[11] == 0
+    assert acc.overall_accuracy > 0.8 and crops.n < acc.n and set(crops.classes) >= {6, 10, 11}
+    saved = json.loads(report.crops_json.read_text())
+    assert saved["kappa"]["mean"] == pytest.approx(crops.kappa) and report.html.exists() and report.crops_html.exists()
+
+    july = land_cover_key_date(year=CURRENT, key_date="july", reference=str(truth), train_years=PAST, options=FAST)
+    record = dc.index.datasets.get(july.ids[0])
+    gbox = load("land_cover_nrt", geometry=record.extent, measurements=["classification"], group_by="time",
+                scale=False, dc=dc, where={"id": july.ids[0]}).odc.geobox
+    truth_now = gpd.read_file(truth).query(f"year == {CURRENT}").assign(class_code=lambda f: f.code)
+    raster = rasterise_polygons(truth_now, shape=tuple(gbox.shape), transform=gbox.affine, value_column="class_code")
+    with rasterio.open(tmp_path / "oso.tif", "w", driver="GTiff", width=gbox.shape[1], height=gbox.shape[0], count=1,
+                       dtype="uint8", crs="EPSG:3035", transform=gbox.affine, nodata=0) as dst:
+        dst.write(raster.astype(np.uint8), 1)
+    on_raster = score_land_cover(july.ids[0], reference=str(tmp_path / "oso.tif"), out=tmp_path / "july").score
+    _, on_polygons = _score(dc, july.ids, truth)
+    assert "oso23_codes" in on_raster.reference and 10 in on_raster.accuracy.classes  # maize, apart in July
+    assert on_raster.accuracy.overall_accuracy == pytest.approx(on_polygons.accuracy.overall_accuracy, abs=0.005)
+
+    rpg.loc[rpg.index[0], "CODE_CULTU"] = "XYZ"
+    rpg.to_file(tmp_path / "unknown.gpkg")
+    with pytest.raises(UnmappedCodeError, match="XYZ"):
+        score_land_cover(yearly, reference=str(tmp_path / "unknown.gpkg"), out=tmp_path / "unknown")
+    assert not (tmp_path / "unknown").exists()
 
 
 def test_training_errors_say_what_is_wrong(dc, lc_sim, truth):
@@ -213,6 +276,6 @@ def test_real_theia_landsat8_crops_with_the_oso_polygons_say_that_no_polygon_cov
     index_scenes(theia=[str(real_data / THEIA_L8)])
     shp = real_data / "iota2" / "data" / "references" / "D5H2_groundTruth_samples.shp"
     with pytest.raises(NoPolygonError, match="none covers a usable pixel"):
-        train_land_cover(reference=str(shp), years=[2016], product="theia_l8_n2a", mapping="oso17_to_oso23",
-                         column="CODE", drop_rare=True, runs=2)
+        train_land_cover(reference=str(shp), years=[2016], options=TrainingOptions(
+            product="theia_l8_n2a", mapping="oso17_to_oso23", column="CODE", drop_rare=True, runs=2))
     assert not dc.find_datasets(product="land_cover_model", time=("2016-01-01", "2016-12-31"))

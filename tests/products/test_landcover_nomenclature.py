@@ -11,6 +11,7 @@ from products.landcover.nomenclature import (
     level_mapping,
     load_mapping,
     load_nomenclature,
+    members_mapping,
     merge,
     remap,
     to_level,
@@ -48,7 +49,26 @@ def test_march_is_coarser_than_july_which_is_coarser_than_december():
     assert sizes[0] < sizes[1] < sizes[2] == 23
     labels = np.array([[5, 6, 7], [8, 10, 1]])
     np.testing.assert_array_equal(to_level(labels, "nrt_march"), [[111, 111, 111], [112, 112, 100]])
-    np.testing.assert_array_equal(to_level(labels, "nrt_july"), [[5, 6, 7], [112, 112, 1]])
+    np.testing.assert_array_equal(to_level(labels, "nrt_july"), [[5, 6, 7], [112, 10, 1]])
+
+
+@pytest.mark.parametrize("level", ["nrt_march", "nrt_july", "oso23"])
+def test_a_key_date_class_of_one_oso23_class_keeps_its_oso23_code_and_its_members_translate_a_reference(level):
+    nom = load_nomenclature(level)
+    members = nom.class_members()
+    assert nom.base == "oso23" and sorted(m for ms in members.values() for m in ms) == list(OSO23)
+    assert all(code == ms[0] for code, ms in members.items() if len(ms) == 1)
+    assert all(code not in OSO23 for code, ms in members.items() if len(ms) > 1)  # a group never reads as a class
+    recorded = {str(c): list(ms) for c, ms in members.items()}  # as a dataset's metadata keeps them
+    table = members_mapping(recorded, base="oso23", target=level)
+    np.testing.assert_array_equal(remap(np.array(OSO23), table), to_level(np.array(OSO23), level)
+                                  if level != "oso23" else OSO23)
+
+
+def test_july_keeps_maize_apart_from_the_rarer_summer_crops():
+    july = load_nomenclature("nrt_july")
+    assert july.class_members()[10] == (10,) and july.name_of(10) == "maize"
+    assert july.class_members()[112] == (8, 9, 11, 12)
 
 
 def test_merge_builds_a_level_with_dropped_classes_going_to_nodata():

@@ -1,4 +1,5 @@
-"""Land-cover flows: ``train_land_cover``, ``land_cover`` (yearly) and ``land_cover_key_date`` (near real time).
+"""Land-cover flows: ``train_land_cover`` (its ``TrainingOptions``), ``land_cover`` (yearly) and
+``land_cover_key_date`` (near real time); ``score_map`` / ``score_land_cover`` score a written map.
 
 Thin over ``flows.storage`` (load on the EEA grid, write COGs + eo3 + index) and the pure science of
 ``products.landcover``. Tasks pass dataset ids and file paths, never arrays: samples go through ``.npz``
@@ -12,7 +13,7 @@ replaces them.
 """
 
 from flows.pipelines.landcover.maps import land_cover, land_cover_key_date
-from flows.pipelines.landcover.score import score_map
-from flows.pipelines.landcover.train import train_land_cover
+from flows.pipelines.landcover.score import score_land_cover, score_map
+from flows.pipelines.landcover.train import TrainingOptions, train_land_cover
 
-__all__ = ["land_cover", "land_cover_key_date", "score_map", "train_land_cover"]
+__all__ = ["TrainingOptions", "land_cover", "land_cover_key_date", "score_land_cover", "score_map", "train_land_cover"]

@@ -25,6 +25,7 @@ from products.errors import BadInputError
 from products.landcover import nrt
 from products.landcover.features import BandRoles
 from products.landcover.gapfill import LANDSAT_STEP_DAYS, S2_STEP_DAYS
+from products.landcover.nomenclature import load_nomenclature
 from products.landcover.validity import NoValidDateError, validity
 from products.sensors import LANDSAT_C2L2, S2_L2A, THEIA_L8_N2A, Sensor
 
@@ -206,6 +207,17 @@ def work_dir(kind: str, key: str) -> Path:
 def wkt_geometry(text: str) -> Geometry:
     """An EPSG:3035 geometry from WKT."""
     return Geometry(wkt_shape(text), crs=EEA_CRS)
+
+
+def nomenclature_properties(nomenclature: str) -> dict:
+    """What a land-cover dataset records of its nomenclature: the base (OSO 23) codes each class groups, so that a
+    reader translates its codes with no table of its own; nothing for a nomenclature snowland does not ship."""
+    try:
+        nom = load_nomenclature(nomenclature)
+    except BadInputError:
+        return {}
+    return {prop.BASE_NOMENCLATURE: nom.base,
+            prop.CLASS_MEMBERS: {str(c): list(ms) for c, ms in nom.class_members().items()}}
 
 
 def simulated_inputs(dc, ids: Sequence[str]) -> bool:

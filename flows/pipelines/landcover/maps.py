@@ -28,6 +28,7 @@ from flows.pipelines.landcover.inputs import (
     acquisition_window,
     clear_counts,
     find_acquisitions,
+    nomenclature_properties,
     reflectance_series,
     requested_area,
     scenes_without_bands,
@@ -36,10 +37,12 @@ from flows.pipelines.landcover.inputs import (
     wkt_geometry,
 )
 from flows.pipelines.landcover.train import (
-    MAX_SAMPLES_PER_CLASS,
-    check_training_arguments,
+    TrainingOptions,
     model_dataset,
+    resolution,
+    serves_key_date,
     train_land_cover,
+    trained_model,
 )
 from flows.run.cluster import flow_client
 from flows.run.fanout import on_cluster
@@ -68,6 +71,7 @@ class MapJob:
     key_date: str | None
     model: str
     nomenclature: str
+    resolution_m: float
 
     @property
     def product(self) -> str:
@@ -109,7 +113,7 @@ def _map_cell(dc, job: MapJob, *, area_wkt: str | None, min_mapping_unit_m2: flo
     found = find_acquisitions(dc, source, area, window)
     if not found:
         raise NoValidDateError(f"no {source.product} acquisition over {job.cell} between {window[0]} and {window[1][:10]}")
-    gbox = aligned_geobox(footprint(found, within=area), resolution=source.resolution)
+    gbox = aligned_geobox(footprint(found, within=area), resolution=job.resolution_m)
     series, valid, read = reflectance_series(dc, source, gbox, window)
     ids = sorted(read)
     model = load_model(props[prop.MODEL_FOLDER])
@@ -121,7 +125,7 @@ def _map_cell(dc, job: MapJob, *, area_wkt: str | None, min_mapping_unit_m2: flo
     nodata = (n_clear == 0) | (classes == NODATA)
     classes[nodata] = NODATA
     if min_mapping_unit_m2 > 0:
-        classes = sieve(classes, min_size=min_pixels(min_mapping_unit_m2, source.resolution), nodata=NODATA)
+        classes = sieve(classes, min_size=min_pixels(min_mapping_unit_m2, job.resolution_m), nodata=NODATA)
     if classes.max() > 255:
         raise LandCoverInputError(f"class codes above 255 ({classes.max()}) do not fit the uint8 classification")
     confidence[nodata] = 255
@@ -132,6 +136,7 @@ def _map_cell(dc, job: MapJob, *, area_wkt: str | None, min_mapping_unit_m2: flo
     })
     properties = {
         prop.NOMENCLATURE: job.nomenclature,
+        **nomenclature_properties(job.nomenclature),
         prop.YEAR: job.year,
         prop.MODEL_ID: job.model,
         prop.MODEL_YEARS: props[prop.YEARS],
@@ -139,7 +144,7 @@ def _map_cell(dc, job: MapJob, *, area_wkt: str | None, min_mapping_unit_m2: flo
         prop.METHOD_VERSION: METHOD_VERSION,
         prop.CLASSIFIER: props[prop.METHOD],
         prop.PARAMETERS: {**props[prop.PARAMETERS], "min_mapping_unit_m2": min_mapping_unit_m2,
-                          "resolution_m": source.resolution},
+                          "resolution_m": job.resolution_m},
         prop.SOURCE_PRODUCT: source.product,
         prop.ACQUISITIONS: len(ids),
         prop.MAPPED_PERCENT: round(100.0 * float((classes != NODATA).mean()), 3),
@@ -158,17 +163,21 @@ def _map_cell(dc, job: MapJob, *, area_wkt: str | None, min_mapping_unit_m2: flo
 
 
 def _map_jobs(model_props: Mapping[str, Any], *, model: str, year: int, key_date: str | None,
-              area: Geometry | None) -> list[MapJob]:
-    """A job per cell of ``area``, else per cell the model was trained over."""
+              area: Geometry | None, resolution_m: float | None) -> list[MapJob]:
+    """A job per cell of ``area``, else per cell the model was trained over; at ``resolution_m``, else the
+    model's (20 m for a model trained before it was recorded)."""
     cells = ([c.name for c in cells_covering(area, size_m=CELL_SIZE_M)] if area is not None
              else list(model_props.get(prop.CELLS) or []))
-    return [MapJob(cell=c, year=year, key_date=key_date, model=model, nomenclature=model_props[prop.NOMENCLATURE])
-            for c in cells]
+    if resolution_m is None:
+        resolution_m = model_props[prop.PARAMETERS].get("resolution_m", 20.0)
+    resolution_m = arguments.checked("resolution_m", lambda: resolution(resolution_m))
+    return [MapJob(cell=c, year=year, key_date=key_date, model=model, nomenclature=model_props[prop.NOMENCLATURE],
+                   resolution_m=resolution_m) for c in cells]
 
 
 def _run_maps(jobs: Sequence[MapJob], *, flow_name: str, model: str, area: Geometry | None,
               min_mapping_unit_m2: float, overwrite: bool) -> Report:
-    report = Report(flow=flow_name, details={"model": model})
+    report = Report(flow=flow_name, details=trained_model(model).details())  # the model's id and validation
     if jobs:
         report.extend(_scenes_left_out(jobs, area=area))
         with flow_client():
@@ -197,13 +206,15 @@ def land_cover(
     cells: list[str] | None = None,
     bbox: list[float] | None = None,
     min_mapping_unit_m2: float = 0.0,
+    resolution_m: float | None = None,
     overwrite: bool = False,
 ) -> Report:
     """Yearly land cover of ``year`` per 100 km cell with a trained model (a ``land_cover_model`` id).
 
     Every acquisition of the calendar year (and ``margin_days`` before) is gap filled on the model's grid;
     outputs are the class map, its confidence and the clear-observation count, optionally sieved to a minimum
-    mapping unit (``min_mapping_unit_m2``, e.g. 1000 for 0.1 ha). Cells: ``cells`` or ``bbox``, else the
+    mapping unit (``min_mapping_unit_m2``, e.g. 1000 for 0.1 ha), at ``resolution_m`` (10 or 20), else the
+    model's (10 m by default: 10 m bands at 10 m, the others resampled). Cells: ``cells`` or ``bbox``, else the
     model's training cells. ``year`` defaults to the last calendar year, as the yearly schedule runs in January.
     """
     year = dt.date.today().year - 1 if year is None else arguments.year(year)
@@ -214,7 +225,7 @@ def land_cover(
         raise LandCoverInputError(f"model {model} is a {props[prop.KEY_DATE]} key-date model; "
                                   "a yearly map needs a yearly model")
     area = requested_area(cells, bbox)
-    jobs = _map_jobs(props, model=model, year=year, key_date=None, area=area)
+    jobs = _map_jobs(props, model=model, year=year, key_date=None, area=area, resolution_m=resolution_m)
     return _run_maps(jobs, flow_name="land-cover", model=model, area=area, min_mapping_unit_m2=min_mapping_unit_m2,
                      overwrite=overwrite)
 
@@ -226,27 +237,21 @@ def land_cover_key_date(
     year: int | None = None,
     key_date: str,
     model: str | None = None,
-    reference: str | None = None,
+    reference: str | list[str] | None = None,
     train_years: list[int] | None = None,
     cells: list[str] | None = None,
     bbox: list[float] | None = None,
-    product: str = "s2_l2a",
-    mapping: str = "rpg_code_cultu_to_oso23",
-    column: str | None = None,
-    year_column: str | None = None,
-    method: str = classify.DEFAULT_CLASSIFIER,
-    runs: int = 3,
-    max_samples_per_class: int = MAX_SAMPLES_PER_CLASS,
-    drop_rare: bool = False,
-    report_dir: str | None = None,
+    options: TrainingOptions | None = None,
+    resolution_m: float | None = None,
     overwrite: bool = False,
 ) -> Report:
     """Near-real-time land cover of ``year`` at ``key_date`` (march, july, december) in that date's level.
 
-    Uses only acquisitions up to the end of the key date. The model is ``model`` (a key-date
-    ``land_cover_model``), or one trained here on ``reference`` and ``train_years`` (default: the two years
-    before), which must all precede ``year``: no field data of the mapped year is used. ``year`` defaults to
-    the current one, as the key-date schedules run on the key dates themselves.
+    Uses only acquisitions up to the end of the key date. The model is ``model`` (a model of that key date, or
+    the yearly model where it is the same training), or one trained here as ``train_land_cover`` trains it on
+    ``reference`` and ``train_years`` (default: the two years before), which must all precede ``year``: no field
+    data of the mapped year is used. ``resolution_m``: as ``land_cover``. ``year`` defaults to the current one, as the key-date schedules run on the
+    key dates themselves.
     """
     year = dt.date.today().year if year is None else arguments.year(year)
     kd = arguments.checked("key_date", lambda: nrt.key_date(key_date)).name
@@ -255,25 +260,19 @@ def land_cover_key_date(
         if reference is None:
             raise LandCoverInputError("give a key-date model id, or a reference file and training years to train one")
         train_years = list(train_years or [year - 2, year - 1])
-        check_training_arguments(reference=reference, years=train_years, cells=cells, bbox=bbox, product=product,
-                                 mapping=mapping, key_date=kd, method=method, runs=runs,
-                                 max_samples_per_class=max_samples_per_class)
         if max(train_years) >= year:
             raise LandCoverInputError(f"training years {train_years} must all precede {year}: a near-real-time map "
                                       "uses no field data of its own year")
-        training = train_land_cover(reference=reference, years=train_years, cells=cells, bbox=bbox, product=product,
-                                    mapping=mapping, column=column, year_column=year_column, key_date=kd,
-                                    method=method, runs=runs, max_samples_per_class=max_samples_per_class,
-                                    drop_rare=drop_rare, report_dir=report_dir, overwrite=overwrite)
-        model = training.ids[0]
+        model = train_land_cover(reference=reference, years=train_years, cells=cells, bbox=bbox, key_date=kd,
+                                 options=options, overwrite=overwrite).ids[0]
     props = model_dataset(model).metadata_doc["properties"]
-    if props.get(prop.KEY_DATE) != kd:
+    if not serves_key_date(props, kd):
         raise LandCoverInputError(f"model {model} was trained for {props.get(prop.KEY_DATE)!r}, not key date {kd!r}")
     late = [y for y in props[prop.YEARS] if int(y) >= year]
     if late:
         raise LandCoverInputError(f"model {model} was trained on year(s) {late}; a near-real-time map of {year} "
                                   "must use a model of previous years only")
     area = requested_area(cells, bbox)
-    jobs = _map_jobs(props, model=model, year=year, key_date=kd, area=area)
+    jobs = _map_jobs(props, model=model, year=year, key_date=kd, area=area, resolution_m=resolution_m)
     return _run_maps(jobs, flow_name="land-cover-key-date", model=model, area=area, min_mapping_unit_m2=0.0,
                      overwrite=overwrite)

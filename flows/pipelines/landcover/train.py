@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 from odc.geo import geom
 from odc.geo.geobox import GeoBox
@@ -32,6 +33,7 @@ from flows.pipelines.landcover.inputs import (
     file_sha256,
     find_acquisitions,
     ids_until,
+    nomenclature_properties,
     requested_area,
     scenes_without_bands,
     simulated_inputs,
@@ -52,16 +54,20 @@ from flows.storage.grid import EEA_CRS, aligned_geobox, cells_covering, footprin
 from flows.storage.index import connect
 from flows.storage.models import model_file, save_model
 from flows.storage.reference import (
+    POLYGON_ID,
     ReferencePolygons,
     rasterise_polygons,
+    read_polygons,
     read_reference,
 )
 from flows.storage.writer import product_folder, write_dataset
 from odc_config.settings import load_settings
 from products.errors import BadInputError
 from products.landcover import classify, nrt
-from products.landcover.nomenclature import available, load_nomenclature
+from products.landcover.features import DEFAULT_RESOLUTION_M, RESOLUTIONS_M
+from products.landcover.nomenclature import available, load_mapping, load_nomenclature, mapping_for_columns
 from products.landcover.samples import (
+    MAX_SAMPLES_PER_CLASS,
     NoPolygonError,
     Samples,
     TooFewSamplesError,
@@ -72,15 +78,45 @@ from products.landcover.samples import (
 from products.landcover.validation import accuracy, summarise_runs
 from products.landcover.validity import NoValidDateError, clear_observations
 
-MAX_SAMPLES_PER_CLASS = 3000
-
 
 # ------------------------------------------------------------------------------------------------ training
+@dataclass(frozen=True, kw_only=True)
+class TrainingOptions:
+    """How a model is trained, beside its references, years and area: the train and key-date flows take the same.
+
+    ``mapping`` translates the references' class column (``column``, else the mapping's); without it, the one
+    shipped mapping whose column the references have. ``year_column`` gives each polygon's year.
+    """
+
+    product: str = "s2_l2a"
+    mapping: str | None = None
+    column: str | None = None
+    year_column: str | None = None
+    method: str = classify.DEFAULT_CLASSIFIER
+    runs: int = 3
+    seed: int = 0
+    max_samples_per_class: int = MAX_SAMPLES_PER_CLASS
+    drop_rare: bool = False
+    report_dir: str | None = None
+    resolution_m: float = DEFAULT_RESOLUTION_M  # the samples' grid; the maps take the model's unless told
+
+    def check(self) -> None:
+        """The options checked before anything starts."""
+        arguments.checked("product", lambda: source_for(self.product))
+        arguments.checked("resolution_m", lambda: resolution(self.resolution_m))
+        if self.mapping is not None:
+            arguments.one_of(self.mapping, available("mapping"), argument="mapping")
+        arguments.one_of(self.method, classify.CLASSIFIERS, argument="method")
+        arguments.number(self.runs, argument="runs")
+        arguments.number(self.max_samples_per_class, argument="max_samples_per_class", strict=True)
+
+
 @dataclass(frozen=True, kw_only=True)
 class TrainingRequest:
     """Everything a model depends on; its hash names the model."""
 
-    reference: str
+    reference: tuple[str, ...]
+    reference_years: tuple[int, ...]  # the year of each reference file; empty: every file serves every year
     mapping: str
     column: str | None
     year_column: str | None
@@ -93,7 +129,12 @@ class TrainingRequest:
     runs: int
     max_samples_per_class: int
     drop_rare: bool
-    reference_sha256: str = ""
+    resolution_m: float
+    reference_sha256: tuple[str, ...] = ()
+
+    @property
+    def reference_names(self) -> str:
+        return ", ".join(Path(p).name for p in self.reference)
 
     def key(self) -> str:
         doc = json.dumps(asdict(self), sort_keys=True)
@@ -107,21 +148,23 @@ class TrainingRequest:
 
 
 def _reference(request: TrainingRequest, year: int) -> ReferencePolygons:
-    ref = read_reference(request.reference, mapping=request.mapping, column=request.column, crs="EPSG:3035",
-                         on_unmapped="warn")
-    frame = ref.frame
+    """The polygons of ``year``, in EPSG:3035 whatever the files' CRS, over the area."""
+    paths = ([p for p, y in zip(request.reference, request.reference_years) if y == year] if request.reference_years
+             else list(request.reference))
+    refs = [read_reference(p, mapping=request.mapping, column=request.column, crs="EPSG:3035", on_unmapped="warn")
+            for p in paths]
+    names = ", ".join(r.source for r in refs)
+    frame = pd.concat([r.frame for r in refs], ignore_index=True) if len(refs) > 1 else refs[0].frame
     if request.year_column:
-        if request.year_column not in frame.columns:
-            raise LandCoverInputError(f"{Path(request.reference).name} has no column {request.year_column!r}")
         frame = frame[frame[request.year_column].astype(int) == year]
         if frame.empty:
-            raise NoPolygonError(f"{Path(request.reference).name} has no polygon of year {year} "
-                                 f"(column {request.year_column!r})")
+            raise NoPolygonError(f"{names} has no polygon of year {year} (column {request.year_column!r})")
     if request.area_wkt:
         frame = frame[frame.intersects(wkt_shape(request.area_wkt))]
     if frame.empty:
-        raise NoPolygonError(f"no reference polygon of {Path(request.reference).name} intersects the area")
-    return replace(ref, frame=frame.reset_index(drop=True))
+        raise NoPolygonError(f"no reference polygon of {names} intersects the area")
+    frame = frame.reset_index(drop=True).assign(**{POLYGON_ID: np.arange(1, len(frame) + 1, dtype=np.int32)})
+    return replace(refs[0], frame=frame, source=names)
 
 
 @task(**TRANSIENT_RETRIES, cache_policy=NO_CACHE)
@@ -140,7 +183,7 @@ def collect_samples(request: TrainingRequest, year: int) -> dict[str, Any]:
     if not found:
         raise NoValidDateError(f"no {source.product} acquisition of {year} over the reference polygons"
                                + (f" with the bands land cover reads ({len(left_out)} without)" if left_out else ""))
-    gbox = aligned_geobox(footprint(found, within=extent), resolution=source.resolution)  # polygons and images meet
+    gbox = aligned_geobox(footprint(found, within=extent), resolution=request.resolution_m)  # polygons and images meet
     series, valid, read = training_series(dc, source, gbox, year)
     series, valid = nrt.series_until(series, valid, year=year, when=when, settings=settings)
     ids = ids_until(read, year, when)
@@ -234,7 +277,7 @@ def validate_model(request: TrainingRequest, sample_paths: list[str], *, nomencl
              f"years {', '.join(map(str, request.years))}")
     meta = {"model_key": request.key(), "years": list(request.years), "product": request.product,
             "key_date": request.key_date, "nomenclature": nomenclature, "method": request.method,
-            "runs": request.runs, "seed": request.seed, "reference": Path(request.reference).name,
+            "runs": request.runs, "seed": request.seed, "reference": request.reference_names,
             "mapping": request.mapping, "dropped_classes": {str(k): v for k, v in dropped.items()}}
     stem = f"validation_{request.key_date or 'yearly'}"
     try:
@@ -272,6 +315,7 @@ def fit_and_record(request: TrainingRequest, collected: list[dict[str, Any]], *,
         prop.MODEL_FOLDER: str(folder),
         prop.MODEL_SHA256: file_sha256(model_file(folder)),
         prop.NOMENCLATURE: nomenclature,
+        **nomenclature_properties(nomenclature),
         prop.YEARS: list(request.years),
         prop.KEY_DATE: request.key_date or "yearly",
         prop.SOURCE_PRODUCT: request.product,
@@ -279,9 +323,10 @@ def fit_and_record(request: TrainingRequest, collected: list[dict[str, Any]], *,
         prop.METHOD_VERSION: METHOD_VERSION,
         prop.PARAMETERS: {"classifier": dict(model.spec.params), "predict": dict(model.spec.predict_options),
                           "max_samples_per_class": request.max_samples_per_class, "seed": request.seed,
-                          "step_days": source_for(request.product).step_days, "drop_rare": request.drop_rare},
-        prop.REFERENCE: Path(request.reference).name,
-        prop.REFERENCE_SHA256: request.reference_sha256,
+                          "step_days": source_for(request.product).step_days, "drop_rare": request.drop_rare,
+                          "resolution_m": request.resolution_m},
+        prop.REFERENCE: request.reference_names,
+        prop.REFERENCE_SHA256: list(request.reference_sha256),
         prop.MAPPING: request.mapping,
         prop.CLASSES: list(model.classes),
         prop.CLASS_COUNTS: {str(k): int(v) for k, v in model.class_counts.items()},
@@ -362,50 +407,34 @@ def trained_model(model: str, *, dc=None) -> TrainedModel:
 @user_errors_in_one_line
 def train_land_cover(
     *,
-    reference: str,
+    reference: str | list[str],
     years: list[int],
     cells: list[str] | None = None,
     bbox: list[float] | None = None,
-    product: str = "s2_l2a",
-    mapping: str = "rpg_code_cultu_to_oso23",
-    column: str | None = None,
-    year_column: str | None = None,
     key_date: str | None = None,
-    method: str = classify.DEFAULT_CLASSIFIER,
-    runs: int = 3,
-    seed: int = 0,
-    max_samples_per_class: int = MAX_SAMPLES_PER_CLASS,
-    drop_rare: bool = False,
-    report_dir: str | None = None,
+    options: TrainingOptions | None = None,
     overwrite: bool = False,
 ) -> Report:
     """Train a land-cover model on reference polygons and the images of ``years`` over an area.
 
-    ``reference``: GeoPackage / Shapefile / GeoParquet; ``mapping`` turns its class column (``column`` or the
-    mapping's) into a nomenclature; with ``year_column`` each year takes its own rows. The area is ``cells`` or
-    ``bbox`` (lon/lat), else the reference's extent. ``key_date`` (march, july, december) trains a near-real-time
-    model on series cut at that date and labels at that date's level; without it, a yearly model.
-    ``runs`` by-polygon splits give the validation report (JSON + HTML page); the recorded model is then
-    trained on every sample and indexed as a ``land_cover_model`` dataset: the report's one outcome, with the
-    model's id and validation figures in its details (``trained_model`` reads them as numbers).
+    ``reference``: GeoPackage / Shapefile / GeoParquet files in any CRS: one serving every year, or one per year
+    (in the order of ``years``), or any with a year column (``options.year_column``). The area is ``cells`` or
+    ``bbox`` (lon/lat), else the references' extent. ``key_date`` (march, july, december) trains a near-real-time
+    model on series cut at that date and labels at that date's level; without it, or where it is the same
+    training (december), a yearly model. ``options.runs`` by-polygon splits give the validation report (JSON +
+    HTML page); the recorded model is then trained on every sample and indexed as a ``land_cover_model`` dataset:
+    the report's one outcome, with the model's id and validation figures in its details.
     """
-    path = check_training_arguments(reference=reference, years=years, cells=cells, bbox=bbox, product=product,
-                                    mapping=mapping, key_date=key_date, method=method, runs=runs,
-                                    max_samples_per_class=max_samples_per_class)
-    area = requested_area(cells, bbox)
-    request = TrainingRequest(
-        reference=str(path.resolve()), mapping=mapping, column=column, year_column=year_column,
-        years=tuple(sorted(int(y) for y in years)), area_wkt=area.wkt if area is not None else None, product=product,
-        key_date=key_date, method=method, seed=seed, runs=runs, max_samples_per_class=max_samples_per_class,
-        drop_rare=drop_rare, reference_sha256=file_sha256(path),
-    )
+    options = options or TrainingOptions()
+    request = training_request(reference=reference, years=years, cells=cells, bbox=bbox, key_date=key_date,
+                               options=options)
     dc = connect()
     report = Report(flow="train-land-cover")
     model_id = dataset_id("land_cover_model", request.key())
     if not overwrite and dc.index.datasets.has(model_id):
         report.add(Exists(unit=request.key(), id=model_id, path=product_folder("land_cover_model", request.key())))
     else:
-        _rare_classes(_polygon_counts(request), min_polygons=2, drop_rare=drop_rare)  # fail before reading images
+        _rare_classes(_polygon_counts(request), min_polygons=2, drop_rare=request.drop_rare)  # before any image
         collected = []
         with progress.units("training years", total=len(request.years)) as done:
             for year in request.years:
@@ -414,7 +443,7 @@ def train_land_cover(
         report.extend(Skipped(**scene) for c in collected for scene in c["left_out"])
         nomenclature = collected[0]["nomenclature"]
         validation = validate_model(request, [c["path"] for c in collected], nomenclature=nomenclature,
-                                    report_dir=report_dir) if runs > 0 else None
+                                    report_dir=options.report_dir) if request.runs > 0 else None
         report.add(fit_and_record(request, collected, nomenclature=nomenclature, validation=validation,
                                   overwrite=overwrite))
     report.details.update(trained_model(model_id, dc=dc).details())
@@ -422,19 +451,84 @@ def train_land_cover(
     return report
 
 
-def check_training_arguments(*, reference: str, years: Sequence[int], cells: Sequence[str] | None,
-                             bbox: Sequence[float] | None, product: str, mapping: str, key_date: str | None,
-                             method: str, runs: int, max_samples_per_class: int) -> Path:
-    """The training arguments checked before anything starts (also by a key-date flow that trains); the reference
-    file's path."""
-    arguments.years(years)
+def training_request(*, reference: str | Sequence[str], years: Sequence[int], cells: Sequence[str] | None,
+                     bbox: Sequence[float] | None, key_date: str | None,
+                     options: TrainingOptions) -> TrainingRequest:
+    """The training arguments checked, the reference files read once (columns, geometries) before any image, and
+    the mapping found from their columns when not given: what names the model."""
+    years = arguments.years(years)
     arguments.cells(cells)
     arguments.bbox(bbox)
-    arguments.checked("product", lambda: source_for(product))
-    arguments.one_of(mapping, available("mapping"), argument="mapping")
     if key_date is not None:
         arguments.checked("key_date", lambda: nrt.key_date(key_date))
-    arguments.one_of(method, classify.CLASSIFIERS, argument="method")
-    arguments.number(runs, argument="runs")
-    arguments.number(max_samples_per_class, argument="max_samples_per_class", strict=True)
-    return arguments.existing(reference, argument="reference")  # type: ignore[return-value]
+    options.check()
+    paths = arguments.existing_all(reference, argument="reference")
+    if len(paths) > 1 and not options.year_column and len(paths) != len(years):
+        raise LandCoverInputError(f"{len(paths)} reference files for {len(years)} training year(s): give one file per "
+                                  "year, in the order of the years, or files with a year column")
+    mapping = check_references(paths, mapping=options.mapping, column=options.column,
+                               year_column=options.year_column)
+    if same_as_yearly(key_date, mapping):
+        key_date = None  # the same series and labels: the yearly model, trained once
+    area = requested_area(cells, bbox)
+    per_year = len(paths) > 1 and not options.year_column
+    return TrainingRequest(
+        reference=tuple(str(p.resolve()) for p in paths),
+        reference_years=tuple(int(y) for y in years) if per_year else (), mapping=mapping, column=options.column,
+        year_column=options.year_column, years=tuple(sorted(int(y) for y in years)),
+        area_wkt=area.wkt if area is not None else None, product=options.product, key_date=key_date,
+        method=options.method, seed=options.seed, runs=options.runs,
+        max_samples_per_class=options.max_samples_per_class, drop_rare=options.drop_rare,
+        resolution_m=float(options.resolution_m), reference_sha256=tuple(file_sha256(p) for p in paths),
+    )
+
+
+def check_references(paths: Sequence[Path], *, mapping: str | None, column: str | None,
+                     year_column: str | None) -> str:
+    """The mapping the reference files take (given, else found from their columns), once each file is known to
+    have its class column, its year column and no empty geometry; refused naming the file and what is wrong."""
+    frames = {path: read_polygons(path) for path in paths}
+    if mapping is None:
+        if column:
+            raise LandCoverInputError(f"a class column ({column!r}) needs its mapping: give the mapping too")
+        found = {mapping_for_columns(frame.columns, what=path.name) for path, frame in frames.items()}
+        if len(found) > 1:
+            raise LandCoverInputError(f"the reference files call for different mappings ({', '.join(sorted(found))}); "
+                                      "give one mapping")
+        mapping = found.pop()
+    wanted = load_mapping(mapping)
+    for path, frame in frames.items():
+        name = column if column in frame.columns else wanted.column_in(frame.columns)
+        if name is None:
+            raise LandCoverInputError(f"{path.name} has no class column {column or wanted.column!r} for mapping "
+                                      f"{mapping!r}; its columns: {', '.join(map(str, frame.columns))}")
+        if year_column and year_column not in frame.columns:
+            raise LandCoverInputError(f"{path.name} has no year column {year_column!r}; its columns: "
+                                      f"{', '.join(map(str, frame.columns))}")
+        empty = np.flatnonzero((frame.geometry.isna() | frame.geometry.is_empty).to_numpy())
+        if empty.size:
+            raise LandCoverInputError(f"{path.name}: {empty.size} polygon(s) with an empty geometry (rows "
+                                      f"{', '.join(map(str, empty[:5].tolist()))}{' ...' * (empty.size > 5)}); "
+                                      "remove or repair them")
+    return mapping
+
+
+def resolution(value: float) -> float:
+    """A land-cover grid's pixel size (m), one of ``RESOLUTIONS_M``."""
+    if float(value) not in RESOLUTIONS_M:
+        raise ValueError(f"{value} m is not a land-cover resolution; use one of {', '.join(f'{r:g}' for r in RESOLUTIONS_M)}")
+    return float(value)
+
+
+def same_as_yearly(key_date: str | None, mapping: str) -> bool:
+    """Whether a model of ``key_date`` is the yearly one: the whole year's series (the last key date) and labels left
+    in the nomenclature the mapping gives, as that key date's level is that nomenclature."""
+    return key_date == YEARLY and load_mapping(mapping).target == nrt.key_date(key_date).nomenclature
+
+
+def serves_key_date(props: Mapping[str, Any], key_date: str) -> bool:
+    """Whether the model of these ``land_cover_model`` properties maps ``key_date``: trained for it, or the yearly
+    model where that is the same training."""
+    trained_for = props.get(prop.KEY_DATE)
+    return trained_for == key_date or (trained_for == "yearly" and key_date == YEARLY
+                                       and props[prop.NOMENCLATURE] == nrt.key_date(key_date).nomenclature)
