@@ -93,11 +93,11 @@ def add_product(index: Any, definition: Mapping[str, Any]) -> str:
         index.products.add(product, allow_table_lock=True)
     else:
         _, safe, unsafe = index.products.can_update(product)
-        refused = [change for change in unsafe if not _adds_measurement(change)]
+        refused = [change for change in unsafe if not (_adds_measurement(change) or _load_hint(change))]
         if refused:
             raise BadInputError(f"product {product.name}: the definition changes what indexed datasets may hold "
                                 f"({', '.join('.'.join(map(str, offset)) for offset, _, _ in refused)}); only new "
-                                "measurements at the end of the list can be added in place")
+                                "measurements at the end of the list and load defaults can change in place")
         if safe or unsafe:
             index.products.update(product, allow_unsafe_updates=bool(unsafe), allow_table_lock=True)
     return product.name
@@ -108,6 +108,11 @@ def _adds_measurement(change: tuple) -> bool:
     before simply do not have it."""
     offset, old, new = change
     return len(offset) == 2 and offset[0] == "measurements" and old is None and isinstance(new, dict)
+
+
+def _load_hint(change: tuple) -> bool:
+    """A change of the ``load`` section: the grid a plain load defaults to, nothing indexed datasets hold."""
+    return change[0][:1] == ("load",)
 
 
 def _redact(url: str) -> str:
