@@ -455,6 +455,10 @@ ROLES: Mapping[Job, tuple[str, ...]] = {
 beside every reflectance band of the sensor (iota2 keeps them all, B.2)."""
 
 
+FLOW_JOBS: tuple[Job, ...] = ("snow", "land_cover")
+"""The jobs a scene is indexed for; shaded snow is an optional part of snow, used where a scene has its bands."""
+
+
 def needs(job: Job, sensor: Sensor) -> tuple[str, ...]:
     """The measurements ``job`` loads from ``sensor``'s product: its bands, then its masks.
 
@@ -480,7 +484,7 @@ def lacks(job: Job, sensor: Sensor, present: Iterable[str]) -> tuple[str, ...]:
 def usable_by(sensor: Sensor, present: Iterable[str]) -> dict[Job, tuple[str, ...]]:
     """Per job, what a scene carrying only ``present`` lacks for it (an empty tuple: the job can run on it)."""
     have = set(present)
-    return {job: lacks(job, sensor, have) for job in ROLES}
+    return {job: lacks(job, sensor, have) for job in FLOW_JOBS}
 
 
 # ------------------------------------------------------------------------------------------------ lookups

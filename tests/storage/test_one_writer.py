@@ -37,7 +37,7 @@ def _one_path_argument(call: ast.Call) -> bool:
     ``DataArray.rename("valid")``, ``Dataset.rename({...})``) nor a keyword (``datetime.replace(tzinfo=...)``)."""
     if call.keywords or len(call.args) != 1:
         return False
-    return not isinstance(call.args[0], (ast.Constant, ast.Dict, ast.JoinedStr))
+    return not isinstance(call.args[0], (ast.Constant, ast.Dict, ast.DictComp, ast.JoinedStr))
 
 
 def cog_writes(tree: ast.AST) -> Iterator[int]:
@@ -108,6 +108,7 @@ text.replace("_", " ")
 when.replace(tzinfo=None)
 band.rename("valid")
 series.rename({"core": "time"})
+cube.rename({old: new for old, new in names})
 frame.rename(columns={"a": "b"})
 name.replace(f"{old}", "")
 rasterio.open(path, "w", driver="GTiff")
