@@ -1,15 +1,19 @@
 """The embedded ODC index: a private PostgreSQL 15 + PostGIS cluster in the project's state folder.
 
 ``up`` is idempotent: it creates the cluster on first use, starts it if stopped and creates the
-database. PostgreSQL refuses to run as root, so as root the cluster is owned and run by ``postgres``.
+database; processes that call it at once take turns (a file lock in the cluster's folder). PostgreSQL refuses to run
+as root, so as root the cluster is owned and run by ``postgres``.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pwd
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +65,18 @@ class LocalPostgis:
 
     def up(self) -> DbStatus:
         _check_installed()
+        with self._turn():
+            return self._up()
+
+    @contextmanager
+    def _turn(self) -> Iterator[None]:
+        """One process at a time creates, starts and fills the cluster (the lock goes with the process)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".up.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def _up(self) -> DbStatus:
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
         if not self.status().running:
