@@ -17,9 +17,10 @@ from distributed.diagnostics.plugin import SchedulerPlugin
 from helpers import free_port
 
 CORNER = (4_000_000.0, 2_400_000.0)  # 100kmE39N23, 100kmE39N24, 100kmE40N23, 100kmE40N24 meet here
-PERIOD = ("2024-01-10", "2024-01-25")
+PERIOD = ("2024-01-10", "2024-01-31")
 KILL_PERIOD = ("2024-01-10", "2024-01-17")
 DB_PERIOD = ("2024-01-18", "2024-01-25")
+OVERLAP_PERIOD = ("2024-01-26", "2024-01-31")
 
 
 @pytest.fixture(scope="module")
@@ -305,3 +306,29 @@ def _count_backends(db) -> int:
         cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                     "AND pid <> pg_backend_pid()")
         return cur.fetchone()[0]
+
+
+def test_two_snow_runs_at_once_compute_each_unit_once_between_them(own_index, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from distributed import Client, LocalCluster
+
+    from flows.pipelines.snow_cover import find_snow_jobs, snow_cover
+
+    jobs = {j.key for j in find_snow_jobs(time=OVERLAP_PERIOD)}
+    assert len(jobs) >= 4
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster), ThreadPoolExecutor(max_workers=2) as pool:
+        monkeypatch.setenv("SNOWLAND_DASK_ADDRESS", cluster.scheduler_address)
+        runs = [pool.submit(snow_cover, start=OVERLAP_PERIOD[0], end=OVERLAP_PERIOD[1]) for _ in range(2)]
+        one, other = (run.result() for run in runs)
+
+    for report in (one, other):
+        assert not report.failed, report.summary()
+        assert _units(report) == jobs
+    assert not _units(one.written) & _units(other.written), "a unit was computed by both runs"
+    written = _units(one.written) | _units(other.written)
+    assert written == jobs - _units(one.skipped) - _units(other.skipped)
+    for report, peer in ((one, other), (other, one)):  # what a run did not write, the other did, or was writing
+        assert _units(report.exists) | _units(report.elsewhere) <= _units(peer.written)
+    _assert_each_product_once(OVERLAP_PERIOD, written)
