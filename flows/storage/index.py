@@ -59,13 +59,17 @@ def connect(settings: Settings | None = None, *, app: str = "snowland", validate
         return _OPEN[key]
 
 
-def _open(settings: Settings, *, app: str, validate: bool) -> datacube.Datacube:
+def _open(settings: Settings, *, app: str, validate: bool, url: str | None = None) -> datacube.Datacube:
+    """The index of ``settings`` (its ``ODC_*`` environment), or at ``url`` (another role's, e.g. the owner's)."""
+    config = {"env": settings.env_name}
+    if url:
+        config["raw_config"] = {settings.env_name: {"index_driver": "postgis", "db_url": url}}
     try:
         with _CONFIG_LOCK:  # datacube's configuration loading is not thread-safe
-            return datacube.Datacube(app=app, env=settings.env_name, validate_connection=validate)
+            return datacube.Datacube(app=app, validate_connection=validate, **config)
     except Exception as err:  # the driver raises several unrelated types for "cannot connect"
         raise IndexUnreachableError(
-            f"cannot open the ODC index {settings.env_name!r} ({_redact(settings.db_url)}): {err}. "
+            f"cannot open the ODC index {settings.env_name!r} ({_redact(url or settings.db_url)}): {err}. "
             "Is the database up? `snowland db up` starts the embedded one."
         ) from err
 
@@ -79,17 +83,22 @@ def _alive(dc: datacube.Datacube) -> bool:
 
 
 def init_index(dc: datacube.Datacube | None = None, *, extra_products: Sequence[Path] = ()) -> list[str]:
-    """Create the schema, an EPSG:3035 spatial index and every snowland product; idempotent, and safe when several
-    processes do it at once (they take turns under ``INIT_LOCK_KEY``)."""
+    """Create the schema, an EPSG:3035 spatial index and every snowland product, as the index's owner; idempotent, and
+    safe when several processes do it at once (they take turns under ``INIT_LOCK_KEY``)."""
     settings = load_settings()
-    with initialising(settings.db_url):
-        index = (dc or connect(settings, validate=False)).index
-        index.init_db(with_default_types=True, with_permissions=False)
-        if EEA_CRS not in {CRS(c) for c in index.spatial_indexes(refresh=True)}:
-            index.create_spatial_index(EEA_CRS, with_permissions=False)
-        names = []
-        for path in [*product_definition_files(), *extra_products]:
-            names.append(add_product(index, yaml.safe_load(Path(path).read_text())))
+    apply_odc_environ(settings)
+    with initialising(settings.owner_url):
+        owner = dc or _open(settings, app="snowland-init", validate=False, url=settings.owner_url)
+        try:
+            index = owner.index
+            index.init_db(with_default_types=True, with_permissions=False)
+            if EEA_CRS not in {CRS(c) for c in index.spatial_indexes(refresh=True)}:
+                index.create_spatial_index(EEA_CRS, with_permissions=False)
+            names = [add_product(index, yaml.safe_load(Path(path).read_text()))
+                     for path in [*product_definition_files(), *extra_products]]
+        finally:
+            if dc is None:
+                owner.close()
     return names
 
 

@@ -299,13 +299,8 @@ def test_a_process_keeps_one_connection_pool_and_reopens_it_after_a_restart(own_
 
 def _count_backends(db) -> int:
     """Client connections to the index database, counted from a connection of its own (not included)."""
-    import psycopg2
-
-    with psycopg2.connect(host="127.0.0.1", port=db.port, user="postgres", dbname=db.db_name) as conn, \
-            conn.cursor() as cur:
-        cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND pid <> pg_backend_pid()")
-        return cur.fetchone()[0]
+    return int(db.psql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid() AND backend_type = 'client backend'", database=db.db_name))
 
 
 def test_two_snow_runs_at_once_compute_each_unit_once_between_them(own_index, monkeypatch):
