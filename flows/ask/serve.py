@@ -2,7 +2,7 @@
 
 Explorer 3.2 runs on datacube 1.9's ``postgis`` index; it answers from summary tables of its own (schema
 ``cubedash``), which `prepare` creates and refreshes (``cubedash-gen --init --all``) before serving, as the
-index's owner. The server itself then runs in a child process that connects as a read-only role
+database's administrator (explorer hands its objects to datacube's ``odc_*`` roles, which takes a superuser). The server itself then runs in a child process that connects as a read-only role
 (``snowland_reader``: SELECT only, ``default_transaction_read_only`` on, made by ``infra/localdb.py`` with its roles) on
 the embedded index, or with
 ``SNOWLAND_SERVE_DB_URL`` for an index of your own; every server session also starts read-only (PGOPTIONS),
@@ -60,10 +60,14 @@ class Server:
 
 
 def _psql_engine(settings: Settings):
-    """As the index's owner: explorer's schema and the reader's grants are the owner's to make."""
+    """As the database's administrator: explorer's schema belongs to datacube's roles, not to the index's owner."""
     from sqlalchemy import create_engine
 
-    return create_engine(settings.owner_url, isolation_level="AUTOCOMMIT")
+    return create_engine(_admin_url(settings), isolation_level="AUTOCOMMIT")
+
+
+def _admin_url(settings: Settings) -> str:
+    return settings.role_url("superuser")
 
 
 def ensure_roles(settings: Settings | None = None) -> None:
@@ -101,9 +105,10 @@ def grant_reader(settings: Settings | None = None) -> None:
 
 
 def _odc_environ(settings: Settings, *, read_only: bool) -> dict[str, str]:
-    """The server's environment (the reader's URL) with ``read_only``, else the owner's (explorer's summaries)."""
+    """The server's environment (the reader's URL) with ``read_only``, else the administrator's (explorer's
+    summaries)."""
     env = {**os.environ, **settings.odc_environ()}
-    env[f"ODC_{settings.env_name.upper()}_DB_URL"] = settings.owner_url
+    env[f"ODC_{settings.env_name.upper()}_DB_URL"] = _admin_url(settings)
     if read_only:
         key = f"ODC_{settings.env_name.upper()}_DB_URL"
         env[key] = os.environ.get("SNOWLAND_SERVE_DB_URL") or _reader_url(settings)
