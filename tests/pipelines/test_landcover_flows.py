@@ -190,3 +190,32 @@ def test_real_theia_landsat8_crops_with_the_oso_polygons_say_that_no_polygon_cov
         train_land_cover(reference=str(shp), years=[2016], product="theia_l8_n2a", mapping="oso17_to_oso23",
                          column="CODE", drop_rare=True, runs=2)
     assert not dc.find_datasets(product="land_cover_model", time=("2016-01-01", "2016-12-31"))
+
+
+def test_two_land_cover_runs_at_once_map_each_cell_once_between_them(dc, lc_sim, truth):
+    import shutil
+    from concurrent.futures import ThreadPoolExecutor
+
+    from flows.storage.writer import product_folder
+
+    model = _model(truth, PAST, runs=2)
+    for old in dc.find_datasets(product="land_cover", time=(f"{CURRENT}-01-01", f"{CURRENT}-12-31")):
+        dc.index.datasets.archive([str(old.id)])
+        dc.index.datasets.purge([str(old.id)])
+    cells = {f"{c}/{CURRENT}/oso23" for c in _model_cells(dc, model)}
+    for key in cells:
+        shutil.rmtree(product_folder("land_cover", key), ignore_errors=True)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        one, other = (run.result() for run in [pool.submit(land_cover, year=CURRENT, model=model) for _ in range(2)])
+
+    for report in (one, other):
+        assert not report.failed, report.summary()
+        assert {o.unit for o in report} == cells
+    written = {o.unit for o in one.written} | {o.unit for o in other.written}
+    assert not {o.unit for o in one.written} & {o.unit for o in other.written}, "a cell was mapped by both runs"
+    assert written == cells
+    found = dc.find_datasets(product="land_cover", time=(f"{CURRENT}-01-01", f"{CURRENT}-12-31"))
+    assert sorted(d.metadata_doc["label"].split("_", 2)[-1] for d in found) == sorted(
+        k.replace("/", "_") for k in cells)
+    assert all((product_folder("land_cover", k) / "odc-metadata.yaml").exists() for k in cells)
+    assert not [p for k in cells for p in product_folder("land_cover", k).parent.glob(".*")], "half-written"
