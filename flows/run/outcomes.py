@@ -114,7 +114,8 @@ class Report:
 
     def summary(self) -> str:
         """One line of counts, then one line per skipped or failed unit with its reason."""
-        counts = ", ".join(f"{n} {status}" for status, n in self.counts().items())
+        counts = ", ".join(f"{n} {status}" for status, n in self.counts().items()
+                           if n or status != "in progress elsewhere")  # said only when it happens
         lines = [f"{self.flow}: {counts}"]
         lines += [f"  {k}: {v}" for k, v in self.details.items()]
         lines += [f"  {o.status} {o.unit}: {o.reason}" for o in self.outcomes
