@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from distributed.diagnostics.plugin import SchedulerPlugin
-from helpers import free_port
+from helpers import FULL_DISK, KILL, arm_workers, free_port
 
 CORNER = (4_000_000.0, 2_400_000.0)  # 100kmE39N23, 100kmE39N24, 100kmE40N23, 100kmE40N24 meet here
 PERIOD = ("2024-01-10", "2024-01-31")
@@ -340,20 +340,6 @@ KILL_AT = {  # a unit's steps, by the function the worker calls there (looked up
     "write": ("flows.storage.writer", "_write_cogs"),
     "index": ("flows.storage.writer", "add_dataset"),
 }
-ARM = """
-import importlib, os, signal
-module = importlib.import_module({module!r})
-original = getattr(module, {name!r})
-def fault(*args, **kwargs):
-    setattr(module, {name!r}, original)  # once per worker process (a restarted worker is a new, unarmed one)
-    {action}
-    return original(*args, **kwargs)
-setattr(module, {name!r}, fault)
-"""
-KILL = "os.kill(os.getpid(), signal.SIGKILL)"
-FULL_DISK = "raise OSError(28, 'No space left on device')"
-
-
 def _forget(period: tuple[str, str]) -> None:
     """Remove the period's snow products, from the index and from disk, so that a case starts from none."""
     import shutil
@@ -384,7 +370,7 @@ def _run_with(action: str, at: str, period: tuple[str, str], monkeypatch):
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         monkeypatch.setenv("SNOWLAND_DASK_ADDRESS", cluster.scheduler_address)
-        client.run(exec, ARM.format(module=module, name=name, action=action), {})  # its own globals
+        arm_workers(client, module=module, name=name, action=action)
         first = snow_cover(start=period[0], end=f"{period[1]}T23:59:59")
         again = snow_cover(start=period[0], end=f"{period[1]}T23:59:59")
     return jobs, first, again
