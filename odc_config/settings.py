@@ -15,6 +15,15 @@ from products.errors import BadInputError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EMBEDDED_ENV = "snowland"
+ROLES = {"superuser": "postgres", "owner": "snowland_owner", "writer": "snowland_writer", "reader": "snowland_reader"}
+"""The embedded index's roles, least first from the end: the reader serves (SELECT only), the writer runs the flows and
+the workers (rows only), the owner creates the schema and registers products; the superuser is the cluster's own."""
+
+
+def passfile(pg_dir: Path, role: str) -> Path:
+    """The libpq password file (mode 0600) of one ``ROLES`` role of the embedded index: URLs name it (``passfile=``)
+    instead of holding the password, so that nothing that prints a URL prints a password."""
+    return pg_dir / "secrets" / f"{role}.pgpass"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,9 +36,22 @@ class Settings:
 
     @property
     def db_url(self) -> str:
+        """The flows' and workers' URL: the writer's on the embedded index."""
+        return self.role_url("writer")
+
+    @property
+    def owner_url(self) -> str:
+        """The URL that initialises the index (schema, spatial index, products): the owner's on the embedded index;
+        on an index of your own, the one URL you gave."""
+        return self.role_url("owner")
+
+    def role_url(self, role: str) -> str:
+        """The embedded index's URL for a ``ROLES`` role (its password in its own file); on an index of your own,
+        ``ODC_<ENV>_DB_URL`` whatever the role."""
         if self.external_index:
             return os.environ.get(f"ODC_{self.env_name.upper()}_DB_URL", "")
-        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.db_port}/{self.db_name}"
+        return (f"postgresql+psycopg2://{ROLES[role]}@127.0.0.1:{self.db_port}/{self.db_name}"
+                f"?passfile={passfile(self.pg_dir, role)}")
 
     @property
     def pg_dir(self) -> Path:

@@ -14,7 +14,8 @@ import pytest
 
 from infra.ports import free_port
 
-__all__ = ["BENCH_DIR", "REAL_DATA", "bench_module", "environ_restored", "free_port", "purge", "real_sample"]
+__all__ = ["BENCH_DIR", "FULL_DISK", "KILL", "REAL_DATA", "arm_workers", "bench_module", "environ_restored",
+           "free_port", "purge", "real_sample"]
 
 BENCH_DIR = Path(__file__).resolve().parents[1] / "bench"
 REAL_DATA = Path(os.environ.get("SNOWLAND_REAL_DATA")
@@ -66,3 +67,23 @@ def environ_restored() -> Iterator[None]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+_ARM = """
+import importlib, os, signal
+module = importlib.import_module({module!r})
+original = getattr(module, {name!r})
+def fault(*args, **kwargs):
+    setattr(module, {name!r}, original)  # once per worker process (a restarted worker is a new, unarmed one)
+    {action}
+    return original(*args, **kwargs)
+setattr(module, {name!r}, fault)
+"""
+KILL = "os.kill(os.getpid(), signal.SIGKILL)"
+FULL_DISK = "raise OSError(28, 'No space left on device')"
+
+
+def arm_workers(client, *, module: str, name: str, action: str) -> None:
+    """Make every worker of ``client`` do ``action`` (``KILL``, ``FULL_DISK``) the first time it calls
+    ``module.name`` (a function its code looks up by name at call time, so the unit's own step is reached)."""
+    client.run(exec, _ARM.format(module=module, name=name, action=action), {})  # globals of its own

@@ -2,8 +2,9 @@
 
 Explorer 3.2 runs on datacube 1.9's ``postgis`` index; it answers from summary tables of its own (schema
 ``cubedash``), which `prepare` creates and refreshes (``cubedash-gen --init --all``) before serving, as the
-index's owner. The server itself then runs in a child process that connects as a read-only role
-(``snowland_reader``: SELECT only, ``default_transaction_read_only`` on) on the embedded index, or with
+database's administrator (explorer hands its objects to datacube's ``odc_*`` roles, which takes a superuser). The server itself then runs in a child process that connects as a read-only role
+(``snowland_reader``: SELECT only, ``default_transaction_read_only`` on, made by ``infra/localdb.py`` with its roles) on
+the embedded index, or with
 ``SNOWLAND_SERVE_DB_URL`` for an index of your own; every server session also starts read-only (PGOPTIONS),
 so nothing served can change the index. Every product is served, inputs and outputs; a dataset's page links
 to its files (the COGs of the outputs) and to its source datasets (lineage).
@@ -21,10 +22,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from odc_config.settings import Settings, load_settings
+from odc_config.settings import ROLES, Settings, load_settings
 from products.errors import UnreachableError
 
-READER_ROLE = "snowland_reader"
+READER_ROLE = ROLES["reader"]
 ODC_ROLES = ("odc_user", "odc_manage", "odc_admin")  # explorer refuses to start without datacube's roles
 READ_ONLY_OPTIONS = "-c default_transaction_read_only=on"
 EXPLORER_CONFIG = {
@@ -59,16 +60,24 @@ class Server:
 
 
 def _psql_engine(settings: Settings):
+    """As the database's administrator: explorer's schema belongs to datacube's roles, not to the index's owner."""
     from sqlalchemy import create_engine
 
-    return create_engine(settings.db_url, isolation_level="AUTOCOMMIT")
+    return create_engine(_admin_url(settings), isolation_level="AUTOCOMMIT")
+
+
+def _admin_url(settings: Settings) -> str:
+    return settings.role_url("superuser")
 
 
 def ensure_roles(settings: Settings | None = None) -> None:
-    """datacube's roles (without PostgreSQL 16-only syntax) and, on the embedded index, the read-only role."""
+    """datacube's roles (without PostgreSQL 16-only syntax) on an index of your own; the embedded index has them,
+    and the read-only role, from ``infra/localdb.py``."""
     from sqlalchemy import text
 
     settings = settings or load_settings()
+    if not settings.external_index:
+        return
     engine = _psql_engine(settings)
     with engine.connect() as conn:
         existing = {r[0] for r in conn.execute(text("select rolname from pg_roles"))}
@@ -77,10 +86,6 @@ def ensure_roles(settings: Settings | None = None) -> None:
             if role not in existing:
                 conn.execute(text(f"create role {role} nologin" + (f" in role {parent}" if parent else "")))
             parent = role
-        if not settings.external_index and READER_ROLE not in existing:
-            conn.execute(text(f"create role {READER_ROLE} login"))
-        if not settings.external_index:
-            conn.execute(text(f"alter role {READER_ROLE} set default_transaction_read_only = on"))
     engine.dispose()
 
 
@@ -100,7 +105,10 @@ def grant_reader(settings: Settings | None = None) -> None:
 
 
 def _odc_environ(settings: Settings, *, read_only: bool) -> dict[str, str]:
+    """The server's environment (the reader's URL) with ``read_only``, else the administrator's (explorer's
+    summaries)."""
     env = {**os.environ, **settings.odc_environ()}
+    env[f"ODC_{settings.env_name.upper()}_DB_URL"] = _admin_url(settings)
     if read_only:
         key = f"ODC_{settings.env_name.upper()}_DB_URL"
         env[key] = os.environ.get("SNOWLAND_SERVE_DB_URL") or _reader_url(settings)
@@ -109,9 +117,7 @@ def _odc_environ(settings: Settings, *, read_only: bool) -> dict[str, str]:
 
 
 def _reader_url(settings: Settings) -> str:
-    if settings.external_index:
-        return settings.db_url
-    return f"postgresql+psycopg2://{READER_ROLE}@127.0.0.1:{settings.db_port}/{settings.db_name}"
+    return settings.role_url("reader")
 
 
 def prepare(settings: Settings | None = None, *, quiet: bool = True) -> None:

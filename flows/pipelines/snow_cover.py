@@ -37,7 +37,7 @@ from flows.storage.eo3 import dataset_id
 from flows.storage.grid import EEA_CRS, Cell, aligned_geobox, cells_covering, footprint
 from flows.storage.index import connect
 from flows.storage.load import lacking, lacks_message, load
-from flows.storage.writer import product_folder, write_dataset
+from flows.storage.writer import product_folder, unit_claim, write_dataset
 from products.errors import MissingDataError
 from products.sensors import LANDSAT_C2L2, ROLES, S2_L2A, Sensor, needs
 from products.snow import (
@@ -349,8 +349,11 @@ def snow_cover_task(job: SnowJob, *, params: dict[str, Any], resolution: float, 
 
 
 def snow_cover_unit(job: SnowJob, *, params: dict[str, Any], resolution: float, overwrite: bool) -> Outcome:
+    """One unit under its claim: another run computing it, or having finished it, ends it here."""
     dc = connect()
-    with unit_scratch() as scratch:
+    with unit_claim("snow_cover", job.key, overwrite=overwrite, dc=dc) as ended, unit_scratch() as scratch:
+        if ended is not None:
+            return ended
         try:
             out = compute_snow_cover(job, params=SnowParams.from_mapping(params), scratch=scratch,
                                      resolution=resolution, dc=dc)

@@ -1,6 +1,6 @@
 """Typed outcomes of a unit of work, and the one report every flow returns.
 
-A task returns one of ``Written``, ``Exists``, ``Skipped`` or ``Failed`` for its unit (a cell-day-sensor, a cell-year,
+A task returns one of ``Written``, ``Exists``, ``Elsewhere``, ``Skipped`` or ``Failed`` for its unit (a cell-day-sensor, a cell-year,
 an item); a flow gathers them into a ``Report``. One failure policy everywhere: a failed unit is recorded with its
 reason and the other units go on; the run's exit status says whether any failed.
 """
@@ -41,6 +41,15 @@ class Exists:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Elsewhere:
+    """Another run holds the unit's claim (``flows.run.claims``) and is computing it: this run leaves it alone."""
+
+    unit: str
+    reason: str = "another run is computing it"
+    status = "in progress elsewhere"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Skipped:
     """The unit cannot give a product, for a reason that is not an error (an all-cloud day, a scene lacking bands)."""
 
@@ -58,8 +67,8 @@ class Failed:
     status = "failed"
 
 
-Outcome = Union[Written, Exists, Skipped, Failed]
-_ORDER = ("written", "replaced", "already there", "skipped", "failed")
+Outcome = Union[Written, Exists, Elsewhere, Skipped, Failed]
+_ORDER = ("written", "replaced", "already there", "in progress elsewhere", "skipped", "failed")
 
 
 @dataclass(kw_only=True)
@@ -88,6 +97,7 @@ class Report:
     written = property(lambda self: self._of("written"), doc="Units whose dataset this run wrote.")
     replaced = property(lambda self: self._of("replaced"), doc="Units whose dataset this run wrote anew.")
     exists = property(lambda self: self._of("already there"), doc="Units whose dataset was already there.")
+    elsewhere = property(lambda self: self._of("in progress elsewhere"), doc="Units another run is computing.")
     skipped = property(lambda self: self._of("skipped"), doc="Units that cannot give a product, with why.")
     failed = property(lambda self: self._of("failed"), doc="Units that failed, with why.")
 
@@ -104,10 +114,12 @@ class Report:
 
     def summary(self) -> str:
         """One line of counts, then one line per skipped or failed unit with its reason."""
-        counts = ", ".join(f"{n} {status}" for status, n in self.counts().items())
+        counts = ", ".join(f"{n} {status}" for status, n in self.counts().items()
+                           if n or status != "in progress elsewhere")  # said only when it happens
         lines = [f"{self.flow}: {counts}"]
         lines += [f"  {k}: {v}" for k, v in self.details.items()]
-        lines += [f"  {o.status} {o.unit}: {o.reason}" for o in self.outcomes if isinstance(o, (Skipped, Failed))]
+        lines += [f"  {o.status} {o.unit}: {o.reason}" for o in self.outcomes
+                  if isinstance(o, (Elsewhere, Skipped, Failed))]
         return "\n".join(lines)
 
     def rows(self) -> list[tuple[str, str, str, str]]:

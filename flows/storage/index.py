@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,10 @@ _CONNECT_LOCK = threading.Lock()
 _CONFIG_LOCK = threading.Lock()
 _OPEN: dict[tuple[int, str, str, str], datacube.Datacube] = {}
 _NO_DATASET = "00000000-0000-0000-0000-000000000000"
+INIT_LOCK_KEY = int.from_bytes(b"snowland", "big")
+"""The one PostgreSQL advisory lock key (``pg_advisory_lock``, 64 bits: "snowland" in ASCII) held while the index is
+initialised and its products registered: simultaneous first runs take turns, and each after the first finds
+everything made. Unit claims (``flows.run.claims``) use the other lock space (two 32-bit keys), never this one."""
 
 
 class CubeError(BadInputError):
@@ -54,13 +59,17 @@ def connect(settings: Settings | None = None, *, app: str = "snowland", validate
         return _OPEN[key]
 
 
-def _open(settings: Settings, *, app: str, validate: bool) -> datacube.Datacube:
+def _open(settings: Settings, *, app: str, validate: bool, url: str | None = None) -> datacube.Datacube:
+    """The index of ``settings`` (its ``ODC_*`` environment), or at ``url`` (another role's, e.g. the owner's)."""
+    config = {"env": settings.env_name}
+    if url:
+        config["raw_config"] = {settings.env_name: {"index_driver": "postgis", "db_url": url}}
     try:
         with _CONFIG_LOCK:  # datacube's configuration loading is not thread-safe
-            return datacube.Datacube(app=app, env=settings.env_name, validate_connection=validate)
+            return datacube.Datacube(app=app, validate_connection=validate, **config)
     except Exception as err:  # the driver raises several unrelated types for "cannot connect"
         raise IndexUnreachableError(
-            f"cannot open the ODC index {settings.env_name!r} ({_redact(settings.db_url)}): {err}. "
+            f"cannot open the ODC index {settings.env_name!r} ({_redact(url or settings.db_url)}): {err}. "
             "Is the database up? `snowland db up` starts the embedded one."
         ) from err
 
@@ -74,15 +83,50 @@ def _alive(dc: datacube.Datacube) -> bool:
 
 
 def init_index(dc: datacube.Datacube | None = None, *, extra_products: Sequence[Path] = ()) -> list[str]:
-    """Create the schema, an EPSG:3035 spatial index and every snowland product; idempotent."""
-    index = (dc or connect(validate=False)).index
-    index.init_db(with_default_types=True, with_permissions=False)
-    if EEA_CRS not in {CRS(c) for c in index.spatial_indexes(refresh=True)}:
-        index.create_spatial_index(EEA_CRS, with_permissions=False)
-    names = []
-    for path in [*product_definition_files(), *extra_products]:
-        names.append(add_product(index, yaml.safe_load(Path(path).read_text())))
+    """Create the schema, an EPSG:3035 spatial index and every snowland product, as the index's owner; idempotent, and
+    safe when several processes do it at once (they take turns under ``INIT_LOCK_KEY``)."""
+    settings = load_settings()
+    apply_odc_environ(settings)
+    with initialising(settings.owner_url):
+        owner = dc or _open(settings, app="snowland-init", validate=False, url=settings.owner_url)
+        try:
+            index = owner.index
+            index.init_db(with_default_types=True, with_permissions=False)
+            if EEA_CRS not in {CRS(c) for c in index.spatial_indexes(refresh=True)}:
+                index.create_spatial_index(EEA_CRS, with_permissions=False)
+            names = [add_product(index, yaml.safe_load(Path(path).read_text()))
+                     for path in [*product_definition_files(), *extra_products]]
+        finally:
+            if dc is None:
+                owner.close()
     return names
+
+
+@contextmanager
+def initialising(db_url: str) -> Iterator[None]:
+    """Hold the index's initialisation lock on a connection of its own for the block (PostgreSQL releases it if the
+    process dies). ``create extension if not exists`` and datacube's schema creation are not safe to race."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(db_url, poolclass=NullPool)
+    try:
+        try:
+            conn = engine.connect()
+        except OperationalError as err:
+            raise IndexUnreachableError(f"cannot open the ODC index ({_redact(db_url)}) to initialise it: "
+                                        f"{str(err.orig).strip().splitlines()[0]}") from err
+        with conn:
+            conn.execute(text("select pg_advisory_lock(:key)"), {"key": INIT_LOCK_KEY})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("select pg_advisory_unlock(:key)"), {"key": INIT_LOCK_KEY})
+                conn.commit()
+    finally:
+        engine.dispose()
 
 
 def add_product(index: Any, definition: Mapping[str, Any]) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,9 @@ import xarray as xr
 import yaml
 from odc.geo.geobox import GeoBox
 
+from flows.run.claims import claim
 from flows.run.fanout import local_threads
-from flows.run.outcomes import Exists, Written
+from flows.run.outcomes import Elsewhere, Exists, Written
 from flows.storage.atomic import replacing, staged, sweep_abandoned
 from flows.storage.eo3 import add_dataset, dataset_id, eo3_document, read_grid
 from flows.storage.index import CubeError, connect
@@ -28,6 +30,21 @@ from odc_config.settings import load_settings
 def product_folder(product: str, key: str) -> Path:
     """Where the product ``key`` (e.g. ``100kmE40N24/2024-01-15/s2``) of ``product`` is written."""
     return load_settings().data_dir / product / key
+
+
+@contextmanager
+def unit_claim(product: str, key: str, *, overwrite: bool, dc: datacube.Datacube) -> Iterator[Elsewhere | Exists | None]:
+    """Claim the unit ``key`` of ``product`` for the block. Yields None when it is this run's to compute, else the
+    outcome that ends it here: ``Elsewhere`` (another run holds it) or ``Exists`` (a run finished it since this one
+    looked, and ``overwrite`` is off). Runs that overlap thus compute each unit once between them."""
+    with claim(f"{product}/{key}") as mine:
+        ds_id = dataset_id(product, key)
+        if not mine:
+            yield Elsewhere(unit=key)
+        elif not overwrite and dc.index.datasets.has(ds_id):
+            yield Exists(unit=key, id=ds_id, path=product_folder(product, key))
+        else:
+            yield None
 
 
 def write_dataset(

@@ -180,7 +180,14 @@ def test_db_env_and_prefect_status_on_a_private_state_folder(capsys, monkeypatch
             assert f"running on 127.0.0.1:{port}" in capsys.readouterr().out
             assert main(["env"]) == 0
             exports = capsys.readouterr().out
-            assert f"export ODC_SNOWLAND_DB_URL='postgresql+psycopg2://postgres@127.0.0.1:{port}/snowland'" in exports
+            writer = (f"postgresql+psycopg2://snowland_writer@127.0.0.1:{port}/snowland"
+                      f"?passfile={tmp_path / 'pg' / 'secrets' / 'writer.pgpass'}")
+            assert f"export ODC_SNOWLAND_DB_URL='{writer}'" in exports
+            passwords = [p.read_text().strip().rsplit(":", 1)[1] for p in (tmp_path / "pg" / "secrets").iterdir()]
+            assert len(passwords) == 4 and not any(p in exports for p in passwords), "a password was printed"
+            from odc_config.settings import load_settings
+
+            assert not any(p in repr(load_settings()) for p in passwords)
             assert main(["db", "down"]) == 0
             assert f"stopped on 127.0.0.1:{port}" in capsys.readouterr().out
             assert main(["prefect", "status"]) == 0

@@ -3,9 +3,11 @@ pieces name each other consistently; and flows/run/cluster.py builds the cluster
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -64,6 +66,22 @@ def _strict(schema: dict) -> dict:
 
 
 @pytest.fixture(scope="module")
+def secrets(tmp_path_factory) -> tuple[Path, list[dict]]:
+    """The database Secrets as a user makes them: infra/k8s/secrets/generate.sh into a copy of that folder,
+    rendered by kustomize; (the folder, the Secrets)."""
+    folder = tmp_path_factory.mktemp("k8s-secrets")
+    shutil.copy(K8S_DIR / "secrets" / "kustomization.yaml", folder)
+    subprocess.run([K8S_DIR / "secrets" / "generate.sh", folder], capture_output=True, check=True)
+    out = subprocess.run([shutil.which("kubectl"), "kustomize", str(folder)], capture_output=True, text=True,
+                         check=True).stdout
+    return folder, [d for d in yaml.safe_load_all(out) if d]
+
+
+def _secret(docs: list[dict], name: str) -> dict[str, str]:
+    return {k: base64.b64decode(v).decode() for k, v in _one(docs, "Secret", name)["data"].items()}
+
+
+@pytest.fixture(scope="module")
 def daskcluster_schema() -> dict:
     """The openAPIV3Schema of the DaskCluster CRD shipped in the dask-kubernetes wheel, with the object envelope."""
     import dask_kubernetes
@@ -89,7 +107,7 @@ def _validation_errors(schema: dict, doc: dict) -> list[str]:
 
 def test_every_rendered_manifest_passes_strict_validation(rendered):
     kinds = {d["kind"] for d in rendered}
-    assert {"Namespace", "StatefulSet", "Job", "Deployment", "Service", "ConfigMap", "Secret",
+    assert {"Namespace", "StatefulSet", "Job", "Deployment", "Service", "ConfigMap",
             "PersistentVolumeClaim", "DaskCluster"} <= kinds
     failures = []
     for doc in rendered:
@@ -101,6 +119,63 @@ def test_every_rendered_manifest_passes_strict_validation(rendered):
             failures.append(f"{doc['kind']}/{doc['metadata']['name']}: {str(err).splitlines()[0]}")
     assert not failures, "\n".join(failures)
     assert {d["metadata"].get("namespace") for d in rendered if d["kind"] != "Namespace"} == {"snowland"}
+
+
+def test_the_rendered_manifests_hold_no_password(secrets):
+    text = subprocess.run([shutil.which("kubectl"), "kustomize", str(K8S_DIR)], capture_output=True, text=True,
+                          check=True).stdout
+    docs = [d for d in yaml.safe_load_all(text) if d]
+    assert "Secret" not in {d["kind"] for d in docs}
+    assert not re.search(r"://[^/\s:@]+:[^/\s@]+@", text), "a URL with a password"
+    assert not re.search(r"(?i)password\s*[=:]\s*['\"]?[A-Za-z0-9]", text.replace(":'", "")), "a password value"
+    assert "change-me" not in text
+    passwords = {v for name in ("snowland-postgis",) for k, v in _secret(secrets[1], name).items()}
+    assert len(passwords) == 5 and not any(p in text for p in passwords)
+    tracked = subprocess.run(["git", "ls-files", "infra/k8s"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    assert not [f for f in tracked if f.endswith(".env") and f != "infra/k8s/config.env"], "a secret file is committed"
+
+
+def test_each_component_connects_with_its_own_role(rendered, secrets):
+    def secret_refs(doc: dict) -> set[str]:
+        found = re.findall(r"'(?:secretRef|secretKeyRef)': \{[^}]*'name': '([^']+)'", str(doc))
+        return set(found)
+
+    assert secret_refs(_one(rendered, "Job", "snowland-init")) == {"snowland-db-owner"}
+    assert secret_refs(_one(rendered, "DaskCluster", "snowland-dask")) == {"snowland-db-writer"}
+    pool = json.loads(_one(rendered, "ConfigMap", "snowland-prefect-pool")["data"]["kubernetes-job-template.json"])
+    assert secret_refs(pool) == {"snowland-db-writer"}  # every flow run
+    assert secret_refs(_one(rendered, "Deployment", "prefect-server")) == {"snowland-prefect-db"}
+    assert secret_refs(_one(rendered, "StatefulSet", "snowland-postgis")) == {"snowland-postgis"}
+    assert not secret_refs(_one(rendered, "Deployment", "prefect-worker"))
+    users = {name: urlparse(next(iter(_secret(secrets[1], name).values()))).username
+             for name in ("snowland-db-owner", "snowland-db-writer", "snowland-db-reader", "snowland-prefect-db")}
+    assert users == {"snowland-db-owner": "snowland_owner", "snowland-db-writer": "snowland_writer",
+                     "snowland-db-reader": "snowland_reader", "snowland-prefect-db": "prefect"}
+    server = _secret(secrets[1], "snowland-postgis")
+    for name, key in (("snowland-db-owner", "SNOWLAND_OWNER_PASSWORD"), ("snowland-db-writer", "SNOWLAND_WRITER_PASSWORD"),
+                      ("snowland-db-reader", "SNOWLAND_READER_PASSWORD"), ("snowland-prefect-db", "PREFECT_DB_PASSWORD")):
+        assert urlparse(next(iter(_secret(secrets[1], name).values()))).password == server[key]
+    init = _one(rendered, "ConfigMap", "snowland-postgis-init")["data"]["init-roles.sh"]
+    assert all(f":'{role}_password'" in init for role in ("owner", "writer", "reader", "prefect"))
+
+
+def test_make_k8s_render_refuses_a_placeholder_or_a_missing_secret(secrets, tmp_path):
+    def render(folder: Path) -> subprocess.CompletedProcess:
+        return subprocess.run(["make", "-s", "k8s-render", f"K8S_SECRETS={folder}"], cwd=PROJECT_ROOT,
+                              capture_output=True, text=True, check=False)
+
+    missing = render(tmp_path)
+    assert missing.returncode != 0 and "run infra/k8s/secrets/generate.sh" in missing.stderr
+    for placeholder in ("change-me", "CHANGE_ME", "<password>", ""):
+        for f in secrets[0].glob("*.env"):
+            shutil.copy(f, tmp_path / f.name)
+        (tmp_path / "writer.env").write_text(
+            f"ODC_CLUSTER_DB_URL=postgresql+psycopg2://snowland_writer:{placeholder}@snowland-postgis:5432/odc\n")
+        refused = render(tmp_path)
+        assert refused.returncode != 0 and "placeholder" in refused.stderr, (placeholder, refused.stderr)
+    assert not (PROJECT_ROOT / "out" / "snowland-k8s-secrets.yaml").exists() or \
+        placeholder not in (PROJECT_ROOT / "out" / "snowland-k8s-secrets.yaml").read_text()
 
 
 def test_strict_validation_refuses_a_misspelt_field(rendered):
@@ -119,10 +194,10 @@ def test_the_daskcluster_fits_the_operators_crd_schema(rendered, daskcluster_sch
     assert len(_validation_errors(daskcluster_schema, broken)) == 2
 
 
-def test_the_pieces_name_each_other(rendered):
-    names = {(d["kind"], d["metadata"]["name"]) for d in rendered}
+def test_the_pieces_name_each_other(rendered, secrets):
+    names = {(d["kind"], d["metadata"]["name"]) for d in [*rendered, *secrets[1]]}
     config = _one(rendered, "ConfigMap", "snowland-config")["data"]
-    secret_keys = set(_one(rendered, "Secret", "snowland-db")["data"])
+    secret_keys = set(_secret(secrets[1], "snowland-db-writer")) & set(_secret(secrets[1], "snowland-db-owner"))
     refs = []
 
     def walk(node):
@@ -234,7 +309,7 @@ def test_local_workers_get_the_datacube_and_gdal_settings(database):
         assert len(client.scheduler_info()["workers"]) == 1
     assert profiled is config.profile
     assert seen["ODC_ENVIRONMENT"] == os.environ["ODC_ENVIRONMENT"]
-    assert seen[f"ODC_{seen['ODC_ENVIRONMENT'].upper()}_DB_URL"].endswith(f":{database.port}/{database.db_name}")
+    assert seen[f"ODC_{seen['ODC_ENVIRONMENT'].upper()}_DB_URL"] == database.url("writer")  # the writer's
     assert seen["GDAL_DISABLE_READDIR_ON_OPEN"] == config.worker_env["GDAL_DISABLE_READDIR_ON_OPEN"]
     assert {k: seen[k] for k in config.worker_allocator} == dict(config.worker_allocator)  # set before start
 

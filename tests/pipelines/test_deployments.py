@@ -52,6 +52,7 @@ def test_prefect_yaml_is_a_valid_prefect_project_file():
 
 @pytest.mark.parametrize("deployment", _deployments(), ids=lambda d: d["name"])
 def test_every_deployment_loads_and_its_parameters_fit_the_flow(deployment, monkeypatch):
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig
     from prefect.flows import load_flow_from_entrypoint
     from prefect.schedules import Cron
     from prefect.utilities.callables import parameter_schema
@@ -63,8 +64,11 @@ def test_every_deployment_loads_and_its_parameters_fit_the_flow(deployment, monk
     runner = flow.to_deployment(name=deployment["name"], parameters=deployment["parameters"], schedules=schedules,
                                 tags=deployment.get("tags"), description=deployment.get("description"),
                                 work_pool_name=deployment["work_pool"]["name"],
-                                job_variables=deployment["work_pool"].get("job_variables") or {})
+                                job_variables=deployment["work_pool"].get("job_variables") or {},
+                                concurrency_limit=ConcurrencyLimitConfig(**deployment["concurrency_limit"]))
     assert runner.entrypoint == deployment["entrypoint"]
+    assert runner.concurrency_limit == 1, "a schedule must never overlap itself"
+    assert runner.concurrency_options.collision_strategy in ("CANCEL_NEW", "ENQUEUE")
     assert set(deployment["parameters"]) <= set(parameter_schema(flow).properties)
     for schedule in deployment["schedules"]:  # what each scheduled run receives must satisfy the signature
         flow.validate_parameters({**deployment["parameters"], **(schedule.get("parameters") or {})})

@@ -279,3 +279,73 @@ def test_real_theia_landsat8_crops_with_the_oso_polygons_say_that_no_polygon_cov
         train_land_cover(reference=str(shp), years=[2016], options=TrainingOptions(
             product="theia_l8_n2a", mapping="oso17_to_oso23", column="CODE", drop_rare=True, runs=2))
     assert not dc.find_datasets(product="land_cover_model", time=("2016-01-01", "2016-12-31"))
+
+
+def _no_current_maps(dc, model: str) -> set[str]:
+    """Remove the current year's yearly maps (index and files); the units (cell keys) the model maps."""
+    import shutil
+
+    from flows.storage.writer import product_folder
+
+    for old in dc.find_datasets(product="land_cover", time=(f"{CURRENT}-01-01", f"{CURRENT}-12-31")):
+        dc.index.datasets.archive([str(old.id)])
+        dc.index.datasets.purge([str(old.id)])
+    cells = {f"{c}/{CURRENT}/oso23" for c in _model_cells(dc, model)}
+    for key in cells:
+        shutil.rmtree(product_folder("land_cover", key), ignore_errors=True)
+    return cells
+
+
+def _assert_each_map_once(dc, cells: set[str]) -> None:
+    from flows.storage.writer import product_folder
+
+    found = dc.find_datasets(product="land_cover", time=(f"{CURRENT}-01-01", f"{CURRENT}-12-31"))
+    assert sorted(d.metadata_doc["label"].split("_", 2)[-1] for d in found) == sorted(
+        k.replace("/", "_") for k in cells)
+    assert all((product_folder("land_cover", k) / "odc-metadata.yaml").exists() for k in cells)
+    assert not [p for k in cells for p in product_folder("land_cover", k).parent.glob(".*")], "half-written"
+
+
+MAP_STEPS = {  # a cell map's steps, by the function the worker calls there
+    "load": ("flows.pipelines.landcover.maps", "reflectance_series"),
+    "compute": ("products.landcover.classify", "predict_map"),
+    "write": ("flows.storage.writer", "_write_cogs"),
+    "index": ("flows.storage.writer", "add_dataset"),
+}
+
+
+@pytest.mark.parametrize("at", list(MAP_STEPS))
+def test_a_worker_killed_at_each_step_of_a_land_cover_map_loses_and_duplicates_nothing(dc, lc_sim, truth, at):
+    from distributed import default_client
+    from helpers import KILL, arm_workers
+
+    model = _model(truth, PAST, runs=2)
+    cells = _no_current_maps(dc, model)
+    module, name = MAP_STEPS[at]
+    arm_workers(default_client(), module=module, name=name, action=KILL)
+    first = land_cover(year=CURRENT, model=model)
+    again = land_cover(year=CURRENT, model=model)
+    for failure in first.failed:  # a map whose every try died is reported with the cause
+        assert "KilledWorker" in failure.reason or "worker" in failure.reason.lower(), failure.reason
+    assert not again.failed, again.summary()
+    written = {o.unit for o in first.written} | {o.unit for o in again.written}
+    assert not {o.unit for o in first.written} & {o.unit for o in again.written}, "a map was written twice"
+    assert written == cells
+    _assert_each_map_once(dc, cells)
+
+
+def test_two_land_cover_runs_at_once_map_each_cell_once_between_them(dc, lc_sim, truth):
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = _model(truth, PAST, runs=2)
+    cells = _no_current_maps(dc, model)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        one, other = (run.result() for run in [pool.submit(land_cover, year=CURRENT, model=model) for _ in range(2)])
+
+    for report in (one, other):
+        assert not report.failed, report.summary()
+        assert {o.unit for o in report} == cells
+    written = {o.unit for o in one.written} | {o.unit for o in other.written}
+    assert not {o.unit for o in one.written} & {o.unit for o in other.written}, "a cell was mapped by both runs"
+    assert written == cells
+    _assert_each_map_once(dc, cells)

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 from distributed.diagnostics.plugin import SchedulerPlugin
-from helpers import free_port
+from helpers import FULL_DISK, KILL, arm_workers, free_port
 
 CORNER = (4_000_000.0, 2_400_000.0)  # 100kmE39N23, 100kmE39N24, 100kmE40N23, 100kmE40N24 meet here
-PERIOD = ("2024-01-10", "2024-01-25")
+PERIOD = ("2024-01-10", "2024-01-31")
 KILL_PERIOD = ("2024-01-10", "2024-01-17")
 DB_PERIOD = ("2024-01-18", "2024-01-25")
+OVERLAP_PERIOD = ("2024-01-26", "2024-01-31")
 
 
 @pytest.fixture(scope="module")
@@ -110,12 +111,14 @@ class StopDatabaseOnceIndexed(SchedulerPlugin):
 
     name = "stop-database-once-indexed"
 
-    def __init__(self, database) -> None:
-        self.database, self.stopped = database, False
+    def __init__(self, database, *, restart: bool = False) -> None:
+        self.database, self.restart, self.stopped = database, restart, False
 
     def transition(self, key, start, finish, *args, **kwargs) -> None:
         if not self.stopped and finish == "memory" and _indexed_keys(DB_PERIOD):
             self.database.down()
+            if self.restart:  # at once: the units in flight meet a server that went away and came back
+                self.database.up()
             self.stopped = True
 
 
@@ -298,10 +301,189 @@ def test_a_process_keeps_one_connection_pool_and_reopens_it_after_a_restart(own_
 
 def _count_backends(db) -> int:
     """Client connections to the index database, counted from a connection of its own (not included)."""
-    import psycopg2
+    return int(db.psql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid() AND backend_type = 'client backend'", database=db.db_name))
 
-    with psycopg2.connect(host="127.0.0.1", port=db.port, user="postgres", dbname=db.db_name) as conn, \
-            conn.cursor() as cur:
-        cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND pid <> pg_backend_pid()")
-        return cur.fetchone()[0]
+
+def test_two_snow_runs_at_once_compute_each_unit_once_between_them(own_index, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from distributed import Client, LocalCluster
+
+    from flows.pipelines.snow_cover import find_snow_jobs, snow_cover
+
+    jobs = {j.key for j in find_snow_jobs(time=OVERLAP_PERIOD)}
+    assert len(jobs) >= 4
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster), ThreadPoolExecutor(max_workers=2) as pool:
+        monkeypatch.setenv("SNOWLAND_DASK_ADDRESS", cluster.scheduler_address)
+        runs = [pool.submit(snow_cover, start=OVERLAP_PERIOD[0], end=OVERLAP_PERIOD[1]) for _ in range(2)]
+        one, other = (run.result() for run in runs)
+
+    for report in (one, other):
+        assert not report.failed, report.summary()
+        assert _units(report) == jobs
+    assert not _units(one.written) & _units(other.written), "a unit was computed by both runs"
+    written = _units(one.written) | _units(other.written)
+    assert written == jobs - _units(one.skipped) - _units(other.skipped)
+    for report, peer in ((one, other), (other, one)):  # what a run left to the other, the other wrote or skipped
+        assert _units(report.exists) | _units(report.elsewhere) <= _units(peer.written) | _units(peer.skipped)
+    _assert_each_product_once(OVERLAP_PERIOD, written)
+
+
+# --- the fault table (README): a worker killed at each step of a unit, a full disk, a corrupt input, the flow's own
+# process killed, the database restarted; each ends with every product once, none half-written, the reason said -----
+
+KILL_AT = {  # a unit's steps, by the function the worker calls there (looked up by name at call time)
+    "load": ("flows.pipelines.snow_cover", "load"),
+    "compute": ("flows.pipelines.snow_cover", "detect_snow"),
+    "write": ("flows.storage.writer", "_write_cogs"),
+    "index": ("flows.storage.writer", "add_dataset"),
+}
+def _forget(period: tuple[str, str]) -> None:
+    """Remove the period's snow products, from the index and from disk, so that a case starts from none."""
+    import shutil
+
+    from flows.storage.index import connect
+
+    dc = connect()
+    found = [str(d.id) for d in dc.find_datasets(product="snow_cover", time=(period[0], f"{period[1]}T23:59:59"))]
+    if found:
+        dc.index.datasets.archive(found)
+        dc.index.datasets.purge(found)
+    root = _products_dir()
+    for folder in root.glob("*/*") if root.exists() else []:
+        if period[0] <= folder.name.lstrip(".").split(".")[0] <= period[1]:
+            shutil.rmtree(folder)
+
+
+def _run_with(action: str, at: str, period: tuple[str, str], monkeypatch):
+    """A snow run on a cluster of two workers, each armed to do ``action`` the first time it reaches ``at``; then
+    a re-run on the same cluster. Returns (the units, the first report, the re-run's report)."""
+    from distributed import Client, LocalCluster
+
+    from flows.pipelines.snow_cover import find_snow_jobs, snow_cover
+
+    _forget(period)
+    jobs = find_snow_jobs(time=period)
+    module, name = KILL_AT[at]
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        monkeypatch.setenv("SNOWLAND_DASK_ADDRESS", cluster.scheduler_address)
+        arm_workers(client, module=module, name=name, action=action)
+        first = snow_cover(start=period[0], end=f"{period[1]}T23:59:59")
+        again = snow_cover(start=period[0], end=f"{period[1]}T23:59:59")
+    return jobs, first, again
+
+
+@pytest.mark.parametrize("at", list(KILL_AT))
+def test_a_worker_killed_at_each_step_of_a_snow_unit_loses_and_duplicates_nothing(own_index, monkeypatch, at):
+    jobs, first, again = _run_with(KILL, at, KILL_PERIOD, monkeypatch)
+    assert not again.failed, again.summary()
+    for failure in first.failed:  # a unit whose workers all died is reported, with the cause
+        assert "KilledWorker" in failure.reason or "worker" in failure.reason.lower(), failure.reason
+    done = _units(first.written) | _units(again.written)
+    assert not _units(first.written) & _units(again.written), "a unit was written twice"
+    assert done | _units(again.skipped) == {j.key for j in jobs}
+    _assert_each_product_once(KILL_PERIOD, done | (_units(again.exists) - _units(again.skipped)))
+
+
+def test_a_full_disk_while_writing_fails_the_unit_with_its_reason_and_leaves_nothing_half_written(own_index,
+                                                                                                   monkeypatch):
+    _, first, again = _run_with(FULL_DISK, "write", DB_PERIOD, monkeypatch)
+    assert first.failed and all("No space left on device" in f.reason for f in first.failed), first.summary()
+    assert len(first.failed) <= 2  # one per worker: the disk is "full" once in each
+    assert not again.failed, again.summary()
+    assert _units(again.written) == _units(first.failed)
+    _assert_each_product_once(DB_PERIOD, _units(first.written) | _units(again.written))
+
+
+def test_a_corrupt_input_cog_between_indexing_and_loading_is_reported_and_a_repaired_one_is_used(own_index,
+                                                                                               monkeypatch):
+    import shutil
+    from urllib.parse import urljoin, urlparse
+
+    from flows.pipelines.snow_cover import find_snow_jobs, snow_cover
+    from flows.storage.index import connect
+
+    _forget(OVERLAP_PERIOD)
+    job = next(j for j in find_snow_jobs(time=OVERLAP_PERIOD) if j.product == "s2_l2a")
+    scene = next(d for d in connect().find_datasets(product="s2_l2a", time=(job.day, f"{job.day}T23:59:59")))
+    band = Path(urlparse(urljoin(scene.uris[0], scene.metadata_doc["measurements"]["red"]["path"])).path)
+    saved = band.with_name(f".{band.name}.saved")
+    shutil.copy2(band, saved)
+    try:
+        band.write_bytes(b"II*\x00 not a GeoTIFF any more")
+        first = snow_cover(start=job.day, end=f"{job.day}T23:59:59", cells=[job.cell], products=["s2_l2a"])
+    finally:
+        shutil.move(saved, band)
+    (said,) = [o for o in first if o.unit == job.key]
+    assert said.status in ("skipped", "failed") and band.name in said.reason, said  # the file is named
+    assert job.key not in _folders(OVERLAP_PERIOD)[0] and job.key not in _indexed_keys(OVERLAP_PERIOD)
+    again = snow_cover(start=job.day, end=f"{job.day}T23:59:59", cells=[job.cell], products=["s2_l2a"])
+    assert job.key in _units(again.written)
+
+
+def test_the_flow_process_killed_mid_run_and_run_again_loses_and_duplicates_nothing(own_index, monkeypatch):
+    import subprocess
+    import sys
+    import time
+
+    from distributed import Client, LocalCluster
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.pipelines.snow_cover import find_snow_jobs, snow_cover
+
+    _forget(KILL_PERIOD)
+    jobs = find_snow_jobs(time=KILL_PERIOD)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster):
+        monkeypatch.setenv("SNOWLAND_DASK_ADDRESS", cluster.scheduler_address)
+        env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+               "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+        run = subprocess.Popen([sys.executable, "-m", "flows.cli", "snow", "--start", KILL_PERIOD[0], "--end",
+                                KILL_PERIOD[1]], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 600
+        while not _folders(KILL_PERIOD)[0] and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        run.kill()  # SIGKILL: no clean-up of its own
+        run.wait()
+        assert _folders(KILL_PERIOD)[0], "the run was killed before it wrote a product"
+        written = set()
+        while True:  # a unit the killed run had sent to a worker goes on there, under its claim, to its end
+            again = snow_cover(start=KILL_PERIOD[0], end=KILL_PERIOD[1])
+            assert not again.failed, again.summary()
+            written |= _units(again.written)
+            if not again.elsewhere or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+    assert not again.elsewhere
+    assert _units(again.written) | _units(again.exists) | _units(again.skipped) == {j.key for j in jobs}
+    assert _units(again.exists) - written, "what the killed run finished is kept, not computed again"
+    _assert_each_product_once(KILL_PERIOD, _units(again.written) | _units(again.exists))
+
+
+def test_the_database_restarted_mid_run_costs_retries_only(own_index, monkeypatch):
+    from distributed import default_client
+
+    from flows.pipelines.snow_cover import find_snow_jobs, snow_cover, snow_cover_task
+
+    monkeypatch.setattr(snow_cover_task, "retry_delay_seconds", [0.5, 1, 2])
+    _forget(DB_PERIOD)
+    jobs = find_snow_jobs(time=DB_PERIOD)
+    scheduler = default_client().cluster.scheduler
+    restarter = StopDatabaseOnceIndexed(own_index, restart=True)
+    scheduler.add_plugin(restarter)
+    try:
+        first = snow_cover(start=DB_PERIOD[0], end=DB_PERIOD[1])
+    finally:
+        scheduler.remove_plugin(name=restarter.name)
+    assert restarter.stopped, "no product was indexed"
+    for failure in first.failed:
+        assert "Traceback" not in failure.reason, failure.reason
+    again = snow_cover(start=DB_PERIOD[0], end=DB_PERIOD[1])
+    assert not again.failed, again.summary()
+    assert _units(again.written) <= _units(first.failed)
+    _assert_each_product_once(DB_PERIOD, _units(first.written) | _units(again.written) | _units(again.exists))
+    assert _units(first.written) | _units(again.written) | _units(again.skipped) | _units(first.skipped) >= \
+        {j.key for j in jobs} - _units(first.exists)

@@ -46,15 +46,14 @@ from flows.pipelines.landcover.train import (
 )
 from flows.run.cluster import flow_client
 from flows.run.fanout import on_cluster
-from flows.run.outcomes import Exists, Outcome, Report, Skipped, gather
+from flows.run.outcomes import Outcome, Report, Skipped, gather
 from flows.run.retry import TRANSIENT_RETRIES
 from flows.run.say import log, user_errors_in_one_line
 from flows.storage import properties as prop
-from flows.storage.eo3 import dataset_id
 from flows.storage.grid import Cell, aligned_geobox, cells_covering, footprint
 from flows.storage.index import connect
 from flows.storage.models import load_model
-from flows.storage.writer import product_folder, write_dataset
+from flows.storage.writer import unit_claim, write_dataset
 from products.landcover import classify, nrt
 from products.landcover.nomenclature import NODATA
 from products.landcover.sieve import min_pixels, sieve
@@ -91,15 +90,17 @@ def map_cell(job: MapJob, *, area_wkt: str | None, min_mapping_unit_m2: float, o
 
 
 def map_cell_unit(job: MapJob, *, area_wkt: str | None, min_mapping_unit_m2: float, overwrite: bool) -> Outcome:
-    """One cell's map, written and indexed; skipped with its reason when no valid acquisition covers it."""
+    """One cell's map under its claim, written and indexed; skipped with its reason when no valid acquisition covers
+    it."""
     dc = connect()
-    out_id = dataset_id(job.product, job.key)
-    if not overwrite and dc.index.datasets.has(out_id):
-        return Exists(unit=job.key, id=out_id, path=product_folder(job.product, job.key))
-    try:
-        return _map_cell(dc, job, area_wkt=area_wkt, min_mapping_unit_m2=min_mapping_unit_m2, overwrite=overwrite)
-    except NoValidDateError as err:
-        return Skipped(unit=job.key, reason=str(err))
+    with unit_claim(job.product, job.key, overwrite=overwrite, dc=dc) as ended:
+        if ended is not None:
+            return ended  # another run is on it, or has made it
+        try:
+            return _map_cell(dc, job, area_wkt=area_wkt, min_mapping_unit_m2=min_mapping_unit_m2,
+                             overwrite=overwrite)
+        except NoValidDateError as err:
+            return Skipped(unit=job.key, reason=str(err))
 
 
 def _map_cell(dc, job: MapJob, *, area_wkt: str | None, min_mapping_unit_m2: float, overwrite: bool) -> Outcome:

@@ -1,2 +1,0 @@
--- The postgis image creates the ODC database (POSTGRES_DB); the Prefect server gets its own.
-CREATE DATABASE prefect;

@@ -1,0 +1,69 @@
+"""Unit claims: one holder at a time, gone with a dead holder, and a claimed unit is left to its holder by a flow."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_claim_has_one_holder_at_a_time_and_is_free_again_after_it(database):
+    from flows.run.claims import claim
+
+    unit, other_unit = "snow_cover/100kmE40N24/2024-01-15/s2", "snow_cover/100kmE40N24/2024-01-20/s2"
+    with claim(unit) as first, claim(unit) as second, claim(other_unit) as other:
+        assert first and not second and other
+    with claim("snow_cover/100kmE40N24/2024-01-15/s2") as again:
+        assert again
+
+
+def test_a_killed_holder_does_not_block_its_unit(database):
+    from flows.run.claims import claim
+
+    script = ("import time\nfrom flows.run.claims import claim\n"
+              "with claim('land_cover/100kmE41N24/2024/oso17') as mine:\n"
+              "    print(mine, flush=True)\n    time.sleep(600)\n")
+    holder = subprocess.Popen([sys.executable, "-c", script],
+                              env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "True"
+        with claim("land_cover/100kmE41N24/2024/oso17") as mine:
+            assert not mine
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+        holder.stdout.close()
+    deadline = time.monotonic() + 30  # the server notices the closed socket at once; a loaded machine may lag
+    while True:
+        with claim("land_cover/100kmE41N24/2024/oso17") as mine:
+            if mine or time.monotonic() > deadline:
+                break
+        time.sleep(0.2)
+    assert mine, "the claim of a killed process still blocks its unit"
+
+
+def test_units_another_run_holds_are_reported_in_progress_elsewhere(simulated):
+    from contextlib import ExitStack
+
+    from conftest import SIM_PERIOD
+
+    from flows.pipelines.snow_cover import find_snow_jobs, snow_cover
+    from flows.run.claims import claim
+    from flows.run.outcomes import Elsewhere
+
+    last = max(job.day for job in find_snow_jobs(time=SIM_PERIOD))
+    day = last, f"{last}T23:59:59"
+    jobs = find_snow_jobs(time=day)
+    with ExitStack() as held:
+        assert all(held.enter_context(claim(f"snow_cover/{job.key}")) for job in jobs)
+        report = snow_cover(start=day[0], end=day[1])
+    assert not report.written and not report.failed
+    assert {o.unit for o in report.elsewhere} | {o.unit for o in report.exists} == {j.key for j in jobs}
+    assert report.elsewhere and all(isinstance(o, Elsewhere) for o in report.elsewhere)
+    assert ("in progress elsewhere", "another run is computing it") in {(r[1], r[3]) for r in report.rows()}
+    assert f"{len(report.elsewhere)} in progress elsewhere" in report.summary()
