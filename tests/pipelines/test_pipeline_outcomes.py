@@ -73,7 +73,7 @@ def _bad_calls(reference: Path) -> list[tuple[str, str, dict]]:
         ("landcover.maps", "cells", {"year": 2024, "model": "no-model", "cells": ["NOTACELL"]}),
         ("landcover.maps:land_cover_key_date", "key_date", {"year": 2024, "key_date": "june", "model": "no-model"}),
         ("landcover.maps:land_cover_key_date", "mapping", {"year": 2024, "key_date": "july", "reference": str(reference),
-                                                           "mapping": "no_such_mapping"}),
+                                                           "options": {"mapping": "no_such_mapping"}}),
         ("landcover.train", "reference", {"reference": str(reference.with_name("missing.gpkg")), "years": [2022]}),
         ("landcover.train", "years", {"reference": str(reference), "years": []}),
     ]
