@@ -59,7 +59,7 @@ def platform_of(code: int) -> str | None:
 def next_day(*, previous: xr.Dataset, scenes: Sequence[Scene], window_days: int = WINDOW_DAYS) -> xr.Dataset:
     """Day D's map from day D-1's and day D's scenes: a clear scene pixel (the first in ``scenes`` order) is
     the new observation, aged 0; elsewhere D-1's observation ages by a day and lapses past the window."""
-    _check_window(window_days)
+    check_window(window_days)
     nodata = previous.snow == NODATA
     older = previous.age.astype("int16") + 1
     kept = (previous.age != NONE) & (older < window_days) & ~nodata
@@ -82,7 +82,7 @@ def from_window(*, days: Sequence[Sequence[Scene]], like: xr.DataArray, window_d
     Each pixel takes the clear observation of the most recent day that has one. ``like`` gives the grid;
     ``outside`` (True where there is no data) the nodata pixels. With no scene in the window every pixel inside
     is 205, no observation."""
-    _check_window(window_days)
+    check_window(window_days)
     if len(days) > window_days:
         raise BadInputError(f"{len(days)} days of scenes given for a window of {window_days} days")
     nodata = xr.zeros_like(like, dtype=bool) if outside is None else outside.astype(bool)
@@ -133,6 +133,7 @@ def _finish(found: xr.Dataset, *, nodata: xr.DataArray) -> xr.Dataset:
     return out
 
 
-def _check_window(window_days: int) -> None:
+def check_window(window_days: int) -> None:
+    """A window of 1 to 254 days (255 is the ``age`` of no observation), or a BadInputError."""
     if isinstance(window_days, bool) or not isinstance(window_days, int | np.integer) or not 1 <= window_days < NONE:
         raise BadInputError(f"window_days must be a whole number of days from 1 to 254, got {window_days!r}")

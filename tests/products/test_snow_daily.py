@@ -104,3 +104,15 @@ def test_a_bad_window_is_refused(window_days):
 def test_an_unknown_platform_is_refused_by_name():
     with pytest.raises(BadInputError, match="'spot-5'"):
         scene([[0] * 3] * 2, platform="spot-5")
+
+
+def test_the_product_definition_names_the_platforms_of_the_sensor_codes():
+    from pathlib import Path
+
+    import yaml
+
+    doc = yaml.safe_load((Path(__file__).parents[2] / "products/snow/snow_daily.odc-product.yaml").read_text())
+    sensor = next(m for m in doc["measurements"] if m["name"] == "sensor")
+    values = sensor["flags_definition"]["sensor"]["values"]
+    assert {code: name for code, name in values.items() if code != NONE} == {
+        sensor_code(p): p for p in ("sentinel-2a", "sentinel-2b", "sentinel-2c", "landsat-8", "landsat-9")}
