@@ -1,4 +1,5 @@
-"""``snowland snow``, ``season`` and ``validate-snow``: the snow-cover and snow-season flows, and their scores."""
+"""``snowland snow``, ``snow-daily``, ``season`` and ``validate-snow``: the snow-cover, snow-daily and snow-season
+flows, and their scores."""
 
 from __future__ import annotations
 
@@ -24,6 +25,17 @@ def cmd_snow(args: argparse.Namespace) -> int:
     report = snow_cover(start=args.start, end=args.end, since_days=args.since_days, cells=args.cell, bbox=args.bbox,
                         products=args.product or list(SNOW_INPUTS), overwrite=args.overwrite, params_file=args.params,
                         resolution=args.resolution, shaded_snow=args.shaded_snow)
+    show.report(report)
+    return 1 if report.failed else 0
+
+
+def cmd_snow_daily(args: argparse.Namespace) -> int:
+    from flows.pipelines.snow_daily import snow_daily
+
+    if args.start and args.end:
+        types.period(args.start, args.end)
+    report = snow_daily(start=args.start, end=args.end, cells=args.cell, window_days=args.window_days,
+                        resolution=args.resolution, overwrite=args.overwrite)
     show.report(report)
     return 1 if report.failed else 0
 
@@ -64,6 +76,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shaded-snow", action=argparse.BooleanOptionalAction, default=None,
                    help="LIS's shaded-snow test in relief shadow (default: on, or detect_shaded_snow of --params)")
     p.set_defaults(func=cmd_snow, product=None)
+
+    p = sub.add_parser("snow-daily", help="snow-daily flow: a gap-free snow map per cell and day from the latest "
+                       "clear snow_cover observation of a window of days")
+    p.add_argument("--start", type=types.day, help="first day (default: --end)")
+    p.add_argument("--end", type=types.day, help="last day (default: today, UTC)")
+    p.add_argument("--cell", action="append", type=types.cell,
+                   help="100 km EEA cell (repeatable; default: every cell with snow_cover in the period)")
+    p.add_argument("--window-days", type=types.positive_int, default=7, help="days an observation lasts (default 7)")
+    p.add_argument("--resolution", type=types.positive_float, default=20, help="pixel size in m (default 20)")
+    p.add_argument("--overwrite", action="store_true", help="recompute and replace existing maps")
+    p.set_defaults(func=cmd_snow_daily)
 
     p = sub.add_parser("season", help="snow-season flow: SCD, SOD, SMOD, NOBS, NSP of a hydrological year")
     p.add_argument("year", type=types.year, help="the year the season starts (1 September)")

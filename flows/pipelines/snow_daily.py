@@ -106,6 +106,10 @@ class CellDays:
         data = data.isel(time=0).drop_vars(["time", "platform"])
         return Scene(snow=data.snow, fsc=data.fsc_toc, platform=ds.metadata_doc["properties"]["eo:platform"])
 
+    def in_window(self, day: dt.date) -> list:
+        """The snow_cover datasets of the window that ends on ``day``."""
+        return [d for k in range(self.window_days) for d in self.datasets(day - dt.timedelta(days=k))]
+
     def window(self, day: dt.date) -> list[list[Scene]]:
         return [self.scenes(day - dt.timedelta(days=k)) for k in range(self.window_days)]
 
@@ -149,6 +153,18 @@ def read_day(days: CellDays, ds) -> xr.Dataset:
     return data.isel(time=0).drop_vars(["time", "platform"]).compute()
 
 
+def usable_previous(days: CellDays, day: dt.date, ds) -> xr.Dataset | None:
+    """An indexed day's map as D-1 of the next, or None (rebuild from the window) when its window now holds
+    snow_cover it did not see: a scene indexed late, after the map was made."""
+    seen = ds.metadata_doc["properties"].get(prop.INPUTS)
+    now = len(days.in_window(day))
+    if seen != now:
+        log(f"{daily_key(days.cell, day)} saw {seen} snow_cover product(s) of its window, which now holds {now}: "
+            "the next day is rebuilt from its window")
+        return None
+    return read_day(days, ds)
+
+
 def observed_percentages(counts: Mapping[str, np.ndarray]) -> dict[str, float | None]:
     """Snow and observed shares of the data pixels, from the written ``snow`` band's value counts."""
     snow = counts["snow"]
@@ -175,7 +191,7 @@ def snow_daily_unit(cell: str, *, start: str, end: str, window_days: int, resolu
             previous, day = None, day + dt.timedelta(days=1)
             continue
         if previous is None and dc.index.datasets.has(dataset_id(PRODUCT, before)):
-            previous = read_day(days, dc.index.datasets.get(dataset_id(PRODUCT, before)))
+            previous = usable_previous(days, day - dt.timedelta(days=1), dc.index.datasets.get(dataset_id(PRODUCT, before)))
         daily = compute_day(days, day, previous=previous)
         outcomes.append(write_day(days, day, daily, overwrite=overwrite))
         previous, day = daily, day + dt.timedelta(days=1)
@@ -183,7 +199,7 @@ def snow_daily_unit(cell: str, *, start: str, end: str, window_days: int, resolu
 
 
 def write_day(days: CellDays, day: dt.date, daily: xr.Dataset, *, overwrite: bool) -> Outcome:
-    window = [d for k in range(days.window_days) for d in days.datasets(day - dt.timedelta(days=k))]
+    window = days.in_window(day)
     properties: dict[str, Any] = {
         prop.WINDOW_DAYS: days.window_days,
         prop.INPUTS: len(window),

@@ -13,10 +13,13 @@ import rasterio
 import xarray as xr
 from helpers import purge
 
+from flows.ask.queries import snow_area
+from flows.cli import main
 from flows.pipelines.snow_cover import snow_cover
 from flows.pipelines.snow_daily import CellDays, compute_day, grid_refusal, read_day, snow_daily
 from flows.storage import properties as prop
 from flows.storage.eo3 import dataset_id
+from flows.storage.grid import Cell
 from flows.storage.index import sources_of
 from products.snow.codes import NO_OBSERVATION, NODATA
 from products.snow.daily import NONE, sensor_code
@@ -126,3 +129,32 @@ def test_snow_cover_on_another_grid_is_refused_by_its_id(dc, daily_run):
     utm = SimpleNamespace(id="def", metadata_doc={"crs": "EPSG:32632", "grids": {"default": {
         "transform": [20.0, 0.0, 400_000.0, 0.0, -20.0, 5_000_000.0, 0, 0, 1]}}})
     assert "EPSG:32632" in grid_refusal(utm, resolution=20.0)
+
+
+def test_the_command_and_the_snow_area_query_give_one_row_per_day(dc, daily_run, capsys):
+    assert main(["snow-daily", "--start", DAYS[0], "--end", DAYS[1], "--cell", CELL]) == 0
+    assert "7 already there" in capsys.readouterr().out
+    table = snow_area(Cell.parse(CELL).geometry, time=DAYS, product="snow_daily", dc=dc)
+    assert [str(d.date()) for d in table.date] == [f"2024-01-{d}" for d in range(11, 18)]
+    parts = table[["snow_km2", "no_snow_km2", "no_observation_km2", "no_data_km2"]].sum(axis=1)
+    assert np.allclose(parts, table.area_km2) and table.area_km2.iloc[0] == 10_000
+    assert table.snow_km2.iloc[0] == 0 and table.no_observation_km2.iloc[0] > 100
+    assert (table.snow_km2.iloc[1:] > 0).all() and (table.sensor == "all").all()
+    assert main(["query", "snow-area", "--bbox", "6.0", "44.98", "6.02", "45.0", "--time", *DAYS,
+                 "--product", "snow_daily"]) == 0
+
+
+def test_a_scene_indexed_late_makes_the_next_day_rebuild_from_its_window(dc, daily_run):
+    """Run last: it takes the Sentinel-2 product of 15 January away and back."""
+    late = next(d for d in dc.find_datasets(product="snow_cover", time=("2024-01-15", "2024-01-16")))
+    purge(dc, [str(late.id)])
+    stale = snow_daily(start="2024-01-15", end="2024-01-16", cells=[CELL], overwrite=True)
+    assert len(stale.replaced) == 2 and _day(dc, "2024-01-16").metadata_doc["properties"][prop.INPUTS] == 1
+    assert snow_cover(start="2024-01-15", end="2024-01-15", cells=[CELL]).written
+    snow_daily(start="2024-01-17", end="2024-01-17", cells=[CELL], overwrite=True)
+    day = dt.date(2024, 1, 17)
+    days = CellDays(CELL, start=day, end=day, window_days=7, resolution=20.0, dc=dc)
+    rebuilt = read_day(days, _day(dc, "2024-01-17"))
+    assert (rebuilt.age == 2).sum() > 1000, "the late scene's pixels are in"
+    xr.testing.assert_equal(rebuilt, compute_day(days, day, previous=None))
+    snow_daily(start="2024-01-15", end="2024-01-16", cells=[CELL], overwrite=True)
