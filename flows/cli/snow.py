@@ -49,7 +49,7 @@ def cmd_season(args: argparse.Namespace) -> int:
 
 
 def cmd_validate_snow(args: argparse.Namespace) -> int:
-    from flows.pipelines.validate_snow import format_scores, validate_snow
+    from flows.pipelines.validate_snow import format_daily, format_scores, validate_daily, validate_snow
 
     folder = simulation_dir(args.simulation)
     if not (folder / "truth" / "truth.json").is_file():
@@ -57,6 +57,8 @@ def cmd_validate_snow(args: argparse.Namespace) -> int:
                                "`snowland simulate --out`")
     scores = validate_snow(Path(folder))
     print(format_scores(scores) if scores else "no snow_cover dataset matches a simulated date")
+    daily = validate_daily(Path(folder))
+    print(format_daily(daily) if daily else "no snow_daily map over the simulated world")
     return 0
 
 
@@ -94,7 +96,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=cmd_season)
 
-    p = sub.add_parser("validate-snow", help="accuracy, kappa and zs of snow_cover against a simulation's truth")
+    p = sub.add_parser("validate-snow", help="accuracy, kappa and zs of snow_cover, and the daily map's "
+                       "accuracy by observation age, against a simulation's truth")
     p.add_argument("simulation", nargs="?", help=f"folder of a simulation (default: {DEFAULT_SIM_DIR}/ in "
                    "SNOWLAND_HOME)")
     p.set_defaults(func=cmd_validate_snow)

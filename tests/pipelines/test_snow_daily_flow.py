@@ -17,6 +17,7 @@ from flows.ask.queries import snow_area
 from flows.cli import main
 from flows.pipelines.snow_cover import snow_cover
 from flows.pipelines.snow_daily import CellDays, compute_day, grid_refusal, read_day, snow_daily
+from flows.pipelines.validate_snow import format_daily, simulated_world, validate_daily
 from flows.storage import properties as prop
 from flows.storage.eo3 import dataset_id
 from flows.storage.grid import Cell
@@ -142,6 +143,24 @@ def test_the_command_and_the_snow_area_query_give_one_row_per_day(dc, daily_run,
     assert (table.snow_km2.iloc[1:] > 0).all() and (table.sensor == "all").all()
     assert main(["query", "snow-area", "--bbox", "6.0", "44.98", "6.02", "45.0", "--time", *DAYS,
                  "--product", "snow_daily"]) == 0
+
+
+def test_validation_scores_the_daily_map_by_observation_age_against_the_ground_under_clouds(dc, simulated, daily_run,
+                                                                                            capsys):
+    world = simulated_world(simulated.out_dir)
+    day = dt.date(2024, 1, 15)
+    assert np.array_equal(world.ground_snow(day), world.state(day).snow), "the scenes' truth where the sky is clear"
+    result = validate_daily(simulated.out_dir, dc=dc)
+    assert result.days == 7
+    fresh, recent, older = (result.by_age[k] for k in ("0", "1-3", "4-7"))
+    assert fresh.n > 10_000 and recent.n > 10_000 and older.n > 1_000
+    assert fresh.accuracy >= 0.97, "as good as the scene products"
+    assert fresh.accuracy > recent.accuracy > older.accuracy > 0.8, "the snow line moves while observations age"
+    assert 0 < result.no_observation_share < 1 and 0 < result.scene_cloud_share < 1
+    table = format_daily(result)
+    assert "1-3" in table and "without observation in the window" in table
+    assert main(["validate-snow", str(simulated.out_dir)]) == 0
+    assert "daily map (snow_daily), 7 day(s)" in capsys.readouterr().out
 
 
 def test_a_scene_indexed_late_makes_the_next_day_rebuild_from_its_window(dc, daily_run):
