@@ -27,6 +27,8 @@ from flows.storage.index import CubeError, connect
 from flows.storage.load import load
 
 SNOW_CODES = {"snow_km2": 100, "no_snow_km2": 0, "cloud_km2": 205}
+DAILY_CODES = {"snow_km2": 100, "no_snow_km2": 0, "no_observation_km2": 205}  # snow_daily's 205: none in the window
+SNOW_AREA_PRODUCTS = ("snow_cover", "snow_daily")
 SEASON_BANDS = ("scd", "sod", "smod", "nobs", "nsp")
 LAND_COVER_PRODUCTS = ("land_cover", "land_cover_nrt")
 
@@ -143,40 +145,55 @@ def snow_area(
     time: tuple[str, str],
     resolution: float = 20.0,
     sensors: Sequence[str] | None = None,
+    product: str = "snow_cover",
     png: str | Path | None = None,
     progress: bool = False,
     dc=None,
 ) -> pd.DataFrame:
-    """Snow-covered area and snow line through a period over an area, one row per acquisition (date, platform).
+    """Snow-covered area and snow line through a period over an area, one row per acquisition (date, platform),
+    or with ``product="snow_daily"`` one row per day of the gap-free daily map.
 
-    Columns: snow, no-snow, cloud and no-data km² (they add up to the area's km²), the snow share of the
-    clear area, and ``zs``, the snow line elevation (m) LIS found on that scene (the mean over the cells
-    the area crosses; NaN where none was found). ``sensors`` keeps e.g. ``["s2"]`` or ``["l8"]``.
+    Columns: snow, no-snow, cloud (snow_daily: no observation in its window) and no-data km² (they add up to the
+    area's km²), the snow share of the clear area, and ``zs``, the snow line elevation (m) LIS found on that scene
+    (the mean over the cells the area crosses; NaN where none was found, and for snow_daily). ``sensors`` keeps
+    e.g. ``["s2"]`` or ``["l8"]`` (snow_cover only).
     """
+    if product not in SNOW_AREA_PRODUCTS:
+        raise CubeError(f"snow-area reads {' or '.join(SNOW_AREA_PRODUCTS)}, not {product!r}")
+    daily = product == "snow_daily"
+    if daily and sensors:
+        raise CubeError("snow_daily mixes every sensor's observations: --sensor applies to snow_cover only")
+    codes = DAILY_CODES if daily else SNOW_CODES
     dc = dc or connect()
     shape = resolve_area(area)
     gbox = _geobox(shape, resolution)
-    columns = ["date", "platform", "sensor", *SNOW_CODES, "no_data_km2", "area_km2", "snow_percent_of_clear", "zs",
+    columns = ["date", "platform", "sensor", *codes, "no_data_km2", "area_km2", "snow_percent_of_clear", "zs",
                "datasets"]
-    data = load("snow_cover", geobox=gbox, time=time, measurements=["snow"], group_by="time", dc=dc)
+    data = load(product, geobox=gbox, time=time, measurements=["snow"], group_by="solar_day" if daily else "time",
+                dc=dc)
     if not data.sizes.get("time"):
         return pd.DataFrame(columns=columns)
     inside = _inside(shape, gbox, data.snow)
     snow = data.snow.where(inside)
-    counts = {name: (snow == code).sum(["y", "x"]) for name, code in SNOW_CODES.items()}
+    counts = {name: (snow == code).sum(["y", "x"]) for name, code in codes.items()}
     *values, total = compute(*counts.values(), inside.sum(), progress=progress)
     computed, total = dict(zip(counts, values)), int(total)
-    found = dc.find_datasets(product="snow_cover", time=time, geopolygon=shape)
+    found = dc.find_datasets(product=product, time=time, geopolygon=shape)
     rows = []
     px = _pixel_km2(gbox)
     for i, when in enumerate(pd.to_datetime(data.time.values)):
-        step = [d for d in found if abs(pd.Timestamp(d.center_time.replace(tzinfo=None)) - when) < pd.Timedelta("1s")]
+        if daily:
+            step = [d for d in found if str(d.center_time)[:10] == str(when.date())]
+        else:
+            step = [d for d in found
+                    if abs(pd.Timestamp(d.center_time.replace(tzinfo=None)) - when) < pd.Timedelta("1s")]
         props = [d.metadata_doc["properties"] for d in step]
-        sensor = ",".join(sorted({str(p.get(prop.SENSOR, "")) for p in props}))
+        sensor = "all" if daily else ",".join(sorted({str(p.get(prop.SENSOR, "")) for p in props}))
         if sensors and sensor not in sensors:
             continue
-        row: dict[str, Any] = {"date": when, "platform": str(data.platform.values[i]), "sensor": sensor}
-        pixels = {name: int(computed[name][i]) for name in SNOW_CODES}
+        row: dict[str, Any] = {"date": when.normalize() if daily else when,
+                               "platform": "" if daily else str(data.platform.values[i]), "sensor": sensor}
+        pixels = {name: int(computed[name][i]) for name in codes}
         row.update({name: n * px for name, n in pixels.items()})
         row["no_data_km2"] = (total - sum(pixels.values())) * px
         row["area_km2"] = total * px
@@ -200,7 +217,8 @@ def plot_snow_area(table: pd.DataFrame, png: str | Path) -> Path:
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
     ax.plot(table.date, table.snow_km2, "o-", color="tab:blue", label="snow")
-    ax.plot(table.date, table.cloud_km2, "x:", color="grey", label="cloud")
+    gaps = "cloud_km2" if "cloud_km2" in table else "no_observation_km2"
+    ax.plot(table.date, table[gaps], "x:", color="grey", label=gaps.removesuffix("_km2").replace("_", " "))
     ax.set_ylabel("km²")
     ax.set_ylim(0, float(table.area_km2.max()) * 1.05)
     line = ax.twinx()

@@ -27,6 +27,9 @@ def _check_query(args: argparse.Namespace) -> None:
         types.period(*args.time, what="--time")
     elif args.year is None:
         raise BadInputError(f"{args.what} needs --year YEAR")
+    wanted = {"snow-area": ("snow_cover", "snow_daily"), "land-cover": ("land_cover", "land_cover_nrt")}
+    if args.product and args.product not in wanted.get(args.what, ()):
+        raise BadInputError(f"--product {args.product} does not apply to {args.what}")
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -44,11 +47,13 @@ def cmd_query(args: argparse.Namespace) -> int:
     common = {"resolution": args.resolution, "png": args.png, "progress": True}
     with runner:
         if args.what == "snow-area":
-            table = queries.snow_area(area, time=tuple(args.time), sensors=args.sensor, **common)
+            table = queries.snow_area(area, time=tuple(args.time), sensors=args.sensor,
+                                      product=args.product or "snow_cover", **common)
         elif args.what == "snow-season":
             table = queries.snow_season_figures(area, year=args.year, **common)
         else:
-            table = queries.land_cover_areas(area, year=args.year, product=args.product, by=args.by, **common)
+            table = queries.land_cover_areas(area, year=args.year, product=args.product or "land_cover", by=args.by,
+                                             **common)
     if args.csv:
         table.to_csv(args.csv, index=False)
     if args.json:
@@ -102,7 +107,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--year", type=types.year,
                    help="snow-season: the year the season starts; land-cover: the map's year")
     p.add_argument("--sensor", action="append", choices=["s2", "l8"], help="snow-area: keep these sensors")
-    p.add_argument("--product", default="land_cover", choices=["land_cover", "land_cover_nrt"])
+    p.add_argument("--product", choices=["snow_cover", "snow_daily", "land_cover", "land_cover_nrt"],
+                   help="snow-area: snow_cover (default, a row per acquisition) or snow_daily (a row per day); "
+                   "land-cover: land_cover (default) or land_cover_nrt")
     p.add_argument("--by", help="land-cover: the file's column that names each polygon")
     p.add_argument("--resolution", type=types.positive_float, default=20)
     p.add_argument("--csv", help="write the table as CSV")

@@ -12,8 +12,9 @@ from odc.geo import geom
 from flows.ask.quicklook import cube_quicklook, describe_cube, raster_map, season_plot, snow_map
 from flows.pipelines.index import index_scenes
 from flows.pipelines.snow_cover import snow_cover, snow_cover_table
+from flows.pipelines.snow_daily import snow_daily
 from flows.pipelines.snow_season import snow_season
-from flows.pipelines.validate_snow import format_scores, validate_snow
+from flows.pipelines.validate_snow import format_daily, format_scores, validate_daily, validate_snow
 from flows.run.cluster import dask_client
 from flows.simulator.scenes import TCD_FILE, simulate_scenes
 from flows.storage import properties as prop
@@ -104,6 +105,11 @@ def run_demo(*, out: Path, size_km: float | None = None, seed: int = 42, size: s
         season = snow_season(year=HYDROLOGICAL_YEAR, cells=cells)
         print(season.summary())
 
+        daily_period = (f"{HYDROLOGICAL_YEAR + 1}-01-01", f"{HYDROLOGICAL_YEAR + 1}-01-31")
+        _step(f"snow-daily flow: the gap-free daily snow map of each day from {daily_period[0]} to {daily_period[1]}")
+        daily = snow_daily(start=daily_period[0], end=daily_period[1], cells=cells)
+        print(daily.summary())
+
         table = snow_cover_table(cells=cells)
         s2 = table[table.sensor == "s2"]
         clearest = s2.loc[(s2.snow_percent * (100 - s2.cloud_percent)).idxmax()]  # snowy and clear
@@ -123,6 +129,14 @@ def run_demo(*, out: Path, size_km: float | None = None, seed: int = 42, size: s
         scores = validate_snow(sim_dir)
         print(format_scores(scores))
         total = sum((s.score for s in scores[1:]), scores[0].score)
+        daily_scores = validate_daily(sim_dir)
+        if daily_scores:
+            print(format_daily(daily_scores))
+            summary["snow_daily"] = {
+                "days": daily_scores.days, "written": len(daily.written), "already_there": len(daily.exists),
+                "accuracy_by_age": {k: round(v.accuracy, 4) for k, v in daily_scores.by_age.items()},
+                "no_observation_share": round(daily_scores.no_observation_share, 4),
+                "scene_cloud_share": round(daily_scores.scene_cloud_share, 4)}
         december = [s for s in scores if s.day[5:7] == "12" and s.shaded.n]
         if december:
             shaded, without = (sum((getattr(s, k) for s in december[1:]), getattr(december[0], k))

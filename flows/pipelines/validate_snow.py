@@ -3,6 +3,7 @@ relief's cast shadows hide, found with and without LIS's shaded-snow test."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,10 @@ from flows.pipelines.snow_cover import SENSORS
 from flows.storage import properties as prop
 from flows.storage.index import connect
 from flows.storage.load import load
-from products.snow import NO_SNOW, SNOW, SnowBit, SnowParams
+from products.errors import MissingDataError
+from products.snow import NO_SNOW, NODATA, SNOW, SnowBit, SnowParams
+from products.snow.codes import NO_OBSERVATION
+from products.snow.daily import NONE as DAILY_NONE
 from products.snow.snowline import elevation_histogram, snowline_elevation
 from products.snow.validation import SnowScore, score_snow
 from products.terrain import cast_shadow
@@ -146,3 +150,79 @@ def _total(scores: list[DateScore]) -> str:
     total, shaded, without = (sum((getattr(s, k) for s in scores[1:]), getattr(scores[0], k))
                               for k in ("score", "shaded", "shaded_without"))
     return f"{_figures(total)} {'':6s} {'':8s} {'':8s} {_shaded(shaded, without)}"
+
+
+# --- snow_daily: the gap-filled map against the ground's truth, cloudy or not --------------------------------------
+
+AGE_CLASSES = {"0": (0, 0), "1-3": (1, 3), "4-7": (4, 7)}
+"""Observation ages (days) the daily map is scored by."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DailyValidation:
+    """The daily maps of a simulation scored against the ground's snow of their day, by observation age, and how
+    many of their pixels have no observation in the window against how cloudy the scene products are."""
+
+    days: int
+    by_age: dict[str, SnowScore]
+    pixels: int  # the maps' data pixels, all days
+    no_observation: int  # of which without a clear observation in the window
+    scene_cloud_share: float  # mean cloud share of the snow_cover products over the same area and period
+
+    @property
+    def no_observation_share(self) -> float:
+        return self.no_observation / self.pixels if self.pixels else float("nan")
+
+
+def simulated_world(simulation: Path):
+    """The simulation's world, rebuilt from its truth.json (seed, size, centre) and checked by its fingerprint."""
+    from flows.simulator.world import build_world
+
+    world = json.loads((simulation / "truth" / "truth.json").read_text())["world"]
+    built = build_world(world["seed"], float(world["size_km"]), (world["centre"]["x"], world["centre"]["y"]))
+    if built.fingerprint != world["fingerprint"]:
+        raise MissingDataError(f"{simulation}: its world ({world['fingerprint']}) is not what this simulator builds "
+                               f"({built.fingerprint}); simulate it again")
+    return built
+
+
+def validate_daily(simulation: Path, *, dc=None) -> DailyValidation | None:
+    """Every snow_daily map over the simulated world against the true snow on the ground that day (clouds do not
+    hide it), by the age of the observation each pixel carries; None when there is no daily map there."""
+    dc = dc or connect()
+    gbox = _truth_geobox(simulation / "truth" / "dem.tif")
+    found = dc.find_datasets(product="snow_daily", geopolygon=gbox.extent)
+    if not found:
+        return None
+    world = simulated_world(simulation)
+    by_day: dict[str, list] = {}
+    for ds in found:
+        by_day.setdefault(str(ds.center_time)[:10], []).append(ds)
+    scores = {name: score_snow(product=np.zeros(0), reference=np.zeros(0)) for name in AGE_CLASSES}
+    pixels = no_observation = 0
+    for day, datasets in sorted(by_day.items()):
+        data = load("snow_daily", geobox=gbox, datasets=datasets, measurements=["snow", "age"], scale=False, dc=dc)
+        snow, age = (data[name].isel(time=0).values for name in ("snow", "age"))
+        reference = np.where(world.ground_snow(dt.date.fromisoformat(day)), SNOW, NO_SNOW)
+        for name, (low, high) in AGE_CLASSES.items():
+            at = (age >= low) & (age <= high) & (age != DAILY_NONE)
+            scores[name] += score_snow(product=snow[at], reference=reference[at])
+        pixels += int((snow != NODATA).sum())
+        no_observation += int((snow == NO_OBSERVATION).sum())
+    period = (min(by_day), (dt.date.fromisoformat(max(by_day)) + dt.timedelta(days=1)).isoformat())
+    clouds = [float(d.metadata_doc["properties"][prop.CLOUD_PERCENT]) / 100
+              for d in dc.find_datasets(product="snow_cover", time=period, geopolygon=gbox.extent)
+              if d.metadata_doc["properties"].get(prop.CLOUD_PERCENT) is not None]
+    return DailyValidation(days=len(by_day), by_age=scores, pixels=pixels, no_observation=no_observation,
+                           scene_cloud_share=float(np.mean(clouds)) if clouds else float("nan"))
+
+
+def format_daily(result: DailyValidation) -> str:
+    """The daily map's accuracy by observation age, then its pixels without observation against the scenes' cloud."""
+    lines = [f"daily map (snow_daily), {result.days} day(s), against the ground's snow under clouds too",
+             f"{'age (days)':10s} {'pixels':>8s} {'accuracy':>8s} {'kappa':>6s}"]
+    for name, score in result.by_age.items():
+        lines.append(f"{name:10s} {score.n:8d} {score.accuracy:8.4f} {score.kappa:6.3f}")
+    lines.append(f"without observation in the window: {result.no_observation_share:.2%} of the map's pixels; "
+                 f"cloud: {result.scene_cloud_share:.2%} of the scene products' pixels")
+    return "\n".join(lines)

@@ -168,6 +168,14 @@ class World:
     def snowline(self, day: dt.date) -> float:
         return snow.snowline(day, self.seed)
 
+    def ground_snow(self, day: dt.date) -> np.ndarray:
+        """The snow on the ground of ``day`` (bool), whatever the sky: the truth under clouds too, which a daily
+        gap-filled map is scored against."""
+        return self._snow_truth(snow.snow_cover(self.effective_elevation, self.snowline(day)))
+
+    def _snow_truth(self, fsc: np.ndarray) -> np.ndarray:
+        return ((fsc >= 0.5) | self.glacier) & ~self.water
+
     def state(self, day: dt.date) -> SceneState:
         zen, az = self.sun(day)
         line = self.snowline(day)
@@ -223,7 +231,7 @@ class World:
             out += speckle * np.float32(1.0 + 0.1 * k)
             refl[k] = clamp(out, 0.0, 1.5)
 
-        snow_truth = ((fsc >= 0.5) | self.glacier) & ~self.water
+        snow_truth = self._snow_truth(fsc)
         illum.flat[cast_at] = CAST_SHADOW_LIGHT[RED]
         return SceneState(day=day, sun_zenith=zen, sun_azimuth=az, snowline_m=line, reflectance=refl,
                           snow_fraction=fsc, snow=snow_truth, sky=sky, water=self.water, illumination=illum,

@@ -45,6 +45,12 @@ HYDROLOGICAL_YEAR = "snowland:hydrological_year"
 MISSION = "snowland:mission"
 INPUTS = "snowland:inputs"
 
+# snow_daily
+WINDOW_DAYS = "snowland:window_days"
+OBSERVED_PERCENT = "snowland:observed_percent"  # of the data pixels, with a clear observation in the window
+NO_SCENE_REASON = "snowland:no_scene_reason"  # why no pixel has an observation (no snow_cover in the window)
+REFUSED = "snowland:refused"  # snow_cover ids left out, with the reason (a grid that differs from the cell's)
+
 # land_cover, land_cover_nrt
 NOMENCLATURE = "snowland:nomenclature"
 BASE_NOMENCLATURE = "snowland:base_nomenclature"  # the nomenclature the classes group (oso23)

@@ -15,6 +15,8 @@ SNOW = 100
 CLOUD = 205
 NODATA_LEGACY = 254
 NODATA = 255
+NO_OBSERVATION = 205
+"""snow_daily: no clear observation in the window (cloud throughout it), the value snow_cover gives cloud."""
 
 LIS_NO_ZS = -1000.0
 """What LIS 1.11 writes as ZS in its metadata when no snowline was found (this package uses NaN)."""

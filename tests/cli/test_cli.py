@@ -76,6 +76,7 @@ def test_help_lists_every_command_and_each_command_has_its_help(capsys):
      "snowland train-land-cover: argument --reference: no file no.gpkg"),
     (["index", "--static", "no/catalog.json"], "snowland index: argument --static: no file or folder no/catalog"),
     (["demo", "--size-km", "0"], "snowland demo: argument --size-km: must be positive, not 0"),
+    (["snow-daily", "--window-days", "0"], "snowland snow-daily: argument --window-days: must be at least 1, not 0"),
     (["snowing"], "snowland: argument COMMAND: invalid choice: 'snowing'"),
 ])
 def test_a_bad_argument_is_refused_in_one_line_before_anything_starts(argv, said, capsys):
@@ -92,6 +93,9 @@ def test_a_bad_argument_is_refused_in_one_line_before_anything_starts(argv, said
     (["index"], "snowland index: nothing to index: give --stac-api URL", 2),
     (["query", "snow-area", "--place", "Taillefer"], "snowland query snow-area: snow-area needs --time START END", 2),
     (["query", "land-cover", "--year", "2024"], "snowland query land-cover: give one area: --place NAME", 2),
+    (["query", "snow-season", "--year", "2024", "--product", "snow_daily"],
+     "snowland query snow-season: --product snow_daily does not apply to snow-season", 2),
+    (["snow-daily", "--window-days", "300"], "snowland snow-daily: window_days must be a whole number of days", 2),
     (["load", "s2_l2a"], "snowland load: give one area: --cell NAME", 2),
     (["prefect", "run"], "snowland prefect run: give one deployment: snowland prefect run FLOW/DEPLOYMENT", 2),
     (["prefect", "run", "a/b", "--param", "nokey"], "snowland prefect run: a parameter is KEY=VALUE, not 'nokey'", 2),

@@ -71,13 +71,16 @@ def demo(prefect_harness):
 def test_the_demo_runs_every_step_and_prints_its_figures(demo):
     steps = [line.removeprefix("== ").split(":")[0] for line in demo.said.splitlines() if line.startswith("== ")]
     assert steps[:3] == ["index", "simulate", "index-scenes flow"]
-    for step in ("load", "snow-cover flow", "snow-season flow", "validation against the simulated truth (pixels clear in "
+    for step in ("load", "snow-cover flow", "snow-season flow", "snow-daily flow", "validation against the simulated truth (pixels clear in "
                  "the truth)", "land cover", "land-cover-key-date flow", "land-cover flow"):
         assert step in steps, steps
     assert steps[-1].startswith("done in")
     figures = demo.summary
     assert 0.9 < figures["accuracy"] <= 1 and 0.8 < figures["kappa"] <= 1
     assert figures["snow_cover"]["written"] > 0 and not figures["snow_cover"]["failed"]
+    daily = figures["snow_daily"]
+    assert daily["days"] == 31 and daily["written"] == 31 and set(daily["accuracy_by_age"]) == {"0", "1-3", "4-7"}
+    assert 0 <= daily["no_observation_share"] <= 1 and 0 <= daily["scene_cloud_share"] <= 1
     assert set(figures["land_cover"]["key_dates"]) == {"march", "july", "december"}
     assert all(0 < f["crops"]["kappa"] <= 1 for f in figures["land_cover"]["key_dates"].values())  # beside all pixels
     assert "crops alone: OA" in demo.said and figures["land_cover"]["resolution_m"] == 10
@@ -109,7 +112,9 @@ def test_season_and_validate_snow_on_the_demo_world(demo, capsys):
     assert main(["season", "2023", "--cell", SNOW_CELL]) == 0
     assert ": 0 written, 0 replaced, 1 already there, 0 skipped, 0 failed" in capsys.readouterr().out
     assert main(["validate-snow", str(demo.snow_sim)]) == 0
-    scores = capsys.readouterr().out.splitlines()
+    said, daily = capsys.readouterr().out.split("daily map (snow_daily)")
+    assert "4-7" in daily and "without observation in the window" in daily
+    scores = said.splitlines()
     assert scores[0].split()[:4] == ["date", "sensor", "pixels", "accuracy"] and scores[-2].startswith("all")
 
 

@@ -93,6 +93,9 @@ def test_schedules_fire_when_the_issue_says():
     for snow in entry["flows/pipelines/snow_cover.py:snow_cover"]:
         snow_runs = _next_runs(snow["schedules"][0], 8, start)
         assert [s - i for s, i in zip(snow_runs, index_runs)] == [dt.timedelta(hours=1)] * 8
+    daily = _next_runs(entry["flows/pipelines/snow_daily.py:snow_daily"][0]["schedules"][0], 2, start)
+    assert [r - s for r, s in zip(daily, snow_runs[3::4], strict=True)] == [dt.timedelta(hours=1)] * 2, \
+        "the daily map an hour after each day's last snow run"
     season = _next_runs(entry["flows/pipelines/snow_season.py:snow_season"][0]["schedules"][0], 2, start)
     assert [(r.year, r.month, r.day) for r in season] == [(2026, 9, 1), (2027, 9, 1)]
     key_dates = entry["flows/pipelines/landcover/maps.py:land_cover_key_date"][0]["schedules"]
