@@ -231,6 +231,111 @@ def plot_snow_area(table: pd.DataFrame, png: str | Path) -> Path:
     return save_figure(fig, png)
 
 
+SNOWLINE_BAND_M = 100
+SNOWLINE_MIN_PIXELS = 10  # an elevation band with fewer observed pixels says nothing of the snow line
+
+
+def snow_by_massif(
+    area: Area,
+    *,
+    by: str | None,
+    time: tuple[str, str],
+    resolution: float = 20.0,
+    png: str | Path | None = None,
+    progress: bool = False,
+    dc=None,
+) -> pd.DataFrame:
+    """The gap-free daily snow map per massif (each polygon of a vector file, named by its column ``by``) and day.
+
+    Columns: massif, date, snow_km2, no_snow_km2, no_observation_km2, snow_percent_of_observed and
+    ``snowline_m``, the lower edge of the lowest 100 m elevation band (Copernicus DEM) from which every band above,
+    where observed, is at least half snow; NaN when the top band is not. With ``png``, a winter's snow area and
+    snow line of every massif on one plot.
+    """
+    import dask
+
+    dc = dc or connect()
+    polygons = _polygons(area, by)
+    shape = geom.unary_union(list(polygons.values()))
+    gbox = _geobox(shape, resolution)
+    columns = ["massif", "date", *DAILY_CODES, "snow_percent_of_observed", "snowline_m"]
+    data = load("snow_daily", geobox=gbox, time=time, measurements=["snow"], group_by="solar_day", dc=dc)
+    if not data.sizes.get("time"):
+        return pd.DataFrame(columns=columns)
+    dem = load("dem_cop30", geobox=gbox, measurements=["elevation"], dc=dc)
+    if not dem.sizes.get("time"):
+        raise CubeError("no DEM (dem_cop30) covers the massifs: the snow line needs one")
+    names = list(polygons)
+    massif = np.full(gbox.shape, -1, dtype=np.int32)
+    for i, name in enumerate(names):
+        massif[np.asarray(_inside(polygons[name], gbox, data.snow.isel(time=0)))] = i
+    elevation = np.asarray(dem.elevation.isel(time=0), dtype=np.float32)
+    known = np.isfinite(elevation)
+    if not known.any():
+        raise CubeError("the DEM (dem_cop30) has no elevation over the massifs: the snow line needs one")
+    low = np.floor(float(elevation[known].min()) / SNOWLINE_BAND_M) * SNOWLINE_BAND_M
+    band = np.floor((np.where(known, elevation, low) - low) / SNOWLINE_BAND_M).astype(np.int64)
+    bands = int(band.max()) + 2  # the last one: pixels of unknown elevation, counted in the areas only
+    band[~known] = bands - 1
+    zone = np.where(massif >= 0, massif * bands + band, -1)
+    counts = [dask.delayed(_zone_counts)(data.snow.isel(time=i).data, zone, len(names) * bands)
+              for i in range(data.sizes["time"])]
+    per_day = compute(*counts, progress=progress)
+    px = _pixel_km2(gbox)
+    rows = []
+    for when, found in zip(pd.to_datetime(data.time.values), per_day):
+        for i, name in enumerate(names):
+            of = {code: found[code][i * bands:(i + 1) * bands] for code in found}
+            row: dict[str, Any] = {"massif": name, "date": when.normalize()}
+            row.update({key: float(of[code].sum()) * px for key, code in DAILY_CODES.items()})
+            observed = row["snow_km2"] + row["no_snow_km2"]
+            row["snow_percent_of_observed"] = 100.0 * row["snow_km2"] / observed if observed else math.nan
+            row["snowline_m"] = _snowline(snow=of[100][:-1], observed=(of[100] + of[0])[:-1], low=low)
+            rows.append(row)
+    table = pd.DataFrame(rows, columns=columns)
+    if png and not table.empty:
+        plot_snow_by_massif(table, png, time=time)
+    return table
+
+
+def _zone_counts(snow: np.ndarray, zone: np.ndarray, zones: int) -> dict[int, np.ndarray]:
+    """Pixels of each daily code per zone (a massif's elevation band)."""
+    snow = np.asarray(snow)
+    return {code: np.bincount(zone[(snow == code) & (zone >= 0)], minlength=zones) for code in DAILY_CODES.values()}
+
+
+def _snowline(*, snow: np.ndarray, observed: np.ndarray, low: float) -> float:
+    """The lower edge (m) of the lowest band from which every observed band above is at least half snow."""
+    seen = np.flatnonzero(observed >= SNOWLINE_MIN_PIXELS)
+    if not seen.size:
+        return math.nan
+    snowy = snow[seen] * 2 >= observed[seen]
+    if not snowy[-1]:
+        return math.nan
+    below = np.flatnonzero(~snowy)
+    first = seen[below[-1] + 1] if below.size else seen[0]
+    return float(low + first * SNOWLINE_BAND_M)
+
+
+def plot_snow_by_massif(table: pd.DataFrame, png: str | Path, *, time: tuple[str, str]) -> Path:
+    """Snow-covered km² (top) and snow line (bottom) of each massif through the period, one colour per massif."""
+    import matplotlib.pyplot as plt
+
+    from flows.ask.quicklook import save_figure
+
+    fig, (area_ax, line_ax) = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
+    for name, rows in table.groupby("massif", sort=False):
+        (drawn,) = area_ax.plot(rows.date, rows.snow_km2, "-", label=str(name))
+        line_ax.plot(rows.date, rows.snowline_m, "-", color=drawn.get_color(), label=str(name))
+    area_ax.set_ylabel("snow-covered area (km²)")
+    area_ax.set_ylim(bottom=0)
+    line_ax.set_ylabel("snow line (m, 50 % snow above)")
+    area_ax.legend(title="massif", loc="upper left")
+    area_ax.set_title(f"snow_daily: snow area and snow line per massif, {time[0]} to {time[1]}")
+    fig.autofmt_xdate()
+    return save_figure(fig, png)
+
+
 def snow_season_figures(
     area: Area,
     *,

@@ -27,6 +27,8 @@ def _check_query(args: argparse.Namespace) -> None:
         types.period(*args.time, what="--time")
     elif args.year is None:
         raise BadInputError(f"{args.what} needs --year YEAR")
+    if args.what == "snow-area" and args.by and args.product != "snow_daily":
+        raise BadInputError("--by with snow-area reads the gap-free daily map: add --product snow_daily")
     wanted = {"snow-area": ("snow_cover", "snow_daily"), "land-cover": ("land_cover", "land_cover_nrt")}
     if args.product and args.product not in wanted.get(args.what, ()):
         raise BadInputError(f"--product {args.product} does not apply to {args.what}")
@@ -46,7 +48,9 @@ def cmd_query(args: argparse.Namespace) -> int:
         runner = dask_client()
     common = {"resolution": args.resolution, "png": args.png, "progress": True}
     with runner:
-        if args.what == "snow-area":
+        if args.what == "snow-area" and args.by:
+            table = queries.snow_by_massif(area, by=args.by, time=tuple(args.time), **common)
+        elif args.what == "snow-area":
             table = queries.snow_area(area, time=tuple(args.time), sensors=args.sensor,
                                       product=args.product or "snow_cover", **common)
         elif args.what == "snow-season":
@@ -110,7 +114,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--product", choices=["snow_cover", "snow_daily", "land_cover", "land_cover_nrt"],
                    help="snow-area: snow_cover (default, a row per acquisition) or snow_daily (a row per day); "
                    "land-cover: land_cover (default) or land_cover_nrt")
-    p.add_argument("--by", help="land-cover: the file's column that names each polygon")
+    p.add_argument("--by", help="land-cover, and snow-area with --product snow_daily (one row and one curve per "
+                   "massif and day, with its snow line): the file's column that names each polygon")
     p.add_argument("--resolution", type=types.positive_float, default=20)
     p.add_argument("--csv", help="write the table as CSV")
     p.add_argument("--json", help="write the table as JSON records")

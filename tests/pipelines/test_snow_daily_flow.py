@@ -8,6 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 import xarray as xr
@@ -177,3 +178,41 @@ def test_a_scene_indexed_late_makes_the_next_day_rebuild_from_its_window(dc, dai
     assert (rebuilt.age == 2).sum() > 1000, "the late scene's pixels are in"
     xr.testing.assert_equal(rebuilt, compute_day(days, day, previous=None))
     snow_daily(start="2024-01-15", end="2024-01-16", cells=[CELL], overwrite=True)
+
+
+def test_per_massif_the_daily_snow_areas_add_up_to_the_whole_and_each_has_a_snow_line(dc, simulated, daily_run,
+                                                                                        tmp_path):
+    import json
+
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from flows.ask.queries import snow_by_massif
+    from flows.storage.grid import EEA_CRS
+
+    x0, y0, x1, y1 = json.loads(Path(simulated.truth).read_text())["world"]["bounds"]
+    mid = round((x0 + x1) / 2 / 20) * 20  # on the 20 m grid: each pixel in one half
+    halves = gpd.GeoDataFrame({"massif": ["west", "east"]}, geometry=[box(x0, y0, mid, y1), box(mid, y0, x1, y1)],
+                              crs=str(EEA_CRS))
+    halves.to_file(tmp_path / "massifs.gpkg")
+    png = tmp_path / "massifs.png"
+    table = snow_by_massif(tmp_path / "massifs.gpkg", by="massif", time=DAYS, png=png, dc=dc)
+    assert sorted(set(table.massif)) == ["east", "west"] and len(table) == 2 * 7
+    whole = snow_area(_world(x0, y0, x1, y1), time=DAYS, product="snow_daily", dc=dc)
+    summed = table.groupby("date").snow_km2.sum().to_numpy()
+    assert np.allclose(summed, whole.snow_km2.to_numpy(), rtol=1e-6)
+    lines = table.snowline_m.dropna()
+    assert len(lines) > 0 and lines.between(0, 5000).all() and (lines % 100 == 0).all()
+    assert png.stat().st_size > 10_000
+    command = ["query", "snow-area", "--file", str(tmp_path / "massifs.gpkg"), "--by", "massif", "--time", *DAYS]
+    assert main(command) == 2  # --by reads the daily map: said in one line
+    assert main([*command, "--product", "snow_daily", "--csv", str(tmp_path / "massifs.csv")]) == 0
+    assert len(pd.read_csv(tmp_path / "massifs.csv")) == len(table)
+
+
+def _world(x0: float, y0: float, x1: float, y1: float):
+    from odc.geo import geom
+
+    from flows.storage.grid import EEA_CRS
+
+    return geom.box(x0, y0, x1, y1, crs=EEA_CRS)
