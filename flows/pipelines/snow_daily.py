@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from flows.pipelines import arguments
 from flows.pipelines.snow_cover import CHUNK, PIXEL_SIZE_M, UNITS_IN_FLIGHT, _solar_day
 from flows.run.cluster import flow_client
 from flows.run.fanout import on_cluster
-from flows.run.outcomes import Exists, Outcome, Report, Skipped, failed
+from flows.run.outcomes import Exists, Outcome, Report, Skipped, Written, failed
 from flows.run.retry import TRANSIENT_RETRIES
 from flows.run.say import log, user_errors_in_one_line
 from flows.storage import properties as prop
@@ -210,15 +211,17 @@ def write_day(days: CellDays, day: dt.date, daily: xr.Dataset, *, overwrite: boo
     if not window:
         properties[prop.NO_SCENE_REASON] = (f"no snow_cover over {days.cell} from "
                                             f"{day - dt.timedelta(days=days.window_days - 1)} to {day}")
-        log(f"{daily_key(days.cell, day)}: {properties[prop.NO_SCENE_REASON]}: a map of 'no observation'")
     if days.refused:
         properties[prop.REFUSED] = dict(days.refused)
     if prop.any_simulated(window):
         properties[prop.SIMULATED] = True
-    return write_dataset(daily, geobox=days.geobox, product=PRODUCT, key=daily_key(days.cell, day), region=days.cell,
-                         when=f"{day.isoformat()}T00:00:00Z", sources={"snow_cover": days.lineage(day, daily)},
-                         properties=properties, counted_properties=observed_percentages, overwrite=overwrite,
-                         dc=days.dc)
+    written = write_dataset(daily, geobox=days.geobox, product=PRODUCT, key=daily_key(days.cell, day),
+                            region=days.cell, when=f"{day.isoformat()}T00:00:00Z",
+                            sources={"snow_cover": days.lineage(day, daily)}, properties=properties,
+                            counted_properties=observed_percentages, overwrite=overwrite, dc=days.dc)
+    if not window and isinstance(written, Written):
+        return replace(written, note=properties[prop.NO_SCENE_REASON])
+    return written
 
 
 @task(**TRANSIENT_RETRIES, cache_policy=NO_CACHE)
@@ -252,6 +255,10 @@ def snow_daily(*, start: str | None = None, end: str | None = None, cells: list[
                 report.extend(_cell_outcomes(cell, future))
     else:
         report.add(Skipped(unit=f"{first}/{last}", reason="no cell given and no snow_cover in the period"))
+    empty = [o for o in report.outcomes if isinstance(o, Written) and o.note]
+    if empty:
+        report.details["no scene in the window"] = (f"{len(empty)} day(s) mapped as 'no observation': "
+                                                    f"{', '.join(o.unit for o in empty[:3])}{' ...' if len(empty) > 3 else ''}")
     log(report.summary())
     return report
 

@@ -18,12 +18,14 @@ from products.errors import SnowlandError
 
 @dataclass(frozen=True, kw_only=True)
 class Written:
-    """A dataset written and indexed by this run (``replaced``: it took the place of an older one)."""
+    """A dataset written and indexed by this run (``replaced``: it took the place of an older one; ``note``: what a
+    reader of the product should know, e.g. that it holds no observation)."""
 
     unit: str
     id: str
     path: Path | None = None
     replaced: bool = False
+    note: str = ""
 
     @property
     def status(self) -> str:

@@ -62,6 +62,7 @@ def test_a_map_is_written_every_day_with_or_without_a_scene(dc, daily_run):
     assert not daily_run.failed and len(daily_run.written) == 7, daily_run.summary()
     first = _day(dc, DAYS[0]).metadata_doc["properties"]
     assert "no snow_cover" in first[prop.NO_SCENE_REASON] and first[prop.OBSERVED_PERCENT] == 0
+    assert f"1 day(s) mapped as 'no observation': {CELL}/{DAYS[0]}" in daily_run.summary()  # said once, at the end
     bands = _bands(_day(dc, DAYS[0]))
     assert set(np.unique(bands["snow"])) <= {NO_OBSERVATION, NODATA} and (bands["age"] == NONE).all()
     for day in ("2024-01-13", "2024-01-16", "2024-01-17"):  # days without a scene keep the last observations
