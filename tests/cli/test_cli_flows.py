@@ -83,7 +83,7 @@ def test_the_demo_runs_every_step_and_prints_its_figures(demo):
     assert 0 <= daily["no_observation_share"] <= 1 and 0 <= daily["scene_cloud_share"] <= 1
     assert set(figures["land_cover"]["key_dates"]) == {"march", "july", "december"}
     assert all(0 < f["crops"]["kappa"] <= 1 for f in figures["land_cover"]["key_dates"].values())  # beside all pixels
-    assert "crops alone: OA" in demo.said and figures["land_cover"]["resolution_m"] == 10
+    assert "crops alone: OA" in demo.said and figures["land_cover"]["resolution_m"] == 20  # the world's
     assert 0.5 < figures["land_cover"]["overall_accuracy"] <= 1
     assert all(Path(p).stat().st_size > 10_000 for p in figures["pictures"])
     assert "INFO" not in demo.said and "Traceback" not in demo.said
