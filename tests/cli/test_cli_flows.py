@@ -157,7 +157,7 @@ def test_queries_on_the_demo_worlds(demo, tmp_path, capsys):
 def test_land_cover_commands_find_what_the_demo_made(demo, tmp_path, capsys):
     model = demo.summary["land_cover"]["model"]
     common = ["--reference", str(demo.land_cover_reference), "--mapping", "oso23_codes", "--year-column", "year",
-              "--max-samples-per-class", "500"]
+              "--max-samples-per-class", "500", "--resolution", "20"]  # the demo's, its SIMULATED world's pixel
     assert main(["train-land-cover", *common, "--years", "2022", "2023", "--key-date", "december", "--runs", "2",
                  "--report-dir", str(tmp_path)]) == 0
     assert model in capsys.readouterr().out
