@@ -14,7 +14,7 @@ from flows.pipelines.index import index_scenes
 from flows.pipelines.snow_cover import snow_cover, snow_cover_table
 from flows.pipelines.snow_daily import snow_daily
 from flows.pipelines.snow_season import snow_season
-from flows.pipelines.validate_snow import format_daily, format_scores, validate_daily, validate_snow
+from flows.pipelines.validate_snow import format_daily, format_scores, summed, validate_daily, validate_snow
 from flows.run.cluster import dask_client
 from flows.simulator.geometry import WORLD_RESOLUTION
 from flows.simulator.scenes import TCD_FILE, simulate_scenes
@@ -129,7 +129,7 @@ def run_demo(*, out: Path, size_km: float | None = None, seed: int = 42, size: s
         _step("validation against the simulated truth (pixels clear in the truth)")
         scores = validate_snow(sim_dir)
         print(format_scores(scores))
-        total = sum((s.score for s in scores[1:]), scores[0].score)
+        total = summed(scores)
         daily_scores = validate_daily(sim_dir)
         if daily_scores:
             print(format_daily(daily_scores))
@@ -140,8 +140,7 @@ def run_demo(*, out: Path, size_km: float | None = None, seed: int = 42, size: s
                 "scene_cloud_share": round(daily_scores.scene_cloud_share, 4)}
         december = [s for s in scores if s.day[5:7] == "12" and s.shaded.n]
         if december:
-            shaded, without = (sum((getattr(s, k) for s in december[1:]), getattr(december[0], k))
-                               for k in ("shaded", "shaded_without"))
+            shaded, without = summed(december, "shaded"), summed(december, "shaded_without")
             print(f"December scenes: {shaded.n} truth-snow pixels in the relief's cast shadow; found with shaded-snow "
                   f"detection {shaded.accuracy:.3f}, without {without.accuracy:.3f}")
             summary["shaded_snow_december"] = {"pixels": shaded.n, "with": round(shaded.accuracy, 4),

@@ -147,8 +147,7 @@ def _shaded(shaded: SnowScore, without: SnowScore) -> str:
 
 def _total(scores: list[DateScore]) -> str:
     """The figures of ``scores`` summed: their pixels pooled, zs columns left blank."""
-    total, shaded, without = (sum((getattr(s, k) for s in scores[1:]), getattr(scores[0], k))
-                              for k in ("score", "shaded", "shaded_without"))
+    total, shaded, without = (summed(scores, k) for k in ("score", "shaded", "shaded_without"))
     return f"{_figures(total)} {'':6s} {'':8s} {'':8s} {_shaded(shaded, without)}"
 
 
@@ -226,3 +225,8 @@ def format_daily(result: DailyValidation) -> str:
     lines.append(f"without observation in the window: {result.no_observation_share:.2%} of the map's pixels; "
                  f"cloud: {result.scene_cloud_share:.2%} of the scene products' pixels")
     return "\n".join(lines)
+
+
+def summed(scores: list[DateScore], field: str = "score") -> SnowScore:
+    """One of the dates' scores (``score``, ``shaded``, ``shaded_without``) with their pixels pooled."""
+    return sum((getattr(s, field) for s in scores[1:]), getattr(scores[0], field))
