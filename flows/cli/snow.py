@@ -31,9 +31,11 @@ def cmd_snow(args: argparse.Namespace) -> int:
 
 def cmd_snow_daily(args: argparse.Namespace) -> int:
     from flows.pipelines.snow_daily import snow_daily
+    from products.snow.daily import check_window
 
     if args.start and args.end:
         types.period(args.start, args.end)
+    check_window(args.window_days)  # before the flow starts: a user's error is one line, not a flow's ERROR log
     report = snow_daily(start=args.start, end=args.end, cells=args.cell, window_days=args.window_days,
                         resolution=args.resolution, overwrite=args.overwrite)
     show.report(report)
