@@ -11,11 +11,12 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from distributed.diagnostics.plugin import WorkerPlugin
 
 from infra.ports import free_port
 
-__all__ = ["BENCH_DIR", "FULL_DISK", "KILL", "REAL_DATA", "arm_workers", "bench_module", "environ_restored",
-           "free_port", "purge", "real_sample"]
+__all__ = ["BENCH_DIR", "FULL_DISK", "KILL", "REAL_DATA", "StepFaults", "arm_workers", "bench_module",
+           "environ_restored", "free_port", "purge", "real_sample"]
 
 BENCH_DIR = Path(__file__).resolve().parents[1] / "bench"
 REAL_DATA = Path(os.environ.get("SNOWLAND_REAL_DATA")
@@ -87,3 +88,42 @@ def arm_workers(client, *, module: str, name: str, action: str) -> None:
     """Make every worker of ``client`` do ``action`` (``KILL``, ``FULL_DISK``) the first time it calls
     ``module.name`` (a function its code looks up by name at call time, so the unit's own step is reached)."""
     client.run(exec, _ARM.format(module=module, name=name, action=action), {})  # globals of its own
+
+
+_ARM_ONCE = """
+import importlib, os, signal
+module = importlib.import_module({module!r})
+original = getattr(module, {name!r})
+def fault(*args, **kwargs):
+    try:
+        os.close(os.open({marker!r}, os.O_CREAT | os.O_EXCL))  # the first caller in the cluster takes the step
+    except FileExistsError:
+        return original(*args, **kwargs)
+    {action}
+    return original(*args, **kwargs)
+setattr(module, {name!r}, fault)
+"""
+
+
+class StepFaults(WorkerPlugin):
+    """A worker plugin (``client.register_plugin``) that arms every worker, restarted ones too, to do ``action`` at
+    each step ``(module, name)`` once in the whole cluster: the first worker to reach a step takes its marker file
+    in ``marks`` and does it. One run then meets a fault at every step, each at a deterministic point of a unit."""
+
+    name = "snowland-step-faults"
+
+    def __init__(self, *, steps: dict[str, tuple[str, str]], action: str, marks: Path) -> None:
+        self.steps, self.action, self.marks = steps, action, Path(marks)
+
+    def setup(self, worker) -> None:
+        for step, (module, name) in self.steps.items():
+            exec(_ARM_ONCE.format(module=module, name=name, action=self.action, marker=str(self.marks / step)), {})
+
+    def taken(self) -> set[str]:
+        """The steps whose fault happened."""
+        return {step for step in self.steps if (self.marks / step).exists()}
+
+    def disarm(self) -> None:
+        """No more faults: every step's marker is taken."""
+        for step in self.steps:
+            (self.marks / step).touch()

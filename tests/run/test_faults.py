@@ -376,9 +376,25 @@ def _run_with(action: str, at: str, period: tuple[str, str], monkeypatch):
     return jobs, first, again
 
 
-@pytest.mark.parametrize("at", list(KILL_AT))
-def test_a_worker_killed_at_each_step_of_a_snow_unit_loses_and_duplicates_nothing(own_index, monkeypatch, at):
-    jobs, first, again = _run_with(KILL, at, KILL_PERIOD, monkeypatch)
+def test_a_worker_killed_at_each_step_of_a_snow_unit_loses_and_duplicates_nothing(own_index, monkeypatch, tmp_path):
+    """One run on two workers meets a kill at each step of a unit (load, compute, write, index), each step killed
+    once by whichever worker reaches it first; the re-run completes exactly what is missing."""
+    from distributed import Client, LocalCluster
+    from helpers import StepFaults
+
+    from flows.pipelines.snow_cover import find_snow_jobs, snow_cover
+
+    _forget(KILL_PERIOD)
+    jobs = find_snow_jobs(time=KILL_PERIOD)
+    faults = StepFaults(steps=KILL_AT, action=KILL, marks=tmp_path)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        monkeypatch.setenv("SNOWLAND_DASK_ADDRESS", cluster.scheduler_address)
+        client.register_plugin(faults)
+        first = snow_cover(start=KILL_PERIOD[0], end=f"{KILL_PERIOD[1]}T23:59:59")
+        assert faults.taken() == set(KILL_AT), f"the run never reached {set(KILL_AT) - faults.taken()}"
+        faults.disarm()
+        again = snow_cover(start=KILL_PERIOD[0], end=f"{KILL_PERIOD[1]}T23:59:59")
     assert not again.failed, again.summary()
     for failure in first.failed:  # a unit whose workers all died is reported, with the cause
         assert "KilledWorker" in failure.reason or "worker" in failure.reason.lower(), failure.reason
