@@ -185,7 +185,9 @@ def _run_child(host: str, port: int) -> None:
     from cubedash.startup_utils import create_app
     from werkzeug.serving import run_simple
 
-    app = create_app(EXPLORER_CONFIG)
+    from flows.ask.site.app import mount
+
+    app = mount(create_app(EXPLORER_CONFIG))
     run_simple(host, port, app, threaded=True)
 
 

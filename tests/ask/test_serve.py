@@ -34,7 +34,7 @@ def test_stac_search_with_bbox_and_datetime_returns_the_expected_items(server, q
     assert sorted(f["id"] for f in found["features"]) == sorted(query_products.ids[:2])
     item = next(f for f in found["features"] if f["id"] == query_products.ids[0])
     assert item["properties"]["snowland:zs"] == 1500.0
-    assert item["assets"]["snow"]["href"].startswith("file://") and item["assets"]["snow"]["href"].endswith(".tif")
+    assert item["assets"]["snow"]["href"].startswith(f"{server.url}/files/") and item["assets"]["snow"]["href"].endswith(".tif")
     elsewhere = _get(f"{server.url}/stac/search?collections=snow_cover&bbox=1.3,43.5,1.5,43.7"
                      "&datetime=2023-01-01T00:00:00Z/2023-01-31T23:59:59Z")
     assert elsewhere["features"] == []
