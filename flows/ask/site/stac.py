@@ -13,8 +13,10 @@ SHA256_MULTIHASH = "1220"
 
 
 def rewrite(document: Any, *, base: str, facts: Callable[..., FileFacts]) -> Any:
-    """Rewrite every Item of an Item, ItemCollection or page of them (in place; also returned)."""
+    """Rewrite every Item of an Item, ItemCollection or page of them (in place; also returned); a catalogue's
+    search link advertises POST too (explorer answers it, but says GET only, and clients warn)."""
     if isinstance(document, dict):
+        _advertise_post(document)
         if document.get("type") == "Feature" and isinstance(document.get("assets"), dict):
             _rewrite_item(document, base=base, facts=facts)
         for feature in document.get("features") or ():
@@ -38,3 +40,12 @@ def _rewrite_item(item: dict, *, base: str, facts: Callable[..., FileFacts]) -> 
         extensions = item.setdefault("stac_extensions", [])
         if FILE_EXTENSION not in extensions:
             extensions.append(FILE_EXTENSION)
+
+
+def _advertise_post(document: dict) -> None:
+    links = document.get("links")
+    if not isinstance(links, list):
+        return
+    searches = [link for link in links if isinstance(link, dict) and link.get("rel") == "search"]
+    if searches and not any(link.get("method") == "POST" for link in searches):
+        links.append({**searches[0], "method": "POST"})
