@@ -246,6 +246,7 @@ def test_the_site_refuses_with_a_reason_and_serves_nothing(server, user, query_p
 def test_a_person_registers_fills_a_cart_orders_and_aria2c_downloads_it(server, query_products, browser, dc,
                                                                          tmp_path):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     from flows.ask.catalogue import search
 
@@ -273,7 +274,12 @@ def test_a_person_registers_fills_a_cart_orders_and_aria2c_downloads_it(server, 
         _click_and_wait(driver, driver.find_element(By.ID, "search"))
         shown = [r.get_attribute("data-id") for r in driver.find_elements(By.CSS_SELECTOR, "tr.result")]
         assert shown == [str(d.id) for d in search(text, dc=dc).datasets], "the same answer as `snowland search`"
-        _click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, f"tr.result[data-id='{dataset_id}'] button.add"))
+        row = driver.find_element(By.CSS_SELECTOR, f"tr.result[data-id='{dataset_id}']")
+        assert row.find_elements(By.CSS_SELECTOR, "svg.footprint polygon"), "the footprint on a small map"
+        picture = row.find_element(By.CSS_SELECTOR, "img.quicklook")
+        WebDriverWait(driver, 30).until(lambda d: d.execute_script("return arguments[0].complete", picture))
+        assert driver.execute_script("return arguments[0].naturalWidth", picture) > 0, "a quick-look thumbnail"
+        _click_and_wait(driver, row.find_element(By.CSS_SELECTOR, "button.add"))
         assert driver.find_elements(By.CSS_SELECTOR, f"tr.result[data-id='{dataset_id}'] button.remove")
 
     chosen = [query_products.ids[0], query_products.ids[3]]

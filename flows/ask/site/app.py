@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from werkzeug.utils import redirect, send_file
 from werkzeug.wrappers import Request, Response
@@ -19,6 +20,7 @@ from products.errors import SnowlandError
 FILE_METHODS = ("GET", "HEAD")
 COOKIE = "snowland_session"
 METALINK_TYPE = "application/metalink4+xml"
+LOCATED_MAX = 100_000
 
 
 class Site:
@@ -31,6 +33,7 @@ class Site:
         self.signer = signer
         self.checksums = Checksums()
         self.throttle = Throttle()
+        self._located: dict[tuple[str, str], Path] = {}  # a range reader asks for one file many times
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -60,7 +63,11 @@ class Site:
         elif self._account(request) is None:
             return _refuse(401, "downloads are for signed-in users (/site/signin) or signed links of an order")
         dataset_id, _, name = request.path[len(PREFIX):].partition("/")
-        path = dataset_file(self._dc(), dataset_id=dataset_id, name=name)
+        path = self._located.get((dataset_id, name))
+        if path is None or not path.is_file():
+            path = dataset_file(self._dc(), dataset_id=dataset_id, name=name)
+            if path is not None and len(self._located) < LOCATED_MAX:
+                self._located[(dataset_id, name)] = path
         if path is None:
             return _refuse(404, f"no file {name!r} in dataset {dataset_id!r}")
         return send_file(path, request.environ, conditional=True, etag=True, max_age=0)
@@ -85,6 +92,8 @@ class Site:
             return answer
         if route == "":
             return self._search(request, account)
+        if route.startswith("thumbnail/"):
+            return self._thumbnail(route.removeprefix("thumbnail/"))
         if account is None:
             return self._html("sign in", pages.account_form(action="/site/signin", button="sign in"), None,
                               message="sign in to use a cart", status=401)
@@ -152,6 +161,19 @@ class Site:
             body += pages.results(result=result, text=text, number=number, in_cart=in_cart,
                                   signed_in=account is not None)
         return self._html("search", body, account)
+
+    def _thumbnail(self, dataset_id: str) -> Response:
+        """The quick-look of a dataset's first measurement (public: a picture of a few dozen pixels)."""
+        from flows.ask.catalogue import dataset_files
+        from flows.ask.site.files import local_path
+        from flows.ask.site.thumbnail import thumbnail_png
+
+        dataset = self._dc().index.datasets.get(dataset_id) if _is_uuid(dataset_id) else None
+        first = next(iter(dataset_files(dataset).values()), "") if dataset is not None else ""
+        path = local_path(first)
+        if path is None or not path.is_file():
+            return _refuse(404, f"no quick-look for dataset {dataset_id!r}")
+        return Response(thumbnail_png(path), mimetype="image/png", headers={"Cache-Control": "max-age=3600"})
 
     def _datasets(self, account: int) -> tuple[list, int]:
         ids = self._accounts().cart(account)

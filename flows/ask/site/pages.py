@@ -65,8 +65,8 @@ def results(*, result, text: str, number: int, in_cart: set[str], signed_in: boo
     shown = found[number * PAGE_SIZE:(number + 1) * PAGE_SIZE]
     lines = [f"<p class='note' id='reading'>{escape(line)}</p>" for line in result.query.describe().splitlines()]
     lines.append(f"<p id='count'>{len(found)} dataset(s) in {escape(', '.join(result.products) or 'no product')}</p>")
-    rows = [("<tr><th>product</th><th>date</th><th>sensor</th><th>cloud %</th><th>snow %</th><th>footprint</th>"
-             "<th>name</th><th></th></tr>")]
+    rows = [("<tr><th>product</th><th>date</th><th>sensor</th><th>cloud %</th><th>snow %</th><th>quick-look</th>"
+             "<th>footprint</th><th>name</th><th></th></tr>")]
     for ds in shown:
         props = ds.metadata_doc.get("properties", {})
         cloud = props.get(prop.CLOUD_PERCENT, props.get("eo:cloud_cover", ""))
@@ -80,7 +80,8 @@ def results(*, result, text: str, number: int, in_cart: set[str], signed_in: boo
             action = _cart_button("add", dataset_id, "add to cart", back=_here(text, number))
         rows.append(f"<tr class='result' data-id='{dataset_id}'><td>{escape(ds.product.name)}</td>"
                     f"<td>{str(ds.center_time)[:10]}</td><td>{escape(str(props.get('eo:platform', '')))}</td>"
-                    f"<td>{_number(cloud)}</td><td>{_number(snow)}</td><td>{footprint_svg(ds)}</td>"
+                    f"<td>{_number(cloud)}</td><td>{_number(snow)}</td><td><img class='quicklook' loading='lazy' alt='' "
+                    f"src='/site/thumbnail/{dataset_id}'></td><td>{footprint_svg(ds)}</td>"
                     f"<td><a href='/dataset/{dataset_id}'>{escape(str(ds.metadata_doc.get('label', dataset_id)))}"
                     f"</a></td><td>{action}</td></tr>")
     pages = []
