@@ -508,9 +508,10 @@ def write_stac(result: SearchResult, path: str | Path) -> Path:
     return write_text(Path(path), json.dumps(collection.to_dict(transform_hrefs=False), indent=1, default=str))
 
 
-def write_metalink(result: SearchResult, path: str | Path, *, hashes: bool = False) -> Path:
+def write_metalink(result: SearchResult, path: str | Path, *, hashes: bool = False,
+                   link: Callable[..., str] | None = None) -> Path:
     """The files of the result as a Metalink 4 download list (RFC 5854); sizes and SHA-256 of local files."""
-    return write_bytes(Path(path), metalink(result.datasets, hashes=hashes))
+    return write_bytes(Path(path), metalink(result.datasets, hashes=hashes, link=link))
 
 
 def metalink(datasets: Iterable, *, hashes: bool = False, link: Callable[..., str] | None = None,

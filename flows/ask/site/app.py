@@ -13,7 +13,7 @@ from werkzeug.wrappers import Request, Response
 
 from flows.ask.site import pages, stac
 from flows.ask.site.accounts import AccountError, Accounts, Throttle
-from flows.ask.site.files import PREFIX, Checksums, dataset_file, file_url
+from flows.ask.site.files import PREFIX, Checksums, dataset_file, signed_link
 from flows.ask.site.signing import SESSION_SECONDS, Signer
 from products.errors import SnowlandError
 
@@ -191,11 +191,8 @@ class Site:
         if not datasets:
             return self._html("cart", "", account, message="the cart is empty: nothing to order", status=400)
 
-        def link(*, dataset, path) -> str:
-            url = file_url(base=request.host_url, dataset_id=str(dataset.id), name=path.name)
-            return f"{url}?{self.signer.link_query(f'{PREFIX}{dataset.id}/{path.name}')}"
-
-        document = metalink(datasets, link=link, sha256=lambda path: self.checksums.facts(path).sha256)
+        document = metalink(datasets, link=signed_link(base=request.host_url, signer=self.signer),
+                            sha256=lambda path: self.checksums.facts(path).sha256)
         return Response(document, mimetype=METALINK_TYPE,
                         headers={"Content-Disposition": "attachment; filename=snowland-order.meta4"})
 

@@ -38,6 +38,16 @@ def file_url(*, base: str, dataset_id: str, name: str) -> str:
     return f"{base.rstrip('/')}{PREFIX}{dataset_id}/{quote(name)}"
 
 
+def signed_link(*, base: str, signer):
+    """``link(dataset=, path=)`` for `catalogue.metalink`: a file's served URL, signed to expire (no session needed)."""
+
+    def link(*, dataset, path: Path) -> str:
+        query = signer.link_query(f"{PREFIX}{dataset.id}/{path.name}")
+        return f"{file_url(base=base, dataset_id=str(dataset.id), name=path.name)}?{query}"
+
+    return link
+
+
 class Checksums:
     """SHA-256 of files, computed once per (path, size, mtime): a file rewritten in place is hashed again."""
 
