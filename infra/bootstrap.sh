@@ -21,6 +21,16 @@ if [ "${1:-}" = "--test" ] && ! { command -v chromium >/dev/null && command -v c
     say "the browser test needs Debian's chromium and chromium-driver; as root run: apt-get install chromium chromium-driver"
   fi
 fi
+# --- `--test`: aria2c, Debian's Metalink downloader, fetches an order of the distribution site in its test ---
+if [ "${1:-}" = "--test" ] && ! command -v aria2c >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    say "installing aria2 from Debian (Metalink download test of snowland serve)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends aria2 >/dev/null
+  else
+    say "the Metalink download test needs Debian's aria2; as root run: apt-get install aria2"
+  fi
+fi
 # --- end --test ---
 
 pg_bin=/usr/lib/postgresql/15/bin

@@ -98,8 +98,7 @@ class LocalPostgis:
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
         migrating = not self.passfile("superuser").exists()  # a cluster of the time of trust
-        if migrating:
-            self._write_passwords()
+        self._write_passwords()  # and the password of a role added since
         if not self.status().running:
             options = ["-p", str(self.port), "-k", str(self.root), "-c", "listen_addresses=127.0.0.1"]
             if self.fast_unsafe:
@@ -153,20 +152,23 @@ class LocalPostgis:
 
     def _create_roles(self) -> None:
         """The roles and their passwords; idempotent (each ``up`` says them again)."""
-        owner, writer, reader = ROLES["owner"], ROLES["writer"], ROLES["reader"]
+        logins = ("owner", "writer", "reader", "site")
         made = set(self.psql("select rolname from pg_roles").split())
         sql = [f"create role {name} nologin" + (f" in role {parent}" if parent else "")
                for name, parent in ODC_ROLES if name not in made]
-        sql += [f"create role {name} login" for name in (owner, writer, reader) if name not in made]
-        sql += [f"alter role {ROLES[role]} password '{self._password(role)}'" for role in ("owner", "writer", "reader")]
+        sql += [f"create role {ROLES[role]} login" for role in logins if ROLES[role] not in made]
+        sql += [f"alter role {ROLES[role]} password '{self._password(role)}'" for role in logins]
+        reader = ROLES["reader"]
         sql += [f"alter role {reader} set default_transaction_read_only = on"]
         self.psql(";\n".join(sql) + ";")
 
     def _grant(self) -> None:
-        """The database is the owner's; what the owner creates, the writer may change rows of and the reader read."""
-        owner, writer, reader = ROLES["owner"], ROLES["writer"], ROLES["reader"]
+        """The database is the owner's; what the owner creates, the writer may change rows of and the reader read.
+        The site's schema is its role's alone."""
+        owner, writer, reader, site = ROLES["owner"], ROLES["writer"], ROLES["reader"], ROLES["site"]
         self.psql(f"""
             alter database "{self.db_name}" owner to {owner};
+            create schema if not exists site authorization {site};
             create extension if not exists postgis;
             alter default privileges for role {owner} grant usage on schemas to {writer}, {reader};
             alter default privileges for role {owner} grant select, insert, update, delete on tables to {writer};

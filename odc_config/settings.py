@@ -15,9 +15,11 @@ from products.errors import BadInputError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EMBEDDED_ENV = "snowland"
-ROLES = {"superuser": "postgres", "owner": "snowland_owner", "writer": "snowland_writer", "reader": "snowland_reader"}
+ROLES = {"superuser": "postgres", "owner": "snowland_owner", "writer": "snowland_writer", "reader": "snowland_reader",
+         "site": "snowland_site"}
 """The embedded index's roles, least first from the end: the reader serves (SELECT only), the writer runs the flows and
-the workers (rows only), the owner creates the schema and registers products; the superuser is the cluster's own."""
+the workers (rows only), the owner creates the schema and registers products; the superuser is the cluster's own.
+The site's role owns the schema of the distribution site's accounts and carts (``site``) and sees nothing else."""
 
 
 def passfile(pg_dir: Path, role: str) -> Path:

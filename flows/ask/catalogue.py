@@ -16,7 +16,7 @@ import difflib
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -508,14 +508,22 @@ def write_stac(result: SearchResult, path: str | Path) -> Path:
     return write_text(Path(path), json.dumps(collection.to_dict(transform_hrefs=False), indent=1, default=str))
 
 
-def write_metalink(result: SearchResult, path: str | Path, *, hashes: bool = False) -> Path:
+def write_metalink(result: SearchResult, path: str | Path, *, hashes: bool = False,
+                   link: Callable[..., str] | None = None) -> Path:
     """The files of the result as a Metalink 4 download list (RFC 5854); sizes and SHA-256 of local files."""
+    return write_bytes(Path(path), metalink(result.datasets, hashes=hashes, link=link))
+
+
+def metalink(datasets: Iterable, *, hashes: bool = False, link: Callable[..., str] | None = None,
+             sha256: Callable[[Path], str] | None = None) -> bytes:
+    """A Metalink 4 document of every file of ``datasets``: ``link(dataset=, path=)`` gives a local file's URL
+    (else its ``file://`` URL), ``sha256(path)`` its digest (else read here when ``hashes``)."""
     ET.register_namespace("", METALINK_NS)
     root = ET.Element(f"{{{METALINK_NS}}}metalink")
     ET.SubElement(root, f"{{{METALINK_NS}}}generator").text = "snowland"
     ET.SubElement(root, f"{{{METALINK_NS}}}published").text = dt.datetime.now(dt.timezone.utc).strftime(
         "%Y-%m-%dT%H:%M:%SZ")
-    for ds in result.datasets:
+    for ds in datasets:
         folder = ds.metadata_doc.get("label") or str(ds.id)
         for name, url in dataset_files(ds).items():
             entry = ET.SubElement(root, f"{{{METALINK_NS}}}file",
@@ -524,9 +532,11 @@ def write_metalink(result: SearchResult, path: str | Path, *, hashes: bool = Fal
             local = Path(url2pathname(urlparse(url).path)) if urlparse(url).scheme == "file" else None
             if local is not None and local.exists():
                 ET.SubElement(entry, f"{{{METALINK_NS}}}size").text = str(local.stat().st_size)
-                if hashes:
-                    digest = hashlib.sha256(local.read_bytes()).hexdigest()
+                if hashes or sha256:
+                    digest = sha256(local) if sha256 else hashlib.sha256(local.read_bytes()).hexdigest()
                     ET.SubElement(entry, f"{{{METALINK_NS}}}hash", type="sha-256").text = digest
+                if link:
+                    url = link(dataset=ds, path=local)
             ET.SubElement(entry, f"{{{METALINK_NS}}}url").text = url
     ET.indent(root)
-    return write_bytes(Path(path), ET.tostring(root, encoding="UTF-8", xml_declaration=True))
+    return ET.tostring(root, encoding="UTF-8", xml_declaration=True)

@@ -7,7 +7,8 @@ database's administrator (explorer hands its objects to datacube's ``odc_*`` rol
 the embedded index, or with
 ``SNOWLAND_SERVE_DB_URL`` for an index of your own; every server session also starts read-only (PGOPTIONS),
 so nothing served can change the index. Every product is served, inputs and outputs; a dataset's page links
-to its files (the COGs of the outputs) and to its source datasets (lineage).
+to its files (the COGs of the outputs) and to its source datasets (lineage). Around explorer's app, the child mounts
+the distribution site (``flows.ask.site``): files over HTTP, STAC hrefs to them, accounts, cart and orders.
 """
 
 from __future__ import annotations
@@ -171,7 +172,8 @@ def start(*, host: str = "127.0.0.1", port: int = 8080, refresh: bool = True, ti
 def serve(*, host: str = "127.0.0.1", port: int = 8080, refresh: bool = True) -> int:
     """Serve until interrupted (``snowland serve``)."""
     server = start(host=host, port=port, refresh=refresh)
-    print(f"serving the catalogue read-only on {server.url}  (STAC API: {server.url}/stac; Ctrl-C stops)")
+    print(f"serving the catalogue read-only on {server.url}  (STAC API: {server.url}/stac; search, cart and "
+          f"orders: {server.url}/site/; Ctrl-C stops)")
     try:
         return server.process.wait()
     except KeyboardInterrupt:
@@ -185,7 +187,9 @@ def _run_child(host: str, port: int) -> None:
     from cubedash.startup_utils import create_app
     from werkzeug.serving import run_simple
 
-    app = create_app(EXPLORER_CONFIG)
+    from flows.ask.site.app import mount
+
+    app = mount(create_app(EXPLORER_CONFIG))
     run_simple(host, port, app, threaded=True)
 
 

@@ -84,8 +84,19 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.stac:
         print(f"wrote {write_stac(result, args.stac)}")
     if args.meta4:
-        print(f"wrote {write_metalink(result, args.meta4, hashes=args.hash)}")
+        print(f"wrote {write_metalink(result, args.meta4, hashes=args.hash, link=_served(args.base_url))}")
     return 0 if result.query.understood else 3
+
+
+def _served(base_url: str | None):
+    """Signed links to the distribution site at ``base_url`` (the site's key of this machine), else None."""
+    if not base_url:
+        return None
+    from flows.ask.site.files import signed_link
+    from flows.ask.site.signing import Signer, site_key
+    from odc_config.settings import load_settings
+
+    return signed_link(base=base_url, signer=Signer(key=site_key(load_settings().state_dir / "site")))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -128,6 +139,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stac", help="write the matches as a STAC ItemCollection (JSON)")
     p.add_argument("--meta4", help="write the matches' files as a Metalink 4 download list")
     p.add_argument("--hash", action="store_true", help="add SHA-256 hashes of local files to the Metalink")
+    p.add_argument("--base-url", help="the Metalink links to this `snowland serve` (e.g. http://127.0.0.1:8080), "
+                   "signed to expire (SNOWLAND_LINK_HOURS), instead of file:// paths")
     p.add_argument("--limit", type=types.positive_int)
     p.set_defaults(func=cmd_search)
 

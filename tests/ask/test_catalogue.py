@@ -175,3 +175,23 @@ def test_search_command_reports_words_it_did_not_understand(dc, query_products, 
     out = capsys.readouterr().out
     assert code == 3 and "words not understood: zorglub" in out
     assert "2 dataset(s)" in out and (tmp_path / "s.meta4").exists()
+
+
+def test_search_command_writes_signed_links_to_a_served_site(dc, query_products, tmp_path, capsys):
+    from urllib.parse import parse_qs
+
+    from flows.ask.site.signing import Signer, site_key
+    from flows.cli import main
+    from odc_config.settings import load_settings
+
+    meta4 = tmp_path / "served.meta4"
+    assert main(["search", "neige", "Taillefer", "janvier", "2023", "--meta4", str(meta4),
+                 "--base-url", "http://127.0.0.1:8080"]) == 0
+    capsys.readouterr()
+    urls = [u.text for u in ET.parse(meta4).getroot().iter(f"{{{METALINK_NS}}}url")]
+    signer = Signer(key=site_key(load_settings().state_dir / "site"))
+    assert urls and all(u.startswith("http://127.0.0.1:8080/files/") for u in urls)
+    for url in urls:
+        parsed = urlparse(url)
+        query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
+        assert signer.link_problem(parsed.path, **query) is None, url
