@@ -349,3 +349,21 @@ def test_two_land_cover_runs_at_once_map_each_cell_once_between_them(dc, lc_sim,
     assert not {o.unit for o in one.written} & {o.unit for o in other.written}, "a cell was mapped by both runs"
     assert written == cells
     _assert_each_map_once(dc, cells)
+
+
+def test_a_model_another_run_is_training_is_left_to_it_and_its_key_date_maps_wait(dc, lc_sim, truth):
+    from flows.pipelines.landcover.train import training_request
+    from flows.run.claims import claim
+
+    def key(key_date):
+        return training_request(reference=str(truth), years=PAST, cells=None, bbox=None, key_date=key_date,
+                                options=FAST).key()
+
+    with claim(f"land_cover_model/{key(None)}") as yearly, claim(f"land_cover_model/{key('march')}") as march:
+        assert yearly and march
+        trained = _train(truth, PAST)
+        mapped = land_cover_key_date(year=CURRENT, key_date="march", reference=str(truth), train_years=PAST,
+                                     options=FAST)
+    for report, unit in ((trained, key(None)), (mapped, key("march"))):
+        assert [(o.status, o.unit) for o in report] == [("in progress elsewhere", unit)], report.summary()
+        assert not report.ids and not report.failed
