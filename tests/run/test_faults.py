@@ -418,7 +418,9 @@ def test_a_corrupt_input_cog_between_indexing_and_loading_is_reported_and_a_repa
     finally:
         shutil.move(saved, band)
     (said,) = [o for o in first if o.unit == job.key]
-    assert said.status in ("skipped", "failed") and band.name in said.reason, said  # the file is named
+    assert said.status == "failed", said  # bad input: said at once, not retried as a network read
+    assert said.reason.startswith(f"{job.key}: cannot read s2_l2a dataset ") and str(band) in said.reason, said
+    assert "Exception" not in said.reason and "Traceback" not in said.reason and "\n" not in said.reason, said
     assert job.key not in _folders(OVERLAP_PERIOD)[0] and job.key not in _indexed_keys(OVERLAP_PERIOD)
     again = snow_cover(start=job.day, end=f"{job.day}T23:59:59", cells=[job.cell], products=["s2_l2a"])
     assert job.key in _units(again.written)
