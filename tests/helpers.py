@@ -11,11 +11,12 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from distributed.diagnostics.plugin import WorkerPlugin
 
 from infra.ports import free_port
 
-__all__ = ["BENCH_DIR", "FULL_DISK", "KILL", "REAL_DATA", "arm_workers", "bench_module", "environ_restored",
-           "free_port", "purge", "real_sample"]
+__all__ = ["BENCH_DIR", "FULL_DISK", "KILL", "REAL_DATA", "FaultPerWorker", "arm_workers", "bench_module",
+           "disarm_workers", "environ_restored", "free_port", "purge", "real_sample"]
 
 BENCH_DIR = Path(__file__).resolve().parents[1] / "bench"
 REAL_DATA = Path(os.environ.get("SNOWLAND_REAL_DATA")
@@ -77,6 +78,7 @@ def fault(*args, **kwargs):
     setattr(module, {name!r}, original)  # once per worker process (a restarted worker is a new, unarmed one)
     {action}
     return original(*args, **kwargs)
+fault.original = original
 setattr(module, {name!r}, fault)
 """
 KILL = "os.kill(os.getpid(), signal.SIGKILL)"
@@ -87,3 +89,54 @@ def arm_workers(client, *, module: str, name: str, action: str) -> None:
     """Make every worker of ``client`` do ``action`` (``KILL``, ``FULL_DISK``) the first time it calls
     ``module.name`` (a function its code looks up by name at call time, so the unit's own step is reached)."""
     client.run(exec, _ARM.format(module=module, name=name, action=action), {})  # globals of its own
+
+
+def disarm_workers(client, *, module: str, name: str) -> None:
+    """Undo ``arm_workers`` on the workers whose fault was not met."""
+    code = (f"import importlib\nmodule = importlib.import_module({module!r})\n"
+            f"setattr(module, {name!r}, getattr(getattr(module, {name!r}), 'original', getattr(module, {name!r})))")
+    client.run(exec, code, {})
+
+
+class FaultPerWorker(WorkerPlugin):
+    """A worker plugin that arms each worker process, those running and each a nanny starts in a killed one's place,
+    with the next fault of a queue (``(module, name, action)``, as ``arm_workers``), and records the ``name`` of each
+    fault met in ``met``: one flow run meets a worker's death at each step of a unit in turn, with no re-run between.
+
+        with FaultPerWorker.armed(client, folder, [(module, name, KILL), ...]) as met: ...
+    """
+
+    name = "fault-per-worker"
+
+    def __init__(self, queue: Path) -> None:
+        self.queue = str(queue)
+
+    @classmethod
+    @contextmanager
+    def armed(cls, client, folder: Path, faults: list[tuple[str, str, str]]) -> Iterator[Path]:
+        import json
+
+        queue = folder / "faults.json"
+        queue.write_text(json.dumps(faults))
+        client.register_plugin(cls(queue), name=cls.name)
+        try:
+            yield Path(f"{queue}.met")
+        finally:
+            client.unregister_worker_plugin(cls.name)
+
+    def setup(self, worker) -> None:
+        import fcntl
+        import json
+
+        with open(self.queue, "r+") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            faults = json.load(f)
+            if not faults:
+                return
+            module, name, action = faults.pop(0)
+            f.seek(0)
+            f.truncate()
+            json.dump(faults, f)
+        met = (f"_fd = os.open({self.queue + '.met'!r}, os.O_WRONLY | os.O_APPEND | os.O_CREAT); "
+               f"os.write(_fd, {(name + chr(10)).encode()!r}); os.close(_fd)")  # on disk before the fault
+        exec(_ARM.format(module=module, name=name, action=f"{met}; {action}"), {})

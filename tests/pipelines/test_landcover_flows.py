@@ -314,23 +314,70 @@ MAP_STEPS = {  # a cell map's steps, by the function the worker calls there
 }
 
 
-@pytest.mark.parametrize("at", list(MAP_STEPS))
-def test_a_worker_killed_at_each_step_of_a_land_cover_map_loses_and_duplicates_nothing(dc, lc_sim, truth, at):
+def test_a_worker_killed_at_each_step_of_a_land_cover_map_loses_and_duplicates_nothing(dc, lc_sim, truth,
+                                                                                        tmp_path):
+    """One run meets a worker's death at each step in turn: every worker process, the two there and each the nanny
+    starts in a killed one's place, dies at the next step of the queue, and the unit goes on on the next worker
+    (what a dead writer left, the next attempt clears). Once the queue is empty the map is written."""
     from distributed import default_client
-    from helpers import KILL, arm_workers
+    from helpers import KILL, FaultPerWorker
 
     model = _model(truth, PAST, runs=2)
     cells = _no_current_maps(dc, model)
-    module, name = MAP_STEPS[at]
-    arm_workers(default_client(), module=module, name=name, action=KILL)
-    first = land_cover(year=CURRENT, model=model)
-    again = land_cover(year=CURRENT, model=model)
+    with FaultPerWorker.armed(default_client(), tmp_path, [(*MAP_STEPS[at], KILL) for at in MAP_STEPS]) as met:
+        first = land_cover(year=CURRENT, model=model)
+        again = land_cover(year=CURRENT, model=model)
+    assert sorted(met.read_text().split()) == sorted(name for _, name in MAP_STEPS.values()), "a step was not met"
     for failure in first.failed:  # a map whose every try died is reported with the cause
         assert "KilledWorker" in failure.reason or "worker" in failure.reason.lower(), failure.reason
     assert not again.failed, again.summary()
     written = {o.unit for o in first.written} | {o.unit for o in again.written}
     assert not {o.unit for o in first.written} & {o.unit for o in again.written}, "a map was written twice"
     assert written == cells
+    _assert_each_map_once(dc, cells)
+
+
+def test_a_full_disk_and_a_corrupt_input_fail_a_land_cover_map_with_their_reason_and_leave_nothing(dc, lc_sim,
+                                                                                                    truth):
+    """ENOSPC in the writer, then a Sentinel-2 band file corrupted after indexing: each time the map fails at once
+    with one line saying why, nothing half-written or indexed; once the file is repaired the run writes it."""
+    import shutil
+    from urllib.parse import urljoin, urlparse
+
+    from distributed import default_client
+    from helpers import FULL_DISK, arm_workers, disarm_workers
+
+    from flows.storage.writer import product_folder
+
+    model = _model(truth, PAST, runs=2)
+    cells = _no_current_maps(dc, model)
+    writer = {"module": "flows.storage.writer", "name": "_write_cogs"}
+    arm_workers(default_client(), **writer, action=FULL_DISK)
+    try:
+        full = land_cover(year=CURRENT, model=model)
+    finally:
+        disarm_workers(default_client(), **writer)  # the worker that did not run the map
+    assert {o.unit for o in full.failed} == cells, full.summary()
+    assert all(o.reason == "OSError: [Errno 28] No space left on device" for o in full.failed), full.summary()
+    _assert_each_map_once(dc, set())
+    assert not [p for k in cells for p in product_folder("land_cover", k).parent.glob(".*")], "half-written"
+
+    scene = dc.find_datasets(product="s2_l2a", time=(f"{CURRENT}-06-01", f"{CURRENT}-08-31"))[0]
+    band = Path(urlparse(urljoin(scene.uris[0], scene.metadata_doc["measurements"]["red"]["path"])).path)
+    saved = band.with_name(f".{band.name}.saved")
+    shutil.copy2(band, saved)
+    try:
+        band.write_bytes(b"II*\x00 not a GeoTIFF any more")
+        corrupt = land_cover(year=CURRENT, model=model)
+    finally:
+        shutil.move(saved, band)
+    assert {o.unit for o in corrupt.failed} == cells, corrupt.summary()
+    for failure in corrupt.failed:
+        assert failure.reason.startswith(f"{failure.unit}: cannot read s2_l2a dataset {scene.metadata_doc['label']} "
+                                         f"file {band}: "), failure.reason
+    _assert_each_map_once(dc, set())
+    repaired = land_cover(year=CURRENT, model=model)
+    assert {o.unit for o in repaired.written} == cells and not repaired.failed, repaired.summary()
     _assert_each_map_once(dc, cells)
 
 
