@@ -37,6 +37,7 @@ from typing import Any
 import psutil
 import yaml
 
+from flows.storage.atomic import write_text
 from infra.processes import stop, tree
 from odc_config.settings import PROJECT_ROOT, Settings, load_settings, prefect_environ
 from products.errors import BadInputError, UnreachableError
@@ -203,7 +204,7 @@ class LocalPrefect:
                                        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                        start_new_session=True)
         started = psutil.Process(process.pid).create_time()
-        (self.home / f"{name}.pid").write_text(f"{process.pid} {started}")
+        write_text(self.home / f"{name}.pid", f"{process.pid} {started}")  # a reader never sees half of it
 
     def _stop(self, name: str, *, grace: float = 20) -> None:
         """Stop the process and all it started: its session's group and its descendants (a flow run of the

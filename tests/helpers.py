@@ -16,7 +16,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from infra.ports import free_port
 
 __all__ = ["BENCH_DIR", "FULL_DISK", "KILL", "REAL_DATA", "StepFaults", "arm_workers", "bench_module",
-           "environ_restored", "free_port", "purge", "real_sample"]
+           "disarm_workers", "environ_restored", "free_port", "purge", "real_sample"]
 
 BENCH_DIR = Path(__file__).resolve().parents[1] / "bench"
 REAL_DATA = Path(os.environ.get("SNOWLAND_REAL_DATA")
@@ -78,6 +78,7 @@ def fault(*args, **kwargs):
     setattr(module, {name!r}, original)  # once per worker process (a restarted worker is a new, unarmed one)
     {action}
     return original(*args, **kwargs)
+fault.original = original
 setattr(module, {name!r}, fault)
 """
 KILL = "os.kill(os.getpid(), signal.SIGKILL)"
@@ -88,6 +89,13 @@ def arm_workers(client, *, module: str, name: str, action: str) -> None:
     """Make every worker of ``client`` do ``action`` (``KILL``, ``FULL_DISK``) the first time it calls
     ``module.name`` (a function its code looks up by name at call time, so the unit's own step is reached)."""
     client.run(exec, _ARM.format(module=module, name=name, action=action), {})  # globals of its own
+
+
+def disarm_workers(client, *, module: str, name: str) -> None:
+    """Undo ``arm_workers`` on the workers whose fault was not met."""
+    code = (f"import importlib\nmodule = importlib.import_module({module!r})\n"
+            f"setattr(module, {name!r}, getattr(getattr(module, {name!r}), 'original', getattr(module, {name!r})))")
+    client.run(exec, code, {})
 
 
 _ARM_ONCE = """
@@ -114,16 +122,23 @@ class StepFaults(WorkerPlugin):
 
     def __init__(self, *, steps: dict[str, tuple[str, str]], action: str, marks: Path) -> None:
         self.steps, self.action, self.marks = steps, action, Path(marks)
+        self.met: set[str] = set()
 
     def setup(self, worker) -> None:
         for step, (module, name) in self.steps.items():
             exec(_ARM_ONCE.format(module=module, name=name, action=self.action, marker=str(self.marks / step)), {})
 
-    def taken(self) -> set[str]:
-        """The steps whose fault happened."""
-        return {step for step in self.steps if (self.marks / step).exists()}
-
-    def disarm(self) -> None:
-        """No more faults: every step's marker is taken."""
-        for step in self.steps:
-            (self.marks / step).touch()
+    @classmethod
+    @contextmanager
+    def armed(cls, client, *, steps: dict[str, tuple[str, str]], action: str, marks: Path) -> Iterator[StepFaults]:
+        """The faults armed on ``client``'s workers while the block runs; afterwards ``met`` holds the steps whose
+        fault happened, and no worker, running or restarted later, does any more."""
+        faults = cls(steps=steps, action=action, marks=marks)
+        client.register_plugin(faults, name=cls.name)
+        try:
+            yield faults
+        finally:
+            faults.met = {step for step in steps if (faults.marks / step).exists()}
+            for step in steps:  # a taken marker disarms its step on the workers already armed
+                (faults.marks / step).touch()
+            client.unregister_worker_plugin(cls.name)

@@ -28,7 +28,7 @@ from flows.pipelines import arguments
 from flows.run.cluster import flow_client
 from flows.run.fanout import on_cluster
 from flows.run.outcomes import Exists, Outcome, Report, Skipped, Written, gather
-from flows.run.retry import TRANSIENT_RETRIES, is_transient
+from flows.run.retry import TRANSIENT_RETRIES
 from flows.run.say import log, user_errors_in_one_line
 from flows.run.scratch import spill, unit_scratch
 from flows.storage import properties as prop
@@ -36,7 +36,7 @@ from flows.storage.atomic import sweep_abandoned
 from flows.storage.eo3 import dataset_id
 from flows.storage.grid import EEA_CRS, Cell, aligned_geobox, cells_covering, footprint
 from flows.storage.index import connect
-from flows.storage.load import lacking, lacks_message, load
+from flows.storage.load import lacking, lacks_message, load, reading
 from flows.storage.writer import product_folder, unit_claim, write_dataset
 from products.errors import MissingDataError
 from products.sensors import LANDSAT_C2L2, ROLES, S2_L2A, Sensor, needs
@@ -188,7 +188,7 @@ def compute_snow_cover(job: SnowJob, *, params: SnowParams, scratch: Path, resol
         raise SnowInputError(f"no DEM (dem_cop30) covers {job.cell}: index one before computing snow")
     sun, no_shaded_snow = shaded_snow_inputs(sources, sensor=sensor, params=params)
     measurements = list(needs("snow", sensor)) + (list(needs("shaded_snow", sensor)) if sun else [])
-    try:
+    with reading([*sources, *dems], unit=job.key):
         data = load(job.product, geobox=gbox, measurements=measurements, datasets=sources, chunks=CHUNK, dc=dc)
         first = min(d.center_time for d in sources)
         data = data.sel(time=[np.datetime64(first.replace(tzinfo=None), "ns")], method="nearest").squeeze(
@@ -199,10 +199,6 @@ def compute_snow_cover(job: SnowJob, *, params: SnowParams, scratch: Path, resol
         inputs = [x.drop_vars(["time", "platform"], errors="ignore")
                   for x in (data[bands], masks, dem.elevation.isel(time=0))]
         reflectance, masks, elevation = spill(inputs, scratch)  # read once, used by both passes
-    except (OSError, RuntimeError) as err:  # rasterio and GDAL errors while reading
-        if is_transient(err):
-            raise  # the task's retry policy tries again
-        raise SnowInputError(f"cannot read the inputs of {job.key}: {err}") from err
     clear, has_elevation = dask.compute((reflectance.red.notnull() & ~masks.all_cloud).sum(), elevation.notnull().any())
     if int(clear) == 0:
         raise SnowInputError("no clear pixel (every valid pixel is cloud or nodata); nothing to map")

@@ -24,7 +24,8 @@ from flows.pipelines import arguments
 from flows.pipelines.snow_cover import CHUNK, PIXEL_SIZE_M, UNITS_IN_FLIGHT, _solar_day
 from flows.run.cluster import flow_client
 from flows.run.fanout import on_cluster
-from flows.run.outcomes import Exists, Outcome, Report, Skipped, Written, failed
+from flows.run.claims import claim
+from flows.run.outcomes import Elsewhere, Exists, Outcome, Report, Skipped, Written, failed
 from flows.run.retry import TRANSIENT_RETRIES
 from flows.run.say import log, user_errors_in_one_line
 from flows.storage import properties as prop
@@ -176,7 +177,18 @@ def observed_percentages(counts: Mapping[str, np.ndarray]) -> dict[str, float | 
 
 def snow_daily_unit(cell: str, *, start: str, end: str, window_days: int, resolution: float,
                     overwrite: bool) -> list[Outcome]:
-    """A cell's days from ``start`` to ``end``, in order, each written and indexed (or already there)."""
+    """A cell's days from ``start`` to ``end``, in order, each written and indexed (or already there), under the
+    cell's claim: a day is made from the day before, so a cell's chain has one maker at a time, and a run that
+    finds it held reports the cell ``in progress elsewhere``."""
+    with claim(f"{PRODUCT}/{cell}") as mine:
+        if not mine:
+            return [Elsewhere(unit=cell)]
+        return _cell_days(cell, start=start, end=end, window_days=window_days, resolution=resolution,
+                          overwrite=overwrite)
+
+
+def _cell_days(cell: str, *, start: str, end: str, window_days: int, resolution: float,
+               overwrite: bool) -> list[Outcome]:
     dc = connect()
     first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
     days = CellDays(cell, start=first, end=last, window_days=window_days, resolution=resolution, dc=dc)

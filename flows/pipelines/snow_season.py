@@ -24,15 +24,14 @@ from flows.pipelines.snow_cover import (
 )
 from flows.run.cluster import flow_client
 from flows.run.fanout import on_cluster
-from flows.run.outcomes import Exists, Outcome, Report, Skipped, gather
+from flows.run.outcomes import Outcome, Report, Skipped, gather
 from flows.run.retry import TRANSIENT_RETRIES
 from flows.run.say import log, user_errors_in_one_line
 from flows.storage import properties as prop
-from flows.storage.eo3 import dataset_id
 from flows.storage.grid import Cell, aligned_geobox, footprint
 from flows.storage.index import connect
 from flows.storage.load import load
-from flows.storage.writer import product_folder, write_dataset
+from flows.storage.writer import unit_claim, write_dataset
 from products.snow import (
     SynthesisParams,
     hydrological_year,
@@ -94,17 +93,19 @@ def snow_season_task(cell: str, *, year: int, overwrite: bool) -> Outcome:
 
 
 def snow_season_unit(cell: str, *, year: int, overwrite: bool) -> Outcome:
+    """A cell's season under its claim: another run computing it, or having finished it, ends it here."""
     dc = connect()
     key = season_key(cell, year)
-    if not overwrite and dc.index.datasets.has(dataset_id("snow_season", key)):
-        return Exists(unit=key, id=dataset_id("snow_season", key), path=product_folder("snow_season", key))
-    try:
-        out = compute_snow_season(cell, year=year, params=SynthesisParams(), dc=dc)
-    except SnowInputError as err:
-        return Skipped(unit=key, reason=str(err))
-    return write_dataset(out.bands, geobox=out.geobox, product="snow_season", key=key, region=cell,
-                         when=f"{year}-09-01T00:00:00Z", sources=out.lineage, properties=out.properties,
-                         overwrite=overwrite, dc=dc)
+    with unit_claim("snow_season", key, overwrite=overwrite, dc=dc) as ended:
+        if ended is not None:
+            return ended
+        try:
+            out = compute_snow_season(cell, year=year, params=SynthesisParams(), dc=dc)
+        except SnowInputError as err:
+            return Skipped(unit=key, reason=str(err))
+        return write_dataset(out.bands, geobox=out.geobox, product="snow_season", key=key, region=cell,
+                             when=f"{year}-09-01T00:00:00Z", sources=out.lineage, properties=out.properties,
+                             overwrite=overwrite, dc=dc)
 
 
 def last_hydrological_year(today: dt.date | None = None) -> int:

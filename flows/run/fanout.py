@@ -13,6 +13,8 @@ import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from products.errors import SnowlandError
+
 R = TypeVar("R")
 
 
@@ -22,9 +24,16 @@ def _run_in_worker(fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str
     import dask
     from distributed import get_worker
 
+    from flows.run.retry import is_transient
+
     threads = max(1, int(getattr(get_worker().state, "nthreads", 1)))
     with dask.config.set(scheduler="threads" if threads > 1 else "sync", num_workers=threads):
-        return fn(*args, **kwargs)
+        try:
+            return fn(*args, **kwargs)
+        except SnowlandError as err:
+            if not is_transient(err):  # a verdict on the unit's input, whose message says it all, crosses as itself:
+                err.__cause__ = err.__context__ = None  # distributed sends the chain, and a library's error
+            raise                                        # there may not unpickle (then it sends a bare Exception)
 
 
 def local_threads() -> int:

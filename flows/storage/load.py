@@ -7,8 +7,10 @@ integer codes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
+from urllib.parse import unquote, urljoin, urlparse
 
 import datacube
 import numpy as np
@@ -20,7 +22,7 @@ from odc.geo.geobox import GeoBox
 from flows.storage import properties as prop
 from flows.storage.grid import EEA_CRS, Cell, aligned_geobox
 from flows.storage.index import CubeError, connect
-from products.errors import MissingDataError
+from products.errors import BadInputError, MissingDataError
 
 MASK_RESAMPLING = "nearest"
 DEFAULT_RESAMPLING = "bilinear"
@@ -201,3 +203,62 @@ def _to_reflectance(data: xr.Dataset, product: Product, boa_offsets: np.ndarray)
     return data.assign(scaled)
 
 
+
+
+class UnreadableInputError(BadInputError):
+    """A file of an indexed dataset that cannot be read (corrupt, truncated, no longer a raster): the unit fails with
+    the dataset, the file and GDAL's reason; once the file is repaired, the next run reads it."""
+
+
+@contextmanager
+def reading(datasets: Sequence[Dataset], *, unit: str) -> Iterator[None]:
+    """The block's read errors (rasterio and GDAL raise ``OSError`` or ``RuntimeError`` subclasses) as one line
+    naming the dataset and file they concern, raised where ``datasets`` are known: on the worker that reads them.
+
+    A read that may succeed when tried again (a remote file over a network) is left to the task's retries; a local
+    file that cannot be read stays unreadable: the unit fails at once, and the run goes on with the others.
+    """
+    from flows.run.retry import is_transient
+
+    try:
+        yield
+    except (OSError, RuntimeError) as err:
+        files = _files(datasets)
+        if is_transient(err) and not all(path.startswith("/") for path in files):
+            raise
+        said = " ".join(str(err).split()) or type(err).__name__
+        named = ([p for p in files if p in said] or [p for p in files if p.rsplit("/", 1)[-1] in said]
+                 or list(files))
+        named = _unopenable(named) or named  # GDAL often names the file by its base name alone
+        what = ", ".join(f"{_name(files[p])} file {p}" for p in named[:2]) + (" ..." if len(named) > 2 else "")
+        raise UnreadableInputError(f"{unit}: cannot read {what}: {said}") from err
+
+
+def _unopenable(paths: Sequence[str]) -> list[str]:
+    """Those of ``paths`` whose first pixel cannot be read: which of the files a read error names is the bad one."""
+    import rasterio
+    from rasterio.windows import Window
+
+    bad = []
+    for path in paths:
+        try:
+            with rasterio.open(path) as src:
+                src.read(1, window=Window(0, 0, 1, 1))
+        except (OSError, RuntimeError):
+            bad.append(path)
+    return bad
+
+
+def _files(datasets: Sequence[Dataset]) -> dict[str, Dataset]:
+    """Each dataset's band files (local paths, or URLs), to the dataset."""
+    out = {}
+    for ds in datasets:
+        base = ds.uris[0] if ds.uris else ""
+        for band in ds.measurements.values():
+            url = urljoin(base, band["path"])
+            out[unquote(urlparse(url).path) if url.startswith("file:") else url] = ds
+    return out
+
+
+def _name(dataset: Dataset) -> str:
+    return f"{dataset.product.name} dataset {dataset.metadata_doc.get('label') or dataset.id}"

@@ -314,16 +314,19 @@ MAP_STEPS = {  # a cell map's steps, by the function the worker calls there
 }
 
 
-@pytest.mark.parametrize("at", list(MAP_STEPS))
-def test_a_worker_killed_at_each_step_of_a_land_cover_map_loses_and_duplicates_nothing(dc, lc_sim, truth, at):
+def test_a_worker_killed_at_each_step_of_a_land_cover_map_loses_and_duplicates_nothing(dc, lc_sim, truth,
+                                                                                        tmp_path):
+    """One run meets a worker's death at each step of a map (load, compute, write, index), each step killed once
+    by whichever worker, running or restarted in a killed one's place, reaches it first; what a dead writer left,
+    the next attempt clears. The re-run writes what the first could not."""
     from distributed import default_client
-    from helpers import KILL, arm_workers
+    from helpers import KILL, StepFaults
 
     model = _model(truth, PAST, runs=2)
     cells = _no_current_maps(dc, model)
-    module, name = MAP_STEPS[at]
-    arm_workers(default_client(), module=module, name=name, action=KILL)
-    first = land_cover(year=CURRENT, model=model)
+    with StepFaults.armed(default_client(), steps=MAP_STEPS, action=KILL, marks=tmp_path) as faults:
+        first = land_cover(year=CURRENT, model=model)
+    assert faults.met == set(MAP_STEPS), f"the run never reached {set(MAP_STEPS) - faults.met}"
     again = land_cover(year=CURRENT, model=model)
     for failure in first.failed:  # a map whose every try died is reported with the cause
         assert "KilledWorker" in failure.reason or "worker" in failure.reason.lower(), failure.reason
@@ -331,6 +334,50 @@ def test_a_worker_killed_at_each_step_of_a_land_cover_map_loses_and_duplicates_n
     written = {o.unit for o in first.written} | {o.unit for o in again.written}
     assert not {o.unit for o in first.written} & {o.unit for o in again.written}, "a map was written twice"
     assert written == cells
+    _assert_each_map_once(dc, cells)
+
+
+def test_a_full_disk_and_a_corrupt_input_fail_a_land_cover_map_with_their_reason_and_leave_nothing(dc, lc_sim,
+                                                                                                    truth):
+    """ENOSPC in the writer, then a Sentinel-2 band file corrupted after indexing: each time the map fails at once
+    with one line saying why, nothing half-written or indexed; once the file is repaired the run writes it."""
+    import shutil
+    from urllib.parse import urljoin, urlparse
+
+    from distributed import default_client
+    from helpers import FULL_DISK, arm_workers, disarm_workers
+
+    from flows.storage.writer import product_folder
+
+    model = _model(truth, PAST, runs=2)
+    cells = _no_current_maps(dc, model)
+    writer = {"module": "flows.storage.writer", "name": "_write_cogs"}
+    arm_workers(default_client(), **writer, action=FULL_DISK)
+    try:
+        full = land_cover(year=CURRENT, model=model)
+    finally:
+        disarm_workers(default_client(), **writer)  # the worker that did not run the map
+    assert {o.unit for o in full.failed} == cells, full.summary()
+    assert all(o.reason == "OSError: [Errno 28] No space left on device" for o in full.failed), full.summary()
+    _assert_each_map_once(dc, set())
+    assert not [p for k in cells for p in product_folder("land_cover", k).parent.glob(".*")], "half-written"
+
+    scene = dc.find_datasets(product="s2_l2a", time=(f"{CURRENT}-06-01", f"{CURRENT}-08-31"))[0]
+    band = Path(urlparse(urljoin(scene.uris[0], scene.metadata_doc["measurements"]["red"]["path"])).path)
+    saved = band.with_name(f".{band.name}.saved")
+    shutil.copy2(band, saved)
+    try:
+        band.write_bytes(b"II*\x00 not a GeoTIFF any more")
+        corrupt = land_cover(year=CURRENT, model=model)
+    finally:
+        shutil.move(saved, band)
+    assert {o.unit for o in corrupt.failed} == cells, corrupt.summary()
+    for failure in corrupt.failed:
+        assert failure.reason.startswith(f"{failure.unit}: cannot read s2_l2a dataset {scene.metadata_doc['label']} "
+                                         f"file {band}: "), failure.reason
+    _assert_each_map_once(dc, set())
+    repaired = land_cover(year=CURRENT, model=model)
+    assert {o.unit for o in repaired.written} == cells and not repaired.failed, repaired.summary()
     _assert_each_map_once(dc, cells)
 
 
@@ -349,3 +396,21 @@ def test_two_land_cover_runs_at_once_map_each_cell_once_between_them(dc, lc_sim,
     assert not {o.unit for o in one.written} & {o.unit for o in other.written}, "a cell was mapped by both runs"
     assert written == cells
     _assert_each_map_once(dc, cells)
+
+
+def test_a_model_another_run_is_training_is_left_to_it_and_its_key_date_maps_wait(dc, lc_sim, truth):
+    from flows.pipelines.landcover.train import training_request
+    from flows.run.claims import claim
+
+    def key(key_date):
+        return training_request(reference=str(truth), years=PAST, cells=None, bbox=None, key_date=key_date,
+                                options=FAST).key()
+
+    with claim(f"land_cover_model/{key(None)}") as yearly, claim(f"land_cover_model/{key('march')}") as march:
+        assert yearly and march
+        trained = _train(truth, PAST)
+        mapped = land_cover_key_date(year=CURRENT, key_date="march", reference=str(truth), train_years=PAST,
+                                     options=FAST)
+    for report, unit in ((trained, key(None)), (mapped, key("march"))):
+        assert [(o.status, o.unit) for o in report] == [("in progress elsewhere", unit)], report.summary()
+        assert not report.ids and not report.failed

@@ -67,3 +67,17 @@ def test_units_another_run_holds_are_reported_in_progress_elsewhere(simulated):
     assert report.elsewhere and all(isinstance(o, Elsewhere) for o in report.elsewhere)
     assert ("in progress elsewhere", "another run is computing it") in {(r[1], r[3]) for r in report.rows()}
     assert f"{len(report.elsewhere)} in progress elsewhere" in report.summary()
+
+
+def test_the_season_and_daily_units_another_run_holds_are_left_to_it(database):
+    from flows.pipelines.snow_daily import snow_daily_unit
+    from flows.pipelines.snow_season import season_key, snow_season_unit
+    from flows.run.claims import claim
+    from flows.run.outcomes import Elsewhere
+
+    cell = "100kmE40N24"
+    with claim(f"snow_season/{season_key(cell, 2023)}") as season, claim(f"snow_daily/{cell}") as daily:
+        assert season and daily
+        assert snow_season_unit(cell, year=2023, overwrite=True) == Elsewhere(unit=season_key(cell, 2023))
+        assert snow_daily_unit(cell, start="2024-01-14", end="2024-01-16", window_days=3, resolution=20.0,
+                               overwrite=True) == [Elsewhere(unit=cell)]  # the cell's chain of days, whole

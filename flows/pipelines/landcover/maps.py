@@ -52,6 +52,7 @@ from flows.run.say import log, user_errors_in_one_line
 from flows.storage import properties as prop
 from flows.storage.grid import Cell, aligned_geobox, cells_covering, footprint
 from flows.storage.index import connect
+from flows.storage.load import reading
 from flows.storage.models import load_model
 from flows.storage.writer import unit_claim, write_dataset
 from products.landcover import classify, nrt
@@ -119,7 +120,8 @@ def _map_cell(dc, job: MapJob, *, area_wkt: str | None, min_mapping_unit_m2: flo
     ids = sorted(read)
     model = load_model(props[prop.MODEL_FOLDER])
     feats = nrt.key_date_features(series, valid, year=job.year, when=when, settings=settings)
-    maps, n_clear = dask.compute(classify.predict_map(model, feats), clear_observations(valid))  # one read
+    with reading(found, unit=job.key):
+        maps, n_clear = dask.compute(classify.predict_map(model, feats), clear_observations(valid))  # one read
     n_clear = clear_counts(n_clear, f"{job.cell} {job.year}" + (f" at key date {job.key_date}" if job.key_date else ""))
     classes = maps["classification"].values.astype(np.int32)
     confidence = maps["confidence"].values.astype(np.uint8)
@@ -264,8 +266,12 @@ def land_cover_key_date(
         if max(train_years) >= year:
             raise LandCoverInputError(f"training years {train_years} must all precede {year}: a near-real-time map "
                                       "uses no field data of its own year")
-        model = train_land_cover(reference=reference, years=train_years, cells=cells, bbox=bbox, key_date=kd,
-                                 options=options, overwrite=overwrite).ids[0]
+        trained = train_land_cover(reference=reference, years=train_years, cells=cells, bbox=bbox, key_date=kd,
+                                   options=options, overwrite=overwrite)
+        if trained.elsewhere:  # another run is training its model: the maps wait for the next run
+            log(trained.summary())
+            return Report(flow="land-cover-key-date", outcomes=list(trained.elsewhere))
+        model = trained.ids[0]
     props = model_dataset(model).metadata_doc["properties"]
     if not serves_key_date(props, kd):
         raise LandCoverInputError(f"model {model} was trained for {props.get(prop.KEY_DATE)!r}, not key date {kd!r}")

@@ -60,7 +60,7 @@ from flows.storage.reference import (
     read_polygons,
     read_reference,
 )
-from flows.storage.writer import product_folder, write_dataset
+from flows.storage.writer import unit_claim, write_dataset
 from odc_config.settings import load_settings
 from products.errors import BadInputError
 from products.landcover import classify, nrt
@@ -430,23 +430,24 @@ def train_land_cover(
                                options=options)
     dc = connect()
     report = Report(flow="train-land-cover")
-    model_id = dataset_id("land_cover_model", request.key())
-    if not overwrite and dc.index.datasets.has(model_id):
-        report.add(Exists(unit=request.key(), id=model_id, path=product_folder("land_cover_model", request.key())))
-    else:
-        _rare_classes(_polygon_counts(request), min_polygons=2, drop_rare=request.drop_rare)  # before any image
-        collected = []
-        with progress.units("training years", total=len(request.years)) as done:
-            for year in request.years:
-                collected.append(collect_samples(request, year))
-                done()
-        report.extend(Skipped(**scene) for c in collected for scene in c["left_out"])
-        nomenclature = collected[0]["nomenclature"]
-        validation = validate_model(request, [c["path"] for c in collected], nomenclature=nomenclature,
-                                    report_dir=options.report_dir) if request.runs > 0 else None
-        report.add(fit_and_record(request, collected, nomenclature=nomenclature, validation=validation,
-                                  overwrite=overwrite))
-    report.details.update(trained_model(model_id, dc=dc).details())
+    with unit_claim("land_cover_model", request.key(), overwrite=overwrite, dc=dc) as ended:  # one trainer a model
+        if ended is not None:
+            report.add(ended)
+        else:
+            _rare_classes(_polygon_counts(request), min_polygons=2, drop_rare=request.drop_rare)  # before any image
+            collected = []
+            with progress.units("training years", total=len(request.years)) as done:
+                for year in request.years:
+                    collected.append(collect_samples(request, year))
+                    done()
+            report.extend(Skipped(**scene) for c in collected for scene in c["left_out"])
+            nomenclature = collected[0]["nomenclature"]
+            validation = validate_model(request, [c["path"] for c in collected], nomenclature=nomenclature,
+                                        report_dir=options.report_dir) if request.runs > 0 else None
+            report.add(fit_and_record(request, collected, nomenclature=nomenclature, validation=validation,
+                                      overwrite=overwrite))
+    if not report.elsewhere:
+        report.details.update(trained_model(dataset_id("land_cover_model", request.key()), dc=dc).details())
     log(report.summary())
     return report
 
