@@ -152,3 +152,91 @@ def test_methods_other_than_get_are_refused(server):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=30)
     assert refused.value.code == 405
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    """The map page in Debian's headless chromium, its console and network logs kept."""
+    import shutil
+    import tempfile
+
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.fail("chromium and chromium-driver are needed: infra/bootstrap.sh --test installs them")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="snowland-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1200,800", f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    driver.set_page_load_timeout(120)
+    try:
+        driver.get(f"{server.url}/map")
+        _wait(driver, "return document.body.dataset.ready === 'yes'")
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _wait(driver, condition: str, timeout: float = 90) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not driver.execute_script(condition):
+        assert time.monotonic() < deadline, f"not true within {timeout:.0f} s: {condition}"
+        time.sleep(0.3)
+
+
+TILES_LOADED = ("const tiles = Array.from(document.querySelectorAll('.leaflet-tile'));"
+                "return tiles.length > 0 && tiles.every(t => t.complete && t.naturalWidth > 0);")
+OVERLAY_TILES = ("return Array.from(document.querySelectorAll('.leaflet-tile'))"
+                 ".map(t => t.src).filter(s => !s.includes('dem_cop30')).sort();")
+
+
+def _requested(page) -> set[str]:
+    import json
+
+    urls = set()
+    for entry in page.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.add(message["params"]["request"]["url"])
+    return urls
+
+
+def test_the_map_page_shows_snow_and_follows_the_layer_and_time_with_no_error_nor_outside_request(
+        page, server, query_products, tmp_path):
+    from PIL import Image
+    from selenium.webdriver.support.ui import Select
+
+    from flows.ask.ows.palette import SNOW_CODES
+
+    _wait(page, TILES_LOADED)
+    assert page.execute_script("return document.body.dataset.layer") == "snow_cover"
+    first = page.execute_script(OVERLAY_TILES)
+    assert first and all("snow_cover" in src for src in first)
+    shot = tmp_path / "map.png"
+    page.save_screenshot(str(shot))
+    pixels = np.asarray(Image.open(shot).convert("RGB")).reshape(-1, 3).astype(int)
+    snow = np.array(_rgb(dict((label, colour) for _, label, colour in SNOW_CODES)["snow"]))
+    assert (np.abs(pixels - snow).sum(axis=1) < 60).sum() > 500, "the screenshot shows snow"
+
+    page.execute_script("const t = document.getElementById('time'); t.value = 0; t.dispatchEvent(new Event('input'));")
+    _wait(page, TILES_LOADED)
+    earlier = page.execute_script(OVERLAY_TILES)
+    assert earlier != first and all("time=2023-01-10" in src for src in earlier)
+    Select(page.find_element("id", "layer")).select_by_value("snow_season")
+    _wait(page, TILES_LOADED)
+    season = page.execute_script(OVERLAY_TILES)
+    assert season and all("snow_season" in src for src in season)
+
+    assert [e for e in page.get_log("browser") if e["level"] == "SEVERE"] == []
+    outside = {u for u in _requested(page) if u.startswith(("http:", "https:", "ws:", "wss:"))
+               and not u.startswith(server.url)}
+    assert outside == set()
