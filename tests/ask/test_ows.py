@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from helpers import free_port
+from helpers import free_port, headless_chromium
 
 WMS = "{http://www.opengis.net/wms}"
 
@@ -60,8 +60,8 @@ def _box(query_products) -> dict[str, str]:
 
 
 def _get_map(server, query_products, **params) -> tuple[int, str, bytes]:
-    return _ows(server, service="WMS", version="1.3.0", request="GetMap", format="image/png", transparent="true",
-                **_box(query_products), **params)
+    return _ows(server, **{"service": "WMS", "version": "1.3.0", "request": "GetMap", "format": "image/png",
+                           "transparent": "true", **_box(query_products), **params})
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:
@@ -157,31 +157,10 @@ def test_methods_other_than_get_are_refused(server):
 @pytest.fixture(scope="module")
 def page(server):
     """The map page in Debian's headless chromium, its console and network logs kept."""
-    import shutil
-    import tempfile
-
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        pytest.fail("chromium and chromium-driver are needed: infra/bootstrap.sh --test installs them")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="snowland-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1200,800", f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-    driver.set_page_load_timeout(120)
-    try:
+    with headless_chromium(logs=True) as driver:
         driver.get(f"{server.url}/map")
         _wait(driver, "return document.body.dataset.ready === 'yes'")
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def _wait(driver, condition: str, timeout: float = 90) -> None:
