@@ -175,7 +175,8 @@ def start(*, host: str = "127.0.0.1", port: int = 8080, refresh: bool = True, ti
 def serve(*, host: str = "127.0.0.1", port: int = 8080, refresh: bool = True) -> int:
     """Serve until interrupted (``snowland serve``)."""
     server = start(host=host, port=port, refresh=refresh)
-    print(f"serving the catalogue read-only on {server.url}  (STAC API: {server.url}/stac; Ctrl-C stops)")
+    print(f"serving the catalogue read-only on {server.url}  (STAC API: {server.url}/stac; map: {server.url}/map/; "
+          f"WMS/WMTS/WCS: {server.url}/ows/; Ctrl-C stops)")
     try:
         return server.process.wait()
     except KeyboardInterrupt:
