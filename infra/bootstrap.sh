@@ -48,6 +48,21 @@ if [ ! -x "$pg_bin/initdb" ] || [ ! -f /usr/share/postgresql/15/extension/postgi
   fi
 fi
 
+# Leaflet for the map page of `snowland serve`, from the npm registry (never a CDN), into a git-ignored folder.
+leaflet_version=1.9.4
+leaflet_dir="$root/flows/ask/mappage/static/vendor/leaflet"
+if [ ! -f "$leaflet_dir/.version-$leaflet_version" ]; then
+  if command -v npm >/dev/null; then
+    say "installing leaflet $leaflet_version from the npm registry into $leaflet_dir"
+    rm -rf "$leaflet_dir" && mkdir -p "$leaflet_dir"
+    (cd "$leaflet_dir" && npm pack -q "leaflet@$leaflet_version" >/dev/null 2>&1 \
+      && tar -xzf "leaflet-$leaflet_version.tgz" --strip-components=2 package/dist \
+      && rm "leaflet-$leaflet_version.tgz" && touch ".version-$leaflet_version")
+  else
+    say "the map page of snowland serve needs Leaflet: install npm (apt-get install npm) and run this again"
+  fi
+fi
+
 find_python() {
   local c
   for c in "${SNOWLAND_PYTHON:-}" python3.12 "$HOME"/.pyenv/versions/3.12*/bin/python3.12 /usr/bin/python3.12 /usr/local/bin/python3.12; do

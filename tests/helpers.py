@@ -16,7 +16,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from infra.ports import free_port
 
 __all__ = ["BENCH_DIR", "FULL_DISK", "KILL", "REAL_DATA", "StepFaults", "arm_workers", "bench_module",
-           "disarm_workers", "environ_restored", "free_port", "purge", "real_sample"]
+           "disarm_workers", "environ_restored", "free_port", "headless_chromium", "purge", "real_sample"]
 
 BENCH_DIR = Path(__file__).resolve().parents[1] / "bench"
 REAL_DATA = Path(os.environ.get("SNOWLAND_REAL_DATA")
@@ -142,3 +142,33 @@ class StepFaults(WorkerPlugin):
             for step in steps:  # a taken marker disarms its step on the workers already armed
                 (faults.marks / step).touch()
             client.unregister_worker_plugin(cls.name)
+
+
+@contextmanager
+def headless_chromium(*, logs: bool = False) -> Iterator:
+    """Debian's chromium in headless mode through its WebDriver, with a throw-away profile; ``logs`` keeps the
+    console and network logs (``get_log("browser")``, ``get_log("performance")``)."""
+    import shutil
+    import tempfile
+
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.fail("chromium and chromium-driver are needed: infra/bootstrap.sh --test installs them")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="snowland-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1200,800", f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    if logs:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    driver.set_page_load_timeout(120)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)

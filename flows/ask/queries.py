@@ -205,28 +205,38 @@ def snow_area(
         rows.append(row)
     table = pd.DataFrame(rows, columns=columns)
     if png and not table.empty:
-        plot_snow_area(table, png)
+        plot_snow_area(table, png, product=product)
     return table
 
 
-def plot_snow_area(table: pd.DataFrame, png: str | Path) -> Path:
-    """Snow-covered and cloudy km² over time, and the snow line on a second axis."""
+def covered_km2(table: pd.DataFrame) -> float:
+    """The largest area with data on any date of a snow-area table: where the products cover the box."""
+    return float((table.area_km2 - table.no_data_km2).max()) if len(table) else 0.0
+
+
+def plot_snow_area(table: pd.DataFrame, png: str | Path, *, product: str = "snow_cover") -> Path:
+    """Snow-covered and cloudy km² over time, scaled to the area that has data (a box larger than the products'
+    footprint would draw the curve flat on the axis), and the snow line on a second axis."""
     import matplotlib.pyplot as plt
 
     from flows.ask.quicklook import save_figure
 
+    box, covered = float(table.area_km2.iloc[0]), covered_km2(table)
     fig, ax = plt.subplots(figsize=(9, 4.5))
     ax.plot(table.date, table.snow_km2, "o-", color="tab:blue", label="snow")
     gaps = "cloud_km2" if "cloud_km2" in table else "no_observation_km2"
     ax.plot(table.date, table[gaps], "x:", color="grey", label=gaps.removesuffix("_km2").replace("_", " "))
     ax.set_ylabel("km²")
-    ax.set_ylim(0, float(table.area_km2.max()) * 1.05)
+    ax.set_ylim(0, max(covered, 1e-6) * 1.05)
     line = ax.twinx()
     line.plot(table.date, table.zs, "s--", color="tab:red", label="snow line zs")
     line.set_ylabel("zs (m)")
     handles = ax.get_legend_handles_labels()[0] + line.get_legend_handles_labels()[0]
     ax.legend(handles, [h.get_label() for h in handles], loc="upper left")
-    ax.set_title(f"Snow-covered area over {float(table.area_km2.iloc[0]):.1f} km²")
+    first, last = (pd.Timestamp(d).date() for d in (table.date.min(), table.date.max()))
+    share = 100.0 * covered / box if box else 0.0
+    ax.set_title(f"{product}: snow-covered area, {first} to {last}\n"
+                 f"data over {covered:.1f} km² of the {box:.1f} km² box ({share:.1f} %)")
     fig.autofmt_xdate()
     return save_figure(fig, png)
 

@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from flows.ask.mappage import map_app
+from flows.ask.ows.service import ows_app, ows_environ, prepare_ows
 from odc_config.settings import ROLES, Settings, load_settings
 from products.errors import UnreachableError
 
@@ -99,7 +101,7 @@ def grant_reader(settings: Settings | None = None) -> None:
         return
     engine = _psql_engine(settings)
     with engine.connect() as conn:
-        for schema in ("odc", "cubedash"):
+        for schema in ("odc", "cubedash", "ows"):
             conn.execute(text(f"grant usage on schema {schema} to {READER_ROLE}"))
             conn.execute(text(f"grant select on all tables in schema {schema} to {READER_ROLE}"))
     engine.dispose()
@@ -129,6 +131,7 @@ def prepare(settings: Settings | None = None, *, quiet: bool = True) -> None:
     done = subprocess.run(command, env=_odc_environ(settings, read_only=False), capture_output=quiet, text=True)
     if done.returncode != 0:
         raise ServeError(f"cubedash-gen failed ({done.returncode}): {(done.stderr or '')[-2000:]}")
+    prepare_ows(env=_odc_environ(settings, read_only=False), db_url=_admin_url(settings), quiet=quiet)
     grant_reader(settings)
 
 
@@ -150,9 +153,10 @@ def start(*, host: str = "127.0.0.1", port: int = 8080, refresh: bool = True, ti
     if refresh:
         prepare(settings)
     out = open(log, "ab") if log else subprocess.DEVNULL
-    process = subprocess.Popen([sys.executable, "-m", "flows.ask.serve", host, str(port)],
-                               env=_odc_environ(settings, read_only=True), stdout=out, stderr=subprocess.STDOUT)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+    process = subprocess.Popen([sys.executable, "-m", "flows.ask.serve", host, str(port)],
+                               env={**_odc_environ(settings, read_only=True), **ows_environ(base_url=url)},
+                               stdout=out, stderr=subprocess.STDOUT)
     server = Server(url=url, process=process)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -172,8 +176,8 @@ def start(*, host: str = "127.0.0.1", port: int = 8080, refresh: bool = True, ti
 def serve(*, host: str = "127.0.0.1", port: int = 8080, refresh: bool = True) -> int:
     """Serve until interrupted (``snowland serve``)."""
     server = start(host=host, port=port, refresh=refresh)
-    print(f"serving the catalogue read-only on {server.url}  (STAC API: {server.url}/stac; search, cart and "
-          f"orders: {server.url}/site/; Ctrl-C stops)")
+    print(f"serving the catalogue read-only on {server.url}  (STAC API: {server.url}/stac; map: {server.url}/map/; "
+          f"WMS/WMTS/WCS: {server.url}/ows/; search, cart and orders: {server.url}/site/; Ctrl-C stops)")
     try:
         return server.process.wait()
     except KeyboardInterrupt:
@@ -183,13 +187,15 @@ def serve(*, host: str = "127.0.0.1", port: int = 8080, refresh: bool = True) ->
 
 
 def _run_child(host: str, port: int) -> None:
-    """The server process: explorer's Flask app on werkzeug (its index connection is made at import)."""
+    """The server process: explorer's Flask app on werkzeug (its index connection is made at import), datacube-ows
+    at ``/ows``, the map page at ``/map``."""
     from cubedash.startup_utils import create_app
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
     from werkzeug.serving import run_simple
 
     from flows.ask.site.app import mount
 
-    app = mount(create_app(EXPLORER_CONFIG))
+    app = mount(DispatcherMiddleware(create_app(EXPLORER_CONFIG), {"/ows": ows_app(), "/map": map_app()}))
     run_simple(host, port, app, threaded=True)
 
 

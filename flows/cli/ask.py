@@ -64,6 +64,9 @@ def cmd_query(args: argparse.Namespace) -> int:
         table.to_json(args.json, orient="records", date_format="iso", indent=1)
     print(table.drop(columns=["datasets"], errors="ignore").to_string(index=False) if len(table)
           else "no product matches this area and period (empty table)")
+    if len(table) and {"area_km2", "no_data_km2"} <= set(table.columns):
+        box, covered = float(table.area_km2.iloc[0]), queries.covered_km2(table)
+        print(f"data over {covered:.1f} km² of the {box:.1f} km² area ({100 * covered / box:.1f} %)")
     for written in (args.csv, args.json, args.png if len(table) else None):
         if written:
             print(f"wrote {written}")

@@ -24,7 +24,7 @@ def _box(col0: int, row0: int, col1: int, row1: int) -> geom.Geometry:
 
 
 def test_snow_area_counts_each_code_and_the_areas_add_up_to_the_area(query_products):
-    from flows.ask.queries import snow_area
+    from flows.ask.queries import covered_km2, snow_area
 
     table = snow_area(_box(10, 20, 190, 120), time=("2023-01-01", "2023-01-31"))
     assert list(table.date.dt.strftime("%Y-%m-%d")) == list(SNOW_DAYS)
@@ -36,6 +36,8 @@ def test_snow_area_counts_each_code_and_the_areas_add_up_to_the_area(query_produ
         assert row.snow_km2 + row.no_snow_km2 + row.cloud_km2 + row.no_data_km2 == pytest.approx(row.area_km2)
         assert row.area_km2 == pytest.approx(180 * 100 * PIXEL_KM2)
     assert table.zs.iloc[0] == 1500.0 and np.isnan(table.zs.iloc[1]), "zs -1000 (no snow line) is NaN"
+    assert covered_km2(table) == pytest.approx((180 * 100 - (query_products.snow["2023-01-10"][20:120, 10:190] == 255)
+                                                .sum()) * PIXEL_KM2)
     assert list(table.platform) == ["sentinel-2a", "landsat-8"]
 
 
@@ -110,6 +112,9 @@ def test_query_command_writes_csv_json_and_a_plot_on_a_dask_cluster(query_produc
     assert len(table) == 2 and (table.snow_km2 > 0).all()
     assert len(json.loads((tmp_path / "snow.json").read_text())) == 2
     assert (tmp_path / "snow.png").stat().st_size > 10_000
+    share = [line for line in capsys.readouterr().out.splitlines() if line.startswith("data over ")]
+    covered = SIDE * (SIDE - 20) * PIXEL_KM2  # the module's square but its no-data strip, at most
+    assert len(share) == 1 and float(share[0].split()[2]) <= covered + 0.01 and " km² area (" in share[0], share
     assert main(["query", "land-cover", "--place", "Taillefer", "--year", "2015"]) == 0
     assert "empty table" in capsys.readouterr().out
 

@@ -10,7 +10,6 @@ import http.cookiejar
 import json
 import shutil
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -22,7 +21,7 @@ from xml.etree import ElementTree as ET
 import numpy as np
 import pytest
 import yaml
-from helpers import free_port
+from helpers import free_port, headless_chromium
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
@@ -87,23 +86,8 @@ def test_the_server_binds_loopback_and_its_database_role_cannot_write(server, qu
 
 @pytest.fixture(scope="module")
 def browser():
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        pytest.fail("chromium and chromium-driver are needed: infra/bootstrap.sh --test installs them")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="snowland-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-    driver.set_page_load_timeout(120)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    with headless_chromium() as driver:
+        yield driver
 
 
 def test_a_browser_finds_snow_cover_and_follows_a_dataset_to_its_metadata(server, query_products, browser, dc):

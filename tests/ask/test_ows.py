@@ -1,0 +1,221 @@
+"""OGC services of `snowland serve` (datacube-ows at /ows) over the real index, read-only: capabilities, maps in the
+products' colours at pixels the test knows, feature info, coverages with the product's values unchanged."""
+
+from __future__ import annotations
+
+import io
+import urllib.error
+import urllib.parse
+import urllib.request
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from helpers import free_port, headless_chromium
+
+WMS = "{http://www.opengis.net/wms}"
+
+
+@pytest.fixture(scope="module")
+def server(query_products, tmp_path_factory):
+    from flows.ask.serve import running
+
+    with running(port=free_port(), log=tmp_path_factory.mktemp("serve") / "server.log") as served:
+        yield served
+
+
+def _fetch(url: str) -> tuple[int, str, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=120) as answer:
+            return answer.status, answer.headers.get_content_type(), answer.read()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.headers.get_content_type(), refused.read()
+
+
+def _ows(server, **params) -> tuple[int, str, bytes]:
+    return _fetch(f"{server.url}/ows/?{urllib.parse.urlencode(params)}")
+
+
+@pytest.fixture(scope="module")
+def capabilities(server) -> dict[str, list[str]]:
+    """Layer name -> its time values, from the WMS 1.3 GetCapabilities document."""
+    status, kind, body = _ows(server, service="WMS", version="1.3.0", request="GetCapabilities")
+    assert status == 200, body[:500]
+    root = ET.fromstring(body)
+    layers = {}
+    for layer in root.iter(f"{WMS}Layer"):
+        name = layer.find(f"{WMS}Name")
+        if name is None:
+            continue
+        time = next((d for d in layer.findall(f"{WMS}Dimension") if d.get("name") == "time"), None)
+        layers[name.text] = (time.text or "").split(",") if time is not None else []
+    return layers
+
+
+def _box(query_products) -> dict[str, str]:
+    """The module's products' own grid: map pixel (row, col) is product pixel (row, col)."""
+    left, bottom, right, top = query_products.geobox.boundingbox
+    height, width = query_products.geobox.shape
+    return {"crs": "EPSG:3035", "bbox": f"{left},{bottom},{right},{top}", "width": str(width), "height": str(height)}
+
+
+def _get_map(server, query_products, **params) -> tuple[int, str, bytes]:
+    return _ows(server, **{"service": "WMS", "version": "1.3.0", "request": "GetMap", "format": "image/png",
+                           "transparent": "true", **_box(query_products), **params})
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def test_capabilities_list_every_product_with_data_and_its_times(capabilities, dc, query_products):
+    from flows.ask.ows.config import TITLES
+
+    with_data = {name for name in TITLES if dc.find_datasets(product=name, limit=1)}
+    assert with_data <= set(capabilities)
+    assert {"s2_l2a", "landsat_c2l2", "snow_cover", "snow_season", "land_cover", "dem_cop30"} <= set(capabilities)
+    assert set(capabilities["snow_cover"]) >= set(query_products.snow)
+    s2_days = {str(d.center_time.date()) for d in dc.find_datasets(product="s2_l2a")}
+    assert len(capabilities["s2_l2a"]) > 1 and set(capabilities["s2_l2a"]) <= s2_days
+
+
+def test_a_snow_map_has_the_snow_colour_where_the_product_has_snow_and_the_cloud_colour_at_clouds(
+        server, query_products):
+    from flows.ask.ows.palette import SNOW_CODES
+    from PIL import Image
+    from products.snow.codes import CLOUD, NODATA, SNOW
+
+    day = "2023-01-10"
+    status, kind, body = _get_map(server, query_products, layers="snow_cover", styles="snow", time=day)
+    assert (status, kind) == (200, "image/png"), body[:500]
+    image = np.asarray(Image.open(io.BytesIO(body)).convert("RGBA"))
+    codes = query_products.snow[day]
+    colours = {code: _rgb(colour) for code, _, colour in SNOW_CODES}
+    for code in (SNOW, CLOUD):
+        rows, cols = np.nonzero(codes == code)
+        pixels = image[rows, cols, :3]
+        assert (pixels == colours[code]).all(axis=1).mean() > 0.99, f"code {code} drawn in another colour"
+    assert (image[codes == NODATA, 3] == 0).all(), "no data is transparent"
+    other = _get_map(server, query_products, layers="snow_cover", styles="snow", time="2023-01-20")[2]
+    assert other != body, "another date, another map"
+
+
+def test_feature_info_returns_the_pixels_values(server, query_products):
+    import json
+
+    row, col = 50, 37
+    status, _, body = _ows(server, service="WMS", version="1.3.0", request="GetFeatureInfo", layers="snow_season",
+                           query_layers="snow_season", styles="", info_format="application/json", i=str(col),
+                           j=str(row), **_box(query_products))
+    assert status == 200, body[:500]
+    bands = json.loads(body)["features"][0]["properties"]["data"][0]["bands"]
+    assert bands["snow_cover_duration"] == query_products.season["scd"][row, col]
+    assert bands["snow_melt_out_date"] == query_products.season["smod"][row, col]
+
+
+def test_a_coverage_has_the_products_values_unchanged(server, query_products):
+    import rasterio
+
+    day = "2023-01-10"
+    box = _box(query_products)
+    status, kind, body = _ows(server, service="WCS", version="1.0.0", request="GetCoverage", coverage="snow_cover",
+                              crs=box["crs"], bbox=box["bbox"], width=box["width"], height=box["height"],
+                              format="GeoTIFF", time=day, measurements="snow")
+    assert (status, kind) == (200, "image/geotiff"), body[:500]
+    with rasterio.MemoryFile(body) as memory, memory.open() as tif:
+        assert tif.crs.to_epsg() == 3035 and tif.dtypes == ("uint8",)
+        np.testing.assert_array_equal(tif.read(1), query_products.snow[day])
+
+
+def test_a_legend_is_drawn_for_a_class_style(server):
+    status, kind, body = _ows(server, service="WMS", version="1.3.0", request="GetLegendGraphic",
+                              layer="land_cover", style="oso23", format="image/png")
+    assert (status, kind) == (200, "image/png") and len(body) > 1000
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"layers": "snow_cover", "styles": "snow", "width": "4096"}, "exceeds supported maximum"),
+    ({"layers": "no_such_layer", "styles": ""}, "Layer no_such_layer is not defined"),
+    ({"layers": "snow_cover", "styles": "no_such_style"}, "Style no_such_style is not defined"),
+    ({"layers": "snow_cover", "styles": "snow", "crs": "EPSG:9999"}, "EPSG:9999 is not supp"),
+    ({"layers": "snow_cover", "styles": "snow", "bbox": "1,2,3"}, "Invalid bbox"),
+    ({"layers": "snow_cover", "styles": "snow", "time": "2019-05-05"}, "2019-05-05"),
+])
+def test_bad_map_requests_are_refused_with_a_clear_message(server, query_products, params, message):
+    status, _, body = _get_map(server, query_products, **{"time": "2023-01-10", **params})
+    assert status == 400 and message in body.decode(), body[:800]
+
+
+def test_methods_other_than_get_are_refused(server):
+    request = urllib.request.Request(f"{server.url}/ows/?service=WMS&request=GetCapabilities", method="POST",
+                                     data=b"")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 405
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    """The map page in Debian's headless chromium, its console and network logs kept."""
+    with headless_chromium(logs=True) as driver:
+        driver.get(f"{server.url}/map")
+        _wait(driver, "return document.body.dataset.ready === 'yes'")
+        yield driver
+
+
+def _wait(driver, condition: str, timeout: float = 90) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not driver.execute_script(condition):
+        assert time.monotonic() < deadline, f"not true within {timeout:.0f} s: {condition}"
+        time.sleep(0.3)
+
+
+TILES_LOADED = ("const tiles = Array.from(document.querySelectorAll('.leaflet-tile'));"
+                "return tiles.length > 0 && tiles.every(t => t.complete && t.naturalWidth > 0);")
+OVERLAY_TILES = ("return Array.from(document.querySelectorAll('.leaflet-tile'))"
+                 ".map(t => t.src).filter(s => !s.includes('dem_cop30')).sort();")
+
+
+def _requested(page) -> set[str]:
+    import json
+
+    urls = set()
+    for entry in page.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.add(message["params"]["request"]["url"])
+    return urls
+
+
+def test_the_map_page_shows_snow_and_follows_the_layer_and_time_with_no_error_nor_outside_request(
+        page, server, query_products, tmp_path):
+    from PIL import Image
+    from selenium.webdriver.support.ui import Select
+
+    from flows.ask.ows.palette import SNOW_CODES
+
+    _wait(page, TILES_LOADED)
+    assert page.execute_script("return document.body.dataset.layer") == "snow_cover"
+    first = page.execute_script(OVERLAY_TILES)
+    assert first and all("snow_cover" in src for src in first)
+    shot = tmp_path / "map.png"
+    page.save_screenshot(str(shot))
+    pixels = np.asarray(Image.open(shot).convert("RGB")).reshape(-1, 3).astype(int)
+    snow = np.array(_rgb(dict((label, colour) for _, label, colour in SNOW_CODES)["snow"]))
+    assert (np.abs(pixels - snow).sum(axis=1) < 60).sum() > 500, "the screenshot shows snow"
+
+    page.execute_script("const t = document.getElementById('time'); t.value = 0; t.dispatchEvent(new Event('input'));")
+    _wait(page, TILES_LOADED)
+    earlier = page.execute_script(OVERLAY_TILES)
+    assert earlier != first and all("time=2023-01-10" in src for src in earlier)
+    Select(page.find_element("id", "layer")).select_by_value("snow_season")
+    _wait(page, TILES_LOADED)
+    season = page.execute_script(OVERLAY_TILES)
+    assert season and all("snow_season" in src for src in season)
+
+    assert [e for e in page.get_log("browser") if e["level"] == "SEVERE"] == []
+    outside = {u for u in _requested(page) if u.startswith(("http:", "https:", "ws:", "wss:"))
+               and not u.startswith(server.url)}
+    assert outside == set()
