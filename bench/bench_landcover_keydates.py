@@ -122,6 +122,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--world", choices=("series", "demo"), default="series",
                         help="series: landcover_series' parcels; demo: the demo's land-cover world (relief, snow)")
+    parser.add_argument("--key-dates", default="march,july,december", help="comma-separated, of key_dates.yaml")
     parser.add_argument("--season-from", default="10-01", help="month-day of the autumn before, for the March rerun")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -139,7 +140,7 @@ def main() -> None:
     print(f"{'key date':<22} {'side':<18} {'OA':>6} {'kappa':>6} {'crop OA':>7} {'crop k':>7} {'train px':>9} "
           f"{'train s':>8}")
     month, day = (int(v) for v in args.season_from.split("-"))
-    runs = [(name, name, FeatureSettings()) for name in key_dates()]
+    runs = [(name, name, FeatureSettings()) for name in key_dates() if name in args.key_dates.split(",")]
     runs.append((f"march, season {args.season_from}", "march",
                  FeatureSettings(season=Season(month=month, day=day, previous_year=True))))
     for label, when, settings in runs:
