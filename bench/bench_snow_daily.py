@@ -24,13 +24,15 @@ DAY = "2024-01-15"  # a Sentinel-2 day of the simulated calendar: the map reads 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-km", type=float, default=20, help="side of the simulated area in km")
+    parser.add_argument("--profile", action="store_true",
+                        help="then profile one daily cell-day from D-1 in this process (synchronous dask)")
     args = parser.parse_args()
     os.environ.setdefault("DASK_DISTRIBUTED__ADMIN__SYSTEM_MONITOR__INTERVAL", MONITOR_INTERVAL)
     with simulated_index(size_km=args.size_km, start=PERIOD[0], end=PERIOD[1]) as sim:
-        run(sim, size_km=args.size_km)
+        run(sim, size_km=args.size_km, profile=args.profile)
 
 
-def run(sim, *, size_km: float) -> None:
+def run(sim, *, size_km: float, profile: bool = False) -> None:
     import datetime as dt
 
     from flows.pipelines.index import index_scenes
@@ -72,6 +74,16 @@ def run(sim, *, size_km: float) -> None:
             if name == "rebuild":
                 snow_daily(start=(day - dt.timedelta(days=1)).isoformat(), end=(day - dt.timedelta(days=1)).isoformat(),
                            cells=[job.cell])
+        if profile:
+            import cProfile
+            import pstats
+
+            import dask
+
+            with dask.config.set(scheduler="synchronous"):
+                profiler = cProfile.Profile()
+                profiler.runcall(snow_daily_unit, **daily)
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
     best = {k: min(v) for k, v in timings.items()}
     print(f"\nbest of 2 on one single-threaded worker; MB: largest RSS of the busiest worker sampled every "
           f"{MONITOR_INTERVAL}")

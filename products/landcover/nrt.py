@@ -193,18 +193,15 @@ def key_date_samples(
     return extract_samples(feats, reference.polygon_ids, classes)
 
 
-def train_key_date_model(
+def pooled_key_date_samples(
     references: Sequence[YearReference],
     *,
     when: str | KeyDate,
-    spec: ClassifierSpec | str = DEFAULT_CLASSIFIER,
     settings: FeatureSettings = FeatureSettings(),
     labels_nomenclature: str | None = "oso23",
-    seed: int = 0,
-    area: str = "",
-    n_jobs: int | None = None,
-) -> TrainedModel:
-    """A model for key date `when` from past years' references, all pixels of their polygons."""
+) -> Samples:
+    """Every reference pixel of past years at key date `when`, in one sample set (polygon ids kept apart per
+    year): what a key-date model trains on."""
     if not references:
         raise MissingDataError("no reference year to train on")
     kd = key_date(when)
@@ -218,14 +215,29 @@ def train_key_date_model(
     for p in parts:
         polygons.append(p.polygons + offset)
         offset += int(p.polygons.max()) + 1
-    samples = Samples(
+    return Samples(
         features=np.concatenate([p.features for p in parts]),
         labels=np.concatenate([p.labels for p in parts]),
         polygons=np.concatenate(polygons),
         feature_names=names,
     )
+
+
+def train_key_date_model(
+    references: Sequence[YearReference],
+    *,
+    when: str | KeyDate,
+    spec: ClassifierSpec | str = DEFAULT_CLASSIFIER,
+    settings: FeatureSettings = FeatureSettings(),
+    labels_nomenclature: str | None = "oso23",
+    seed: int = 0,
+    area: str = "",
+    n_jobs: int | None = None,
+) -> TrainedModel:
+    """A model for key date `when` from past years' references, all pixels of their polygons."""
+    kd = key_date(when)
     return train(
-        samples,
+        pooled_key_date_samples(references, when=kd, settings=settings, labels_nomenclature=labels_nomenclature),
         nomenclature=kd.nomenclature if labels_nomenclature is not None else "",
         spec=spec,
         seed=seed,
