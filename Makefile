@@ -7,7 +7,7 @@ demo:
 
 test:
 	@infra/bootstrap.sh --test
-	@.venv/bin/python -m pytest -q
+	@.venv/bin/python infra/run_tests.py -q
 
 bench:
 	@infra/bootstrap.sh

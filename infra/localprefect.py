@@ -137,11 +137,12 @@ class LocalPrefect:
                 self._stop(name)
             raise
 
-    def down(self) -> PrefectStatus:
+    def down(self, *, grace: float = 20) -> PrefectStatus:
+        """Stop the worker, then the server; what has not ended ``grace`` seconds after SIGTERM is killed."""
         try:
-            self._stop("worker")
+            self._stop("worker", grace=grace)
         finally:
-            self._stop("server")
+            self._stop("server", grace=grace)
         return self.status()
 
     def deploy(self, *, target: str = "local", names: Sequence[str] = (),

@@ -141,7 +141,7 @@ def local_prefect(tmp_path_factory):
         prefect.up(wait=False)  # the server boots while the other fixtures set up; the test waits for it
         yield prefect
     finally:
-        prefect.down()
+        prefect.down(grace=3)  # a throw-away server: no need to wait out its 20 s of graceful shutdown
 
 
 def test_a_started_local_prefect_process_is_known_at_once_and_until_it_stops(tmp_path, monkeypatch):
