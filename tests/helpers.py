@@ -16,7 +16,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from infra.ports import free_port
 
 __all__ = ["BENCH_DIR", "FULL_DISK", "KILL", "REAL_DATA", "StepFaults", "arm_workers", "bench_module",
-           "disarm_workers", "environ_restored", "free_port", "headless_chromium", "purge", "real_sample"]
+           "disarm_workers", "environ_restored", "free_port", "headless_chromium", "outside_requests", "purge", "real_sample"]
 
 BENCH_DIR = Path(__file__).resolve().parents[1] / "bench"
 REAL_DATA = Path(os.environ.get("SNOWLAND_REAL_DATA")
@@ -172,3 +172,15 @@ def headless_chromium(*, logs: bool = False) -> Iterator:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def outside_requests(driver, *, served: str) -> set[str]:
+    """The network requests of a ``headless_chromium(logs=True)`` page that went anywhere but ``served`` (a URL prefix)."""
+    import json
+
+    urls = set()
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.add(message["params"]["request"]["url"])
+    return {u for u in urls if u.startswith(("http:", "https:", "ws:", "wss:", "ftp:")) and not u.startswith(served)}

@@ -21,7 +21,7 @@ from xml.etree import ElementTree as ET
 import numpy as np
 import pytest
 import yaml
-from helpers import free_port, headless_chromium
+from helpers import free_port, headless_chromium, outside_requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
@@ -86,7 +86,7 @@ def test_the_server_binds_loopback_and_its_database_role_cannot_write(server, qu
 
 @pytest.fixture(scope="module")
 def browser():
-    with headless_chromium() as driver:
+    with headless_chromium(logs=True) as driver:
         yield driver
 
 
@@ -237,6 +237,7 @@ def test_a_person_registers_fills_a_cart_orders_and_aria2c_downloads_it(server, 
     if not shutil.which("aria2c"):
         pytest.fail("aria2c is needed: infra/bootstrap.sh --test installs Debian's aria2")
     driver = browser
+    driver.get_log("performance")  # from here on: the site's own requests (explorer's pages ask an online tile style)
     downloads = tmp_path / "browser"
     driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
 
@@ -291,6 +292,7 @@ def test_a_person_registers_fills_a_cart_orders_and_aria2c_downloads_it(server, 
         got = tmp_path / "aria2c" / entry.get("name")
         assert got.stat().st_size == int(entry.find(f"{META}size").text)
         assert hashlib.sha256(got.read_bytes()).hexdigest() == entry.find(f"{META}hash").text
+    assert outside_requests(driver, served=server.url) == set(), "a request left the machine"
 
 
 def _click_and_wait(driver, element) -> None:
