@@ -68,6 +68,12 @@ def _rgb(colour: str) -> tuple[int, int, int]:
     return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
 
 
+def _snow_rgb() -> tuple[int, int, int]:
+    from flows.ask.ows.palette import SNOW_CODES
+
+    return next(_rgb(colour) for _, label, colour in SNOW_CODES if label == "snow")
+
+
 def test_capabilities_list_every_product_with_data_and_its_times(capabilities, dc, query_products):
     from flows.ask.ows.config import TITLES
 
@@ -98,6 +104,56 @@ def test_a_snow_map_has_the_snow_colour_where_the_product_has_snow_and_the_cloud
     assert (image[codes == NODATA, 3] == 0).all(), "no data is transparent"
     other = _get_map(server, query_products, layers="snow_cover", styles="snow", time="2023-01-20")[2]
     assert other != body, "another date, another map"
+
+
+WMTS, OWS = "{http://www.opengis.net/wmts/1.0}", "{http://www.opengis.net/ows/1.1}"
+
+
+def _tile_matrix(capabilities: ET.Element, *, layer: str, zoom: int) -> dict:
+    """The layer's first tile matrix set, at ``zoom``: its CRS, top-left corner, pixel size and tile size."""
+    found = next(node for node in capabilities.iter(f"{WMTS}Layer") if node.findtext(f"{OWS}Identifier") == layer)
+    name = found.find(f"{WMTS}TileMatrixSetLink/{WMTS}TileMatrixSet").text
+    tms = next(node for node in capabilities.iter(f"{WMTS}TileMatrixSet")
+               if node.find(f"{OWS}Identifier") is not None and node.findtext(f"{OWS}Identifier") == name)
+    matrix = next(m for m in tms.findall(f"{WMTS}TileMatrix") if m.findtext(f"{OWS}Identifier") == str(zoom))
+    return {"set": name, "crs": tms.findtext(f"{OWS}SupportedCRS"),
+            "corner": tuple(map(float, matrix.findtext(f"{WMTS}TopLeftCorner").split())),
+            "pixel": float(matrix.findtext(f"{WMTS}ScaleDenominator")) * 0.28e-3,  # WMTS 1.0: 0.28 mm pixels
+            "size": int(matrix.findtext(f"{WMTS}TileWidth"))}
+
+
+def test_wmts_lists_the_snow_layers_dates_and_a_tile_has_the_snow_colour_at_a_snowy_pixel(server, query_products):
+    from odc.geo.geom import point
+    from PIL import Image
+    from scipy.ndimage import binary_erosion
+
+    from products.snow.codes import SNOW
+
+    status, _, body = _ows(server, service="WMTS", version="1.0.0", request="GetCapabilities")
+    assert status == 200, body[:500]
+    capabilities = ET.fromstring(body)
+    layer = next(node for node in capabilities.iter(f"{WMTS}Layer")
+                 if node.findtext(f"{OWS}Identifier") == "snow_cover")
+    assert set(query_products.snow) <= {v.text for v in layer.iter(f"{WMTS}Value")}
+    zoom = 14
+    matrix = _tile_matrix(capabilities, layer="snow_cover", zoom=zoom)
+    day = "2023-01-10"
+    inner = binary_erosion(query_products.snow[day] == SNOW, np.ones((3, 3)))  # away from other codes
+    rows, cols = np.nonzero(inner)
+    assert rows.size, "the module's snow has a snowy pixel among snowy ones"
+    x, y = query_products.geobox.pix2wld(cols[0] + 0.5, rows[0] + 0.5)
+    (mx, my), = point(x, y, crs=query_products.geobox.crs).to_crs(matrix["crs"]).coords
+    left, top = matrix["corner"]
+    span = matrix["pixel"] * matrix["size"]
+    col, row = int((mx - left) // span), int((top - my) // span)
+    i, j = int((mx - left - col * span) // matrix["pixel"]), int((top - my - row * span) // matrix["pixel"])
+    status, kind, body = _ows(server, service="WMTS", version="1.0.0", request="GetTile", layer="snow_cover",
+                              style="snow", format="image/png", tileMatrixSet=matrix["set"], tileMatrix=str(zoom),
+                              tileRow=str(row), tileCol=str(col), time=day)
+    assert (status, kind) == (200, "image/png"), body[:500]
+    tile = np.asarray(Image.open(io.BytesIO(body)).convert("RGBA"))
+    assert tile.shape == (matrix["size"], matrix["size"], 4)
+    assert tuple(tile[j, i, :3]) == _snow_rgb() and tile[j, i, 3] == 255
 
 
 def test_feature_info_returns_the_pixels_values(server, query_products):
@@ -157,23 +213,13 @@ def test_methods_other_than_get_are_refused(server):
 @pytest.fixture(scope="module")
 def page(server):
     """The map page in Debian's headless chromium, its console and network logs kept."""
+    from flows.ask.mappage.browser import open_map
+
     with headless_chromium(logs=True) as driver:
-        driver.get(f"{server.url}/map")
-        _wait(driver, "return document.body.dataset.ready === 'yes'")
+        open_map(driver, url=server.url)
         yield driver
 
 
-def _wait(driver, condition: str, timeout: float = 90) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not driver.execute_script(condition):
-        assert time.monotonic() < deadline, f"not true within {timeout:.0f} s: {condition}"
-        time.sleep(0.3)
-
-
-TILES_LOADED = ("const tiles = Array.from(document.querySelectorAll('.leaflet-tile'));"
-                "return tiles.length > 0 && tiles.every(t => t.complete && t.naturalWidth > 0);")
 OVERLAY_TILES = ("return Array.from(document.querySelectorAll('.leaflet-tile'))"
                  ".map(t => t.src).filter(s => !s.includes('dem_cop30')).sort();")
 
@@ -194,24 +240,23 @@ def test_the_map_page_shows_snow_and_follows_the_layer_and_time_with_no_error_no
     from PIL import Image
     from selenium.webdriver.support.ui import Select
 
-    from flows.ask.ows.palette import SNOW_CODES
+    from flows.ask.mappage.browser import TILES_LOADED, show, wait_until
 
-    _wait(page, TILES_LOADED)
+    wait_until(page, TILES_LOADED)
     assert page.execute_script("return document.body.dataset.layer") == "snow_cover"
     first = page.execute_script(OVERLAY_TILES)
     assert first and all("snow_cover" in src for src in first)
     shot = tmp_path / "map.png"
     page.save_screenshot(str(shot))
     pixels = np.asarray(Image.open(shot).convert("RGB")).reshape(-1, 3).astype(int)
-    snow = np.array(_rgb(dict((label, colour) for _, label, colour in SNOW_CODES)["snow"]))
+    snow = np.array(_snow_rgb())
     assert (np.abs(pixels - snow).sum(axis=1) < 60).sum() > 500, "the screenshot shows snow"
 
-    page.execute_script("const t = document.getElementById('time'); t.value = 0; t.dispatchEvent(new Event('input'));")
-    _wait(page, TILES_LOADED)
+    show(page, layer="snow_cover", time="2023-01-10")
     earlier = page.execute_script(OVERLAY_TILES)
     assert earlier != first and all("time=2023-01-10" in src for src in earlier)
     Select(page.find_element("id", "layer")).select_by_value("snow_season")
-    _wait(page, TILES_LOADED)
+    wait_until(page, TILES_LOADED)
     season = page.execute_script(OVERLAY_TILES)
     assert season and all("snow_season" in src for src in season)
 
