@@ -86,6 +86,7 @@ def test_the_demo_runs_every_step_and_prints_its_figures(demo):
     assert "crops alone: OA" in demo.said and figures["land_cover"]["resolution_m"] == 20  # the world's
     assert 0.5 < figures["land_cover"]["overall_accuracy"] <= 1
     assert all(Path(p).stat().st_size > 10_000 for p in figures["pictures"])
+    assert figures["map_page"] == str(demo.out / "map.png") and figures["map_page"] in figures["pictures"]
     assert "INFO" not in demo.said and "Traceback" not in demo.said
 
 
