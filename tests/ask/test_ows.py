@@ -122,12 +122,14 @@ def _tile_matrix(capabilities: ET.Element, *, layer: str, zoom: int) -> dict:
             "size": int(matrix.findtext(f"{WMTS}TileWidth"))}
 
 
-def test_wmts_lists_the_snow_layers_dates_and_a_tile_has_the_snow_colour_at_a_snowy_pixel(server, query_products):
+def test_wmts_lists_the_snow_layers_dates_and_its_tiles_have_the_products_colours_at_known_pixels(
+        server, query_products):
     from odc.geo.geom import point
     from PIL import Image
     from scipy.ndimage import binary_erosion
 
-    from products.snow.codes import SNOW
+    from flows.ask.ows.palette import SNOW_CODES
+    from products.snow.codes import NO_SNOW, SNOW
 
     status, _, body = _ows(server, service="WMTS", version="1.0.0", request="GetCapabilities")
     assert status == 200, body[:500]
@@ -135,25 +137,31 @@ def test_wmts_lists_the_snow_layers_dates_and_a_tile_has_the_snow_colour_at_a_sn
     layer = next(node for node in capabilities.iter(f"{WMTS}Layer")
                  if node.findtext(f"{OWS}Identifier") == "snow_cover")
     assert set(query_products.snow) <= {v.text for v in layer.iter(f"{WMTS}Value")}
-    zoom = 14
+    zoom, day = 14, "2023-01-10"
     matrix = _tile_matrix(capabilities, layer="snow_cover", zoom=zoom)
-    day = "2023-01-10"
-    inner = binary_erosion(query_products.snow[day] == SNOW, np.ones((3, 3)))  # away from other codes
-    rows, cols = np.nonzero(inner)
-    assert rows.size, "the module's snow has a snowy pixel among snowy ones"
-    x, y = query_products.geobox.pix2wld(cols[0] + 0.5, rows[0] + 0.5)
-    (mx, my), = point(x, y, crs=query_products.geobox.crs).to_crs(matrix["crs"]).coords
     left, top = matrix["corner"]
     span = matrix["pixel"] * matrix["size"]
-    col, row = int((mx - left) // span), int((top - my) // span)
-    i, j = int((mx - left - col * span) // matrix["pixel"]), int((top - my - row * span) // matrix["pixel"])
-    status, kind, body = _ows(server, service="WMTS", version="1.0.0", request="GetTile", layer="snow_cover",
-                              style="snow", format="image/png", tileMatrixSet=matrix["set"], tileMatrix=str(zoom),
-                              tileRow=str(row), tileCol=str(col), time=day)
-    assert (status, kind) == (200, "image/png"), body[:500]
-    tile = np.asarray(Image.open(io.BytesIO(body)).convert("RGBA"))
-    assert tile.shape == (matrix["size"], matrix["size"], 4)
-    assert tuple(tile[j, i, :3]) == _snow_rgb() and tile[j, i, 3] == 255
+    tiles: dict[tuple[int, int], np.ndarray] = {}
+    colours = {code: _rgb(colour) for code, _, colour in SNOW_CODES}
+    for code in (SNOW, NO_SNOW):
+        inner = binary_erosion(query_products.snow[day] == code, np.ones((3, 3)))  # away from other codes
+        rows, cols = np.nonzero(inner)
+        assert rows.size >= 3, f"the module's product has code {code} among its own"
+        for n in np.linspace(0, rows.size - 1, 3).astype(int):
+            x, y = query_products.geobox.pix2wld(cols[n] + 0.5, rows[n] + 0.5)
+            (mx, my), = point(x, y, crs=query_products.geobox.crs).to_crs(matrix["crs"]).coords
+            row, col = int((top - my) // span), int((mx - left) // span)
+            if (row, col) not in tiles:
+                status, kind, body = _ows(server, service="WMTS", version="1.0.0", request="GetTile",
+                                          layer="snow_cover", style="snow", format="image/png",
+                                          tileMatrixSet=matrix["set"], tileMatrix=str(zoom), tileRow=str(row),
+                                          tileCol=str(col), time=day)
+                assert (status, kind) == (200, "image/png"), body[:500]
+                tiles[row, col] = np.asarray(Image.open(io.BytesIO(body)).convert("RGBA"))
+            tile = tiles[row, col]
+            assert tile.shape == (matrix["size"], matrix["size"], 4)
+            j, i = int((top - my - row * span) // matrix["pixel"]), int((mx - left - col * span) // matrix["pixel"])
+            assert (*tile[j, i, :3], tile[j, i, 3]) == (*colours[code], 255), f"code {code} at ({x}, {y})"
 
 
 def test_feature_info_returns_the_pixels_values(server, query_products):
