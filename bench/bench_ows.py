@@ -4,7 +4,8 @@ from the product's COG (rasterio's warp to the tile, nearest, the snow palette, 
 
 Runs on its own throw-away PostGIS cluster with SIMULATED scenes: one snow_cover unit is computed in this process
 (no Prefect, no dask cluster), then the server is started on it. Prints tiles per second, p50 / p99 latency and the
-errors of each side, their ratio, and the server's peak resident memory; asserts nothing.
+errors of each side, their ratio, the server's peak resident memory, and how many pixels the two sides' tiles
+have alike; asserts nothing.
 
     .venv/bin/python bench/bench_ows.py [--clients 20] [--requests 400] [--zoom 14] [--size-km 10]
 """
@@ -18,6 +19,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +92,7 @@ def _direct(cog: Path):
     """The baseline: the tile warped from the COG (nearest, as datacube-ows loads it), coloured, PNG-encoded."""
     import rasterio
     from PIL import Image
+    from rasterio.errors import NotGeoreferencedWarning
     from rasterio.transform import from_bounds
     from rasterio.warp import Resampling, reproject
 
@@ -98,6 +101,8 @@ def _direct(cog: Path):
     lut = np.zeros((256, 4), dtype="uint8")
     for code, _, colour in SNOW_CODES:
         lut[code] = [*(int(colour[i:i + 2], 16) for i in (1, 3, 5)), 255]
+
+    warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)  # seen now and then under threads; the tiles match (printed)
 
     def draw(box) -> bytes:
         codes = np.full((TILE, TILE), 255, dtype="uint8")
@@ -108,6 +113,21 @@ def _direct(cog: Path):
         Image.fromarray(lut[codes], "RGBA").save(out, format="PNG")
         return out.getvalue()
     return draw
+
+
+def _same_pixels(boxes: list, *draws) -> float:
+    """The share of pixels that every side draws alike (RGBA; any transparent pixel is alike)."""
+    from PIL import Image
+
+    same = total = 0
+    for box in boxes:
+        first, *others = (np.asarray(Image.open(io.BytesIO(draw(box))).convert("RGBA")) for draw in draws)
+        first = np.where(first[..., 3:] == 0, 0, first)
+        for other in others:
+            other = np.where(other[..., 3:] == 0, 0, other)
+            same += int((first == other).all(axis=-1).sum())
+            total += first.shape[0] * first.shape[1]
+    return same / total
 
 
 def _peak_mb(pid: int) -> tuple[float, float]:
@@ -160,16 +180,18 @@ def run(args, sim) -> None:
     with running(port=free_port()) as server:
         print(f"snow_cover {day} ({dataset.id}), {len(tiles)} tiles of {TILE} x {TILE} px at zoom {args.zoom}, "
               f"{args.requests} requests, {args.clients} concurrent clients")
+        draws = {"direct": _direct(cog), "served": _served(server.url, day=day)}
         figures = {}
-        for side, draw in (("direct", _direct(cog)), ("served", _served(server.url, day=day))):
+        for side, draw in draws.items():
             _run(args.clients, tiles, draw)  # warm: every tile once
             figures[side] = _run(args.clients, boxes, draw)
         rss, peak = _peak_mb(server.process.pid)
+        same = _same_pixels(tiles, *draws.values())
     for side, f in figures.items():
         print(f"{side:7s} {f.rate:8.1f} tiles/s   p50 {f.percentile(50):7.1f} ms   p99 {f.percentile(99):7.1f} ms   "
               f"errors {f.errors}")
     print(f"served / direct {figures['served'].rate / figures['direct'].rate:.3f} of the rate; server RSS {rss:.0f} MB "
-          f"at the end, peak {peak:.0f} MB")
+          f"at the end, peak {peak:.0f} MB; the two sides' tiles have {same:.2%} of their pixels alike")
 
 
 if __name__ == "__main__":
