@@ -102,7 +102,7 @@ def _direct(cog: Path):
     for code, _, colour in SNOW_CODES:
         lut[code] = [*(int(colour[i:i + 2], 16) for i in (1, 3, 5)), 255]
 
-    warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)  # seen now and then under threads; the tiles match (printed)
+    warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)  # now and then, under threads
 
     def draw(box) -> bytes:
         codes = np.full((TILE, TILE), 255, dtype="uint8")
