@@ -57,10 +57,12 @@ def _step(message: str) -> None:
     print(f"\n== {message}", flush=True)
 
 
-def run_demo(*, out: Path, size_km: float | None = None, seed: int = 42, size: str = "full") -> dict:
+def run_demo(*, out: Path, size_km: float | None = None, seed: int = 42, size: str = "full",
+             map_screenshot: bool = True) -> dict:
     """Every step prints what it did; the summary is also written to ``out/demo.json``.
 
-    ``size`` names one of ``SIZES``; ``size_km`` overrides the side of its snow world.
+    ``size`` names one of ``SIZES``; ``size_km`` overrides the side of its snow world; ``map_screenshot=False``
+    leaves out the map page's screenshot (a server start and a browser: ~40 s).
     """
     preset = SIZES[size]
     size_km = size_km or preset.snow_km
@@ -146,7 +148,7 @@ def run_demo(*, out: Path, size_km: float | None = None, seed: int = 42, size: s
             summary["shaded_snow_december"] = {"pixels": shaded.n, "with": round(shaded.accuracy, 4),
                                                "without": round(without.accuracy, 4)}
         summary["land_cover"] = land_cover_step(out=out, pictures=pictures, size=preset)  # issue 4
-    summary["map_page"] = map_page_step(out=out, pictures=pictures, day=day)
+    summary["map_page"] = map_page_step(out=out, pictures=pictures, day=day) if map_screenshot else None
     summary.update(
         snow_cover={"written": len(snow.written), "already_there": len(snow.exists), "skipped": len(snow.skipped),
                     "failed": len(snow.failed)},

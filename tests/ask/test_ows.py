@@ -232,6 +232,14 @@ OVERLAY_TILES = ("return Array.from(document.querySelectorAll('.leaflet-tile'))"
                  ".map(t => t.src).filter(s => !s.includes('dem_cop30')).sort();")
 
 
+def _snow_pixels(png) -> int:
+    """How many pixels of a screenshot have about the snow colour (the page blends it with the hillshade)."""
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(png).convert("RGB")).reshape(-1, 3).astype(int)
+    return int((np.abs(pixels - np.array(_snow_rgb())).sum(axis=1) < 60).sum())
+
+
 def _requested(page) -> set[str]:
     import json
 
@@ -245,7 +253,6 @@ def _requested(page) -> set[str]:
 
 def test_the_map_page_shows_snow_and_follows_the_layer_and_time_with_no_error_nor_outside_request(
         page, server, query_products, tmp_path):
-    from PIL import Image
     from selenium.webdriver.support.ui import Select
 
     from flows.ask.mappage.browser import TILES_LOADED, show, wait_until
@@ -256,9 +263,7 @@ def test_the_map_page_shows_snow_and_follows_the_layer_and_time_with_no_error_no
     assert first and all("snow_cover" in src for src in first)
     shot = tmp_path / "map.png"
     page.save_screenshot(str(shot))
-    pixels = np.asarray(Image.open(shot).convert("RGB")).reshape(-1, 3).astype(int)
-    snow = np.array(_snow_rgb())
-    assert (np.abs(pixels - snow).sum(axis=1) < 60).sum() > 500, "the screenshot shows snow"
+    assert _snow_pixels(shot) > 500, "the screenshot shows snow"
 
     show(page, layer="snow_cover", time="2023-01-10")
     earlier = page.execute_script(OVERLAY_TILES)
@@ -272,3 +277,10 @@ def test_the_map_page_shows_snow_and_follows_the_layer_and_time_with_no_error_no
     outside = {u for u in _requested(page) if u.startswith(("http:", "https:", "ws:", "wss:"))
                and not u.startswith(server.url)}
     assert outside == set()
+
+
+def test_the_demos_screenshot_of_the_page_shows_the_snow_of_the_date_it_asks_for(server, tmp_path):
+    from flows.ask.mappage.browser import screenshot
+
+    shot = screenshot(url=server.url, path=tmp_path / "map.png", layer="snow_cover", time="2023-01-10")
+    assert _snow_pixels(shot) > 500
