@@ -146,32 +146,14 @@ class StepFaults(WorkerPlugin):
 
 @contextmanager
 def headless_chromium(*, logs: bool = False) -> Iterator:
-    """Debian's chromium in headless mode through its WebDriver, with a throw-away profile; ``logs`` keeps the
-    console and network logs (``get_log("browser")``, ``get_log("performance")``)."""
-    import shutil
-    import tempfile
+    """Debian's chromium in headless mode (``flows.ask.mappage.browser``); the test fails where it is missing."""
+    from flows.ask.mappage.browser import headless_chromium as chromium
+    from flows.ask.mappage.browser import missing_browser
 
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        pytest.fail("chromium and chromium-driver are needed: infra/bootstrap.sh --test installs them")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="snowland-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1200,800", f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    if logs:
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-    driver.set_page_load_timeout(120)
-    try:
+    if missing := missing_browser():
+        pytest.fail(missing)
+    with chromium(logs=logs) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def outside_requests(driver, *, served: str) -> set[str]:

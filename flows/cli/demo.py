@@ -15,7 +15,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from odc_config.settings import PROJECT_ROOT
 
     run_demo(out=Path(args.out) if args.out else PROJECT_ROOT / "out", size_km=args.size_km, seed=args.seed,
-             size=args.size)
+             size=args.size, map_screenshot=not args.no_map_screenshot)
     return 0
 
 
@@ -27,4 +27,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    "imaged every 60 and 40 days, to check that every step runs")
     p.add_argument("--size-km", type=types.positive_float, help="side of the simulated snow world (default: the size's)")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--no-map-screenshot", action="store_true",
+                   help="do not start the server to save the map page as out/map.png (saves ~40 s)")
     p.set_defaults(func=cmd_demo)

@@ -57,10 +57,12 @@ def _step(message: str) -> None:
     print(f"\n== {message}", flush=True)
 
 
-def run_demo(*, out: Path, size_km: float | None = None, seed: int = 42, size: str = "full") -> dict:
+def run_demo(*, out: Path, size_km: float | None = None, seed: int = 42, size: str = "full",
+             map_screenshot: bool = True) -> dict:
     """Every step prints what it did; the summary is also written to ``out/demo.json``.
 
-    ``size`` names one of ``SIZES``; ``size_km`` overrides the side of its snow world.
+    ``size`` names one of ``SIZES``; ``size_km`` overrides the side of its snow world; ``map_screenshot=False``
+    leaves out the map page's screenshot (a server start and a browser: ~40 s).
     """
     preset = SIZES[size]
     size_km = size_km or preset.snow_km
@@ -146,6 +148,7 @@ def run_demo(*, out: Path, size_km: float | None = None, seed: int = 42, size: s
             summary["shaded_snow_december"] = {"pixels": shaded.n, "with": round(shaded.accuracy, 4),
                                                "without": round(without.accuracy, 4)}
         summary["land_cover"] = land_cover_step(out=out, pictures=pictures, size=preset)  # issue 4
+    summary["map_page"] = map_page_step(out=out, pictures=pictures, day=day) if map_screenshot else None
     summary.update(
         snow_cover={"written": len(snow.written), "already_there": len(snow.exists), "skipped": len(snow.skipped),
                     "failed": len(snow.failed)},
@@ -156,6 +159,24 @@ def run_demo(*, out: Path, size_km: float | None = None, seed: int = 42, size: s
     write_text(out / "demo.json", json.dumps(summary, indent=2))
     _step(f"done in {summary['elapsed_s']:.0f} s: pictures {', '.join(p.name for p in pictures)} in {out}")
     return summary
+
+
+def map_page_step(*, out: Path, pictures: list[Path], day: str) -> str | None:
+    """`snowland serve`'s map page on the snow layer at ``day``, saved as ``out/map.png``; where Chromium is
+    missing it says so in one line and draws nothing."""
+    from flows.ask.mappage.browser import missing_browser, screenshot
+    from flows.ask.serve import running
+    from infra.ports import free_port
+
+    _step(f"map page: `snowland serve` read-only on loopback, its /map/ in headless Chromium on snow_cover {day}")
+    if missing := missing_browser():
+        print(f"no map screenshot: {missing}")
+        return None
+    started = time.perf_counter()
+    with running(port=free_port()) as server:
+        pictures.append(screenshot(url=server.url, path=out / "map.png", layer="snow_cover", time=day))
+    print(f"{pictures[-1]} in {time.perf_counter() - started:.0f} s (server started and stopped)")
+    return str(pictures[-1])
 
 
 # --- land cover (issue 4): past years train, the current year is mapped at key dates and for the year ---

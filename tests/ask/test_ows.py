@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from helpers import free_port, headless_chromium
+from helpers import free_port, headless_chromium, outside_requests
 
 WMS = "{http://www.opengis.net/wms}"
 
@@ -68,6 +68,12 @@ def _rgb(colour: str) -> tuple[int, int, int]:
     return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
 
 
+def _snow_rgb() -> tuple[int, int, int]:
+    from flows.ask.ows.palette import SNOW_CODES
+
+    return next(_rgb(colour) for _, label, colour in SNOW_CODES if label == "snow")
+
+
 def test_capabilities_list_every_product_with_data_and_its_times(capabilities, dc, query_products):
     from flows.ask.ows.config import TITLES
 
@@ -98,6 +104,64 @@ def test_a_snow_map_has_the_snow_colour_where_the_product_has_snow_and_the_cloud
     assert (image[codes == NODATA, 3] == 0).all(), "no data is transparent"
     other = _get_map(server, query_products, layers="snow_cover", styles="snow", time="2023-01-20")[2]
     assert other != body, "another date, another map"
+
+
+WMTS, OWS = "{http://www.opengis.net/wmts/1.0}", "{http://www.opengis.net/ows/1.1}"
+
+
+def _tile_matrix(capabilities: ET.Element, *, layer: str, zoom: int) -> dict:
+    """The layer's first tile matrix set, at ``zoom``: its CRS, top-left corner, pixel size and tile size."""
+    found = next(node for node in capabilities.iter(f"{WMTS}Layer") if node.findtext(f"{OWS}Identifier") == layer)
+    name = found.find(f"{WMTS}TileMatrixSetLink/{WMTS}TileMatrixSet").text
+    tms = next(node for node in capabilities.iter(f"{WMTS}TileMatrixSet")
+               if node.find(f"{OWS}Identifier") is not None and node.findtext(f"{OWS}Identifier") == name)
+    matrix = next(m for m in tms.findall(f"{WMTS}TileMatrix") if m.findtext(f"{OWS}Identifier") == str(zoom))
+    return {"set": name, "crs": tms.findtext(f"{OWS}SupportedCRS"),
+            "corner": tuple(map(float, matrix.findtext(f"{WMTS}TopLeftCorner").split())),
+            "pixel": float(matrix.findtext(f"{WMTS}ScaleDenominator")) * 0.28e-3,  # WMTS 1.0: 0.28 mm pixels
+            "size": int(matrix.findtext(f"{WMTS}TileWidth"))}
+
+
+def test_wmts_lists_the_snow_layers_dates_and_its_tiles_have_the_products_colours_at_known_pixels(
+        server, query_products):
+    from odc.geo.geom import point
+    from PIL import Image
+    from scipy.ndimage import binary_erosion
+
+    from flows.ask.ows.palette import SNOW_CODES
+    from products.snow.codes import NO_SNOW, SNOW
+
+    status, _, body = _ows(server, service="WMTS", version="1.0.0", request="GetCapabilities")
+    assert status == 200, body[:500]
+    capabilities = ET.fromstring(body)
+    layer = next(node for node in capabilities.iter(f"{WMTS}Layer")
+                 if node.findtext(f"{OWS}Identifier") == "snow_cover")
+    assert set(query_products.snow) <= {v.text for v in layer.iter(f"{WMTS}Value")}
+    zoom, day = 14, "2023-01-10"
+    matrix = _tile_matrix(capabilities, layer="snow_cover", zoom=zoom)
+    left, top = matrix["corner"]
+    span = matrix["pixel"] * matrix["size"]
+    tiles: dict[tuple[int, int], np.ndarray] = {}
+    colours = {code: _rgb(colour) for code, _, colour in SNOW_CODES}
+    for code in (SNOW, NO_SNOW):
+        inner = binary_erosion(query_products.snow[day] == code, np.ones((3, 3)))  # away from other codes
+        rows, cols = np.nonzero(inner)
+        assert rows.size >= 3, f"the module's product has code {code} among its own"
+        for n in np.linspace(0, rows.size - 1, 3).astype(int):
+            x, y = query_products.geobox.pix2wld(cols[n] + 0.5, rows[n] + 0.5)
+            (mx, my), = point(x, y, crs=query_products.geobox.crs).to_crs(matrix["crs"]).coords
+            row, col = int((top - my) // span), int((mx - left) // span)
+            if (row, col) not in tiles:
+                status, kind, body = _ows(server, service="WMTS", version="1.0.0", request="GetTile",
+                                          layer="snow_cover", style="snow", format="image/png",
+                                          tileMatrixSet=matrix["set"], tileMatrix=str(zoom), tileRow=str(row),
+                                          tileCol=str(col), time=day)
+                assert (status, kind) == (200, "image/png"), body[:500]
+                tiles[row, col] = np.asarray(Image.open(io.BytesIO(body)).convert("RGBA"))
+            tile = tiles[row, col]
+            assert tile.shape == (matrix["size"], matrix["size"], 4)
+            j, i = int((top - my - row * span) // matrix["pixel"]), int((mx - left - col * span) // matrix["pixel"])
+            assert (*tile[j, i, :3], tile[j, i, 3]) == (*colours[code], 255), f"code {code} at ({x}, {y})"
 
 
 def test_feature_info_returns_the_pixels_values(server, query_products):
@@ -157,65 +221,53 @@ def test_methods_other_than_get_are_refused(server):
 @pytest.fixture(scope="module")
 def page(server):
     """The map page in Debian's headless chromium, its console and network logs kept."""
+    from flows.ask.mappage.browser import open_map
+
     with headless_chromium(logs=True) as driver:
-        driver.get(f"{server.url}/map")
-        _wait(driver, "return document.body.dataset.ready === 'yes'")
+        open_map(driver, url=server.url)
         yield driver
 
 
-def _wait(driver, condition: str, timeout: float = 90) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not driver.execute_script(condition):
-        assert time.monotonic() < deadline, f"not true within {timeout:.0f} s: {condition}"
-        time.sleep(0.3)
-
-
-TILES_LOADED = ("const tiles = Array.from(document.querySelectorAll('.leaflet-tile'));"
-                "return tiles.length > 0 && tiles.every(t => t.complete && t.naturalWidth > 0);")
 OVERLAY_TILES = ("return Array.from(document.querySelectorAll('.leaflet-tile'))"
                  ".map(t => t.src).filter(s => !s.includes('dem_cop30')).sort();")
 
 
-def _requested(page) -> set[str]:
-    import json
+def _snow_pixels(png) -> int:
+    """How many pixels of a screenshot have about the snow colour (the page blends it with the hillshade)."""
+    from PIL import Image
 
-    urls = set()
-    for entry in page.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        if message["method"] == "Network.requestWillBeSent":
-            urls.add(message["params"]["request"]["url"])
-    return urls
+    pixels = np.asarray(Image.open(png).convert("RGB")).reshape(-1, 3).astype(int)
+    return int((np.abs(pixels - np.array(_snow_rgb())).sum(axis=1) < 60).sum())
 
 
 def test_the_map_page_shows_snow_and_follows_the_layer_and_time_with_no_error_nor_outside_request(
         page, server, query_products, tmp_path):
-    from PIL import Image
     from selenium.webdriver.support.ui import Select
 
-    from flows.ask.ows.palette import SNOW_CODES
+    from flows.ask.mappage.browser import TILES_LOADED, show, wait_until
 
-    _wait(page, TILES_LOADED)
+    wait_until(page, TILES_LOADED)
     assert page.execute_script("return document.body.dataset.layer") == "snow_cover"
     first = page.execute_script(OVERLAY_TILES)
     assert first and all("snow_cover" in src for src in first)
     shot = tmp_path / "map.png"
     page.save_screenshot(str(shot))
-    pixels = np.asarray(Image.open(shot).convert("RGB")).reshape(-1, 3).astype(int)
-    snow = np.array(_rgb(dict((label, colour) for _, label, colour in SNOW_CODES)["snow"]))
-    assert (np.abs(pixels - snow).sum(axis=1) < 60).sum() > 500, "the screenshot shows snow"
+    assert _snow_pixels(shot) > 500, "the screenshot shows snow"
 
-    page.execute_script("const t = document.getElementById('time'); t.value = 0; t.dispatchEvent(new Event('input'));")
-    _wait(page, TILES_LOADED)
+    show(page, layer="snow_cover", time="2023-01-10")
     earlier = page.execute_script(OVERLAY_TILES)
     assert earlier != first and all("time=2023-01-10" in src for src in earlier)
     Select(page.find_element("id", "layer")).select_by_value("snow_season")
-    _wait(page, TILES_LOADED)
+    wait_until(page, TILES_LOADED)
     season = page.execute_script(OVERLAY_TILES)
     assert season and all("snow_season" in src for src in season)
 
     assert [e for e in page.get_log("browser") if e["level"] == "SEVERE"] == []
-    outside = {u for u in _requested(page) if u.startswith(("http:", "https:", "ws:", "wss:"))
-               and not u.startswith(server.url)}
-    assert outside == set()
+    assert outside_requests(page, served=server.url) == set()
+
+
+def test_the_demos_screenshot_of_the_page_shows_the_snow_of_the_date_it_asks_for(server, tmp_path):
+    from flows.ask.mappage.browser import screenshot
+
+    shot = screenshot(url=server.url, path=tmp_path / "map.png", layer="snow_cover", time="2023-01-10")
+    assert _snow_pixels(shot) > 500

@@ -58,7 +58,8 @@ def demo(prefect_harness):
         with dask_client(workers=1):  # the flows' default client: its worker sees this index, not the session's
             printed = io.StringIO()
             with contextlib.redirect_stdout(printed):
-                code = main(["demo", "--size", "small", "--out", str(state / "out")])
+                code = main(["demo", "--size", "small", "--out", str(state / "out"),
+                             "--no-map-screenshot"])  # its code: tests/ask/test_ows.py, on a server it starts anyway
             assert code == 0, printed.getvalue()
             yield Demo(state=state, out=state / "out", said=printed.getvalue(),
                        summary=json.loads((state / "out" / "demo.json").read_text()))
@@ -86,6 +87,7 @@ def test_the_demo_runs_every_step_and_prints_its_figures(demo):
     assert "crops alone: OA" in demo.said and figures["land_cover"]["resolution_m"] == 20  # the world's
     assert 0.5 < figures["land_cover"]["overall_accuracy"] <= 1
     assert all(Path(p).stat().st_size > 10_000 for p in figures["pictures"])
+    assert figures["map_page"] is None and "map page" not in steps
     assert "INFO" not in demo.said and "Traceback" not in demo.said
 
 
