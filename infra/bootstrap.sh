@@ -11,14 +11,15 @@ stamp="$venv/.snowland-installed"
 
 say() { printf '[bootstrap] %s\n' "$*" >&2; }
 
-# --- `--test` (make test): headless Chromium and its WebDriver for the browser test of `snowland serve` ---
-if [ "${1:-}" = "--test" ] && ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }; then
+# --- headless Chromium and its WebDriver: the demo's map screenshot (out/map.png) and the browser tests ---
+if ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }; then
   if [ "$(id -u)" = 0 ]; then
-    say "installing chromium chromium-driver from Debian (browser test of snowland serve)"
+    say "installing chromium chromium-driver from Debian (the demo's map screenshot, the browser tests)"
     DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
   else
-    say "the browser test needs Debian's chromium and chromium-driver; as root run: apt-get install chromium chromium-driver"
+    say "the map screenshot and browser tests need Debian's chromium and chromium-driver; as root run:" \
+        "apt-get install chromium chromium-driver"
   fi
 fi
 # --- `--test`: aria2c, Debian's Metalink downloader, fetches an order of the distribution site in its test ---
