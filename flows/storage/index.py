@@ -55,8 +55,18 @@ def connect(settings: Settings | None = None, *, app: str = "snowland", validate
         if dc is not None and not _alive(dc):
             dc.close()
             dc = None
-        _OPEN[key] = dc or _open(settings, app=app, validate=True)
+        _OPEN[key] = dc or _pinging(_open(settings, app=app, validate=True))
         return _OPEN[key]
+
+
+def _pinging(dc: datacube.Datacube) -> datacube.Datacube:
+    """``dc`` with its pool testing each connection as it hands it out: after a database restart, a pool can hold
+    connections made before it (dead) beside new ones, and `_alive` only tries one of them. datacube makes its
+    engine without SQLAlchemy's ``pool_pre_ping``, so it is switched on here (one round trip per checkout)."""
+    engine = getattr(getattr(dc.index, "_db", None), "_engine", None)
+    if engine is not None:
+        engine.pool._pre_ping = True
+    return dc
 
 
 def _open(settings: Settings, *, app: str, validate: bool, url: str | None = None) -> datacube.Datacube:

@@ -296,9 +296,21 @@ def test_a_person_registers_fills_a_cart_orders_and_aria2c_downloads_it(server, 
 
 
 def _click_and_wait(driver, element) -> None:
-    """Click ``element`` and wait until the page it leads to replaced it."""
-    from selenium.webdriver.support import expected_conditions
+    """Click ``element`` and wait until the page it leads to replaced it. Chromium reports an element of a page
+    being replaced either as stale or, mid-navigation, as a node that "does not belong to the document"."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
+    def replaced(_driver) -> bool:
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as gone:
+            if "does not belong to the document" in str(gone):
+                return True
+            raise
+        return False
+
     element.click()
-    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(element))
+    WebDriverWait(driver, 60).until(replaced)
