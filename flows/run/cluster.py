@@ -3,7 +3,7 @@
 Three kinds, chosen by configuration (``odc_config/dask.yaml``, ``SNOWLAND_DASK_*``):
 
 - ``local``: worker processes on this machine, one single-threaded worker per core, the machine's memory
-  split between them;
+  split between them, their scratch space in the state folder;
 - ``address``: a scheduler that already runs (``SNOWLAND_DASK_ADDRESS``);
 - ``kubernetes``: a ``DaskCluster`` made by the dask-kubernetes operator from the spec in
   ``infra/k8s/dask/daskcluster.yaml``, for as long as the client or flow run lasts.
@@ -82,6 +82,7 @@ def local_cluster_kwargs(config: ClusterConfig | None = None, *, workers: int | 
         "memory_limit": memory_limit or local_memory_limit(config, workers=n),
         "dashboard_address": "127.0.0.1:0",  # a free loopback port: several clusters may run at once
         "env": worker_environ(config),
+        "local_directory": str(load_settings().state_dir / "dask"),  # spill and scratch beside the index, not in /tmp
     }
 
 

@@ -289,7 +289,9 @@ def test_a_local_cluster_is_sized_to_the_machine():
     assert local_cluster_kwargs(ClusterConfig(memory_per_worker="3GiB"), workers=3)["memory_limit"] == "3GiB"
 
 
-def test_local_workers_get_the_datacube_and_gdal_settings(database):
+def test_local_workers_get_the_datacube_and_gdal_settings_and_keep_their_scratch_in_the_state_folder(database):
+    from odc_config.settings import load_settings
+
     from flows.run.cluster import dask_client
 
     def settings_seen() -> dict:
@@ -302,12 +304,17 @@ def test_local_workers_get_the_datacube_and_gdal_settings(database):
 
         return not isinstance(dask_worker.io_loop.profile, deque)  # a deque: no profiler thread was started
 
+    def scratch(dask_worker) -> str:
+        return dask_worker.local_directory
+
     config = load_cluster_config()
     with dask_client(workers=1, memory_limit="1GiB") as client:
         (seen,) = client.run(settings_seen).values()
         (profiled,) = client.run(profiling).values()
+        (scratch_dir,) = client.run(scratch).values()
         assert len(client.scheduler_info()["workers"]) == 1
     assert profiled is config.profile
+    assert Path(scratch_dir).is_relative_to(load_settings().state_dir / "dask")  # a user's demo leaves nothing in /tmp
     assert seen["ODC_ENVIRONMENT"] == os.environ["ODC_ENVIRONMENT"]
     assert seen[f"ODC_{seen['ODC_ENVIRONMENT'].upper()}_DB_URL"] == database.url("writer")  # the writer's
     assert seen["GDAL_DISABLE_READDIR_ON_OPEN"] == config.worker_env["GDAL_DISABLE_READDIR_ON_OPEN"]
