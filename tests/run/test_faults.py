@@ -219,6 +219,7 @@ def test_a_worker_killed_mid_flow_loses_and_duplicates_no_product(own_index, mon
 
     from flows.pipelines.snow_cover import find_snow_jobs, snow_cover
 
+    _forget(KILL_PERIOD)
     jobs = find_snow_jobs(time=KILL_PERIOD)
     assert len({j.cell for j in jobs}) == 4 and len(jobs) >= 8
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
@@ -248,6 +249,7 @@ def test_database_lost_gives_a_clear_error_and_the_next_run_resumes(own_index, m
     from flows.storage.index import IndexUnreachableError
 
     monkeypatch.setattr(snow_cover_task, "retry_delay_seconds", [0.05, 0.1, 0.2])
+    _forget(DB_PERIOD)
     jobs = find_snow_jobs(time=DB_PERIOD)
 
     own_index.down()
@@ -312,6 +314,7 @@ def test_two_snow_runs_at_once_compute_each_unit_once_between_them(own_index, mo
 
     from flows.pipelines.snow_cover import find_snow_jobs, snow_cover
 
+    _forget(OVERLAP_PERIOD)
     jobs = {j.key for j in find_snow_jobs(time=OVERLAP_PERIOD)}
     assert len(jobs) >= 4
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
