@@ -3,10 +3,11 @@
 Both run as their flows run a unit: whole, on one single-threaded worker of a local dask cluster. The snow unit is
 the day's Sentinel-2 unit (load, LIS, COGs, index); the daily map is timed two ways: continued from the day before
 (its map read back from its COGs, plus the day's scene products; what the daily schedule does) and rebuilt from the
-whole window (the day before missing). Best of 2 each, with the peak memory of the busiest worker. SIMULATED
-scenes; asserts nothing.
+whole window (the day before missing). The three alternate (snow, daily, rebuild, snow, daily, ...) so that a
+change of the machine's load reaches each alike; best of ``--repeat`` each, with the peak memory of the busiest
+worker. SIMULATED scenes; asserts nothing.
 
-    .venv/bin/python bench/bench_snow_daily.py [--size-km 20]
+    .venv/bin/python bench/bench_snow_daily.py [--size-km 20] [--repeat 3] [--profile]
 """
 
 from __future__ import annotations
@@ -24,15 +25,18 @@ DAY = "2024-01-15"  # a Sentinel-2 day of the simulated calendar: the map reads 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-km", type=float, default=20, help="side of the simulated area in km")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each side, alternating (best of them)")
     parser.add_argument("--profile", action="store_true",
-                        help="then profile one daily cell-day from D-1 in this process (synchronous dask)")
+                        help="then profile one daily cell-day from D-1 in this process (synchronous dask, no cluster)")
+    parser.add_argument("--profile-out", help="with --profile, also write the profile's statistics to this file")
     args = parser.parse_args()
     os.environ.setdefault("DASK_DISTRIBUTED__ADMIN__SYSTEM_MONITOR__INTERVAL", MONITOR_INTERVAL)
     with simulated_index(size_km=args.size_km, start=PERIOD[0], end=PERIOD[1]) as sim:
-        run(sim, size_km=args.size_km, profile=args.profile)
+        run(sim, size_km=args.size_km, repeat=args.repeat, profile=args.profile, profile_out=args.profile_out)
 
 
-def run(sim, *, size_km: float, profile: bool = False) -> None:
+def run(sim, *, size_km: float, repeat: int = 3, profile: bool = False,
+        profile_out: str | None = None) -> None:
     import datetime as dt
 
     from flows.pipelines.index import index_scenes
@@ -60,7 +64,7 @@ def run(sim, *, size_km: float, profile: bool = False) -> None:
         client.run(worker_peak_mb, reset=True)
         timings: dict[str, list[float]] = {}
         peaks: dict[str, float] = {}
-        for name in ("snow", "daily", "rebuild") * 2:
+        for name in ("snow", "daily", "rebuild") * repeat:
             if name == "rebuild":
                 dc.index.datasets.archive([before])
                 dc.index.datasets.purge([before])
@@ -74,19 +78,34 @@ def run(sim, *, size_km: float, profile: bool = False) -> None:
             if name == "rebuild":
                 snow_daily(start=(day - dt.timedelta(days=1)).isoformat(), end=(day - dt.timedelta(days=1)).isoformat(),
                            cells=[job.cell])
-        if profile:
-            import cProfile
-            import pstats
+    if profile:
+        import cProfile
+        import pstats
+        from collections import Counter
 
-            import dask
+        import dask
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
 
-            with dask.config.set(scheduler="synchronous"):
-                profiler = cProfile.Profile()
-                profiler.runcall(snow_daily_unit, **daily)
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+        statements: list[str] = []
+
+        def record(conn, cursor, statement, *args) -> None:
+            statements.append(" ".join(statement.split())[:90])
+
+        event.listen(Engine, "before_cursor_execute", record)
+        with dask.config.set(scheduler="synchronous"):
+            profiler = cProfile.Profile()
+            profiler.runcall(snow_daily_unit, **daily)
+        event.remove(Engine, "before_cursor_execute", record)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        if profile_out:
+            profiler.dump_stats(profile_out)
+        print(f"{len(statements)} SQL statements:")
+        for text, n in Counter(statements).most_common():
+            print(f"{n:4d}  {text}")
     best = {k: min(v) for k, v in timings.items()}
-    print(f"\nbest of 2 on one single-threaded worker; MB: largest RSS of the busiest worker sampled every "
-          f"{MONITOR_INTERVAL}")
+    print(f"\nbest of {repeat}, alternating, on one single-threaded worker; MB: largest RSS of the busiest worker "
+          f"sampled every {MONITOR_INTERVAL}")
     print(f"{'unit':34s} {'s':>7s} {'/ snow':>7s} {'peak MB':>8s}")
     for name, label in (("snow", "snow_cover unit (Sentinel-2)"), ("daily", "snow_daily cell-day, from D-1"),
                         ("rebuild", "snow_daily cell-day, from window")):

@@ -33,7 +33,7 @@ from flows.storage.eo3 import dataset_id
 from flows.storage.grid import EEA_CRS, Cell, aligned_geobox, footprint
 from flows.storage.index import connect
 from flows.storage.load import load
-from flows.storage.writer import write_dataset
+from flows.storage.writer import value_counts, write_dataset
 from products.errors import BadInputError
 from products.snow.codes import NO_OBSERVATION, NODATA, SNOW
 from products.snow.daily import NONE, WINDOW_DAYS, Scene, check_window, from_window, next_day, platform_of
@@ -98,13 +98,13 @@ class CellDays:
     def datasets(self, day: dt.date) -> list:
         return self.by_day.get(day.isoformat(), [])
 
-    def scenes(self, day: dt.date) -> list[Scene]:
-        """The day's snow_cover products on the map's grid, Sentinel-2 first."""
-        return [self._scene(ds) for ds in self.datasets(day)]
+    def scenes(self, day: dt.date, *, chunks: int | None = CHUNK) -> list[Scene]:
+        """The day's snow_cover products on the map's grid, Sentinel-2 first; read at once with ``chunks=None``."""
+        return [self._scene(ds, chunks=chunks) for ds in self.datasets(day)]
 
-    def _scene(self, ds) -> Scene:
+    def _scene(self, ds, *, chunks: int | None) -> Scene:
         data = load("snow_cover", geobox=self.geobox, measurements=["snow", "fsc_toc"], datasets=[ds],
-                    group_by="time", scale=False, chunks=CHUNK, dc=self.dc)
+                    group_by="time", scale=False, chunks=chunks, dc=self.dc)
         data = data.isel(time=0).drop_vars(["time", "platform"])
         return Scene(snow=data.snow, fsc=data.fsc_toc, platform=ds.metadata_doc["properties"]["eo:platform"])
 
@@ -124,7 +124,8 @@ class CellDays:
 
     def lineage(self, day: dt.date, daily: xr.Dataset) -> list[str]:
         """The snow_cover datasets whose pixels the map holds: one of each (age, platform) pair it shows."""
-        pairs = np.unique(daily.age.values.astype("uint16") * 256 + daily.sensor.values)
+        pairs = np.flatnonzero(value_counts(daily.age.values.astype("uint16") * 256 + daily.sensor.values,
+                                            minlength=256 * 256))
         ids = []
         for pair in pairs[pairs // 256 != NONE]:
             platform = platform_of(int(pair % 256))
@@ -134,12 +135,13 @@ class CellDays:
 
 
 def compute_day(days: CellDays, day: dt.date, *, previous: xr.Dataset | None) -> xr.Dataset:
-    """Day ``day``'s map (numpy-backed): from ``previous`` (day D-1's) and the day's scenes, else the window."""
+    """Day ``day``'s map (numpy-backed): from ``previous`` (day D-1's) and the day's scenes, read at once (one
+    day's few bands: a graph costs more than it saves), else the window, read by chunks."""
     if previous is None:
         like = xr.zeros_like(_template(days.geobox), dtype="uint8")
         daily = from_window(days=days.window(day), like=like, window_days=days.window_days, outside=days.outside())
     else:
-        daily = next_day(previous=previous, scenes=days.scenes(day), window_days=days.window_days)
+        daily = next_day(previous=previous, scenes=days.scenes(day, chunks=None), window_days=days.window_days)
     return daily.compute()
 
 
@@ -151,8 +153,8 @@ def _template(geobox: GeoBox) -> xr.DataArray:
 
 def read_day(days: CellDays, ds) -> xr.Dataset:
     """An indexed day's map, as D-1 of the next."""
-    data = load(PRODUCT, geobox=days.geobox, datasets=[ds], scale=False, group_by="time", chunks=CHUNK, dc=days.dc)
-    return data.isel(time=0).drop_vars(["time", "platform"]).compute()
+    data = load(PRODUCT, geobox=days.geobox, datasets=[ds], scale=False, group_by="time", chunks=None, dc=days.dc)
+    return data.isel(time=0).drop_vars(["time", "platform"])
 
 
 def usable_previous(days: CellDays, day: dt.date, ds) -> xr.Dataset | None:
@@ -203,8 +205,8 @@ def _cell_days(cell: str, *, start: str, end: str, window_days: int, resolution:
             outcomes.append(Exists(unit=key, id=dataset_id(PRODUCT, key)))
             previous, day = None, day + dt.timedelta(days=1)
             continue
-        if previous is None and dc.index.datasets.has(dataset_id(PRODUCT, before)):
-            previous = usable_previous(days, day - dt.timedelta(days=1), dc.index.datasets.get(dataset_id(PRODUCT, before)))
+        if previous is None and (found := dc.index.datasets.get(dataset_id(PRODUCT, before))) is not None:
+            previous = usable_previous(days, day - dt.timedelta(days=1), found)
         daily = compute_day(days, day, previous=previous)
         outcomes.append(write_day(days, day, daily, overwrite=overwrite))
         previous, day = daily, day + dt.timedelta(days=1)

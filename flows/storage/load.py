@@ -38,7 +38,7 @@ def load(
     time: str | tuple[str, str] | None = None,
     measurements: Sequence[str] | None = None,
     resolution: float = 20.0,
-    chunks: int = 1024,
+    chunks: int | None = 1024,
     scale: bool = True,
     resampling: str | Mapping[str, str] | None = None,
     group_by: str = "solar_day",
@@ -46,7 +46,8 @@ def load(
     datasets: Sequence[Dataset] | None = None,
     dc: datacube.Datacube | None = None,
 ) -> xr.Dataset:
-    """Load ``product`` on the EEA grid for a cell, a geometry or an explicit geobox, as dask arrays.
+    """Load ``product`` on the EEA grid for a cell, a geometry or an explicit geobox, as dask arrays (numpy ones
+    with ``chunks=None``: read at once, for a small read that a graph would cost more than).
 
     Time steps are solar days: datasets of the same day (neighbouring tiles, in any UTM zone) are fused
     (``group_by="time"`` keeps every acquisition apart, e.g. Sentinel-2 and Landsat of one day).
@@ -77,7 +78,7 @@ def load(
         like=target,
         measurements=names,
         group_by=group_by,
-        dask_chunks={"time": 1, "y": chunks, "x": chunks},
+        dask_chunks=None if chunks is None else {"time": 1, "y": chunks, "x": chunks},
         resampling=_resampling(prod, names, resampling),
         driver=_loader(found),
     )

@@ -173,12 +173,16 @@ def _write_cogs(
     Blocks of every band are computed together (they share their inputs) and written into an uncompressed
     tiled GeoTIFF as they arrive; GDAL's COG driver then compresses it and builds the overviews, reading it
     by blocks. Neither step holds a whole band in memory, so memory follows the chunk size, not the area.
+    numpy-backed bands, already whole in memory, go to the COG driver from memory (the same files, without
+    writing and reading back an uncompressed copy).
     """
     import rasterio
 
     for name, band in bands.data_vars.items():
         if band.shape != geobox.shape:
             raise CubeError(f"{name}: band shape {band.shape} is not the grid's {tuple(geobox.shape)}")
+    if not bands.chunks:
+        return _write_cogs_from_memory(bands, geobox, paths)
     staging = {name: path.with_name(f".{path.name}.tiles") for name, path in paths.items()}
     profiles = {name: {"driver": "GTiff", "width": geobox.width, "height": geobox.height, "count": 1,
                        "dtype": band.dtype.name, "crs": str(geobox.crs), "transform": geobox.transform,
@@ -207,6 +211,39 @@ def _write_cogs(
         threads = min(len(paths), local_threads())
         with ThreadPoolExecutor(max_workers=threads) as pool:  # GDAL compresses without the GIL
             return dict(zip(paths, pool.map(to_cog, paths))), counts
+
+
+def _write_cogs_from_memory(
+    bands: xr.Dataset, geobox: GeoBox, paths: Mapping[str, Path]
+) -> tuple[dict[str, Path], dict[str, np.ndarray]]:
+    """:func:`_write_cogs` of numpy-backed bands: each band through an in-memory raster into GDAL's COG driver."""
+    import rasterio
+    from rasterio.io import MemoryFile
+
+    def to_cog(name: str) -> Path:
+        array = np.asarray(bands[name].values)
+        profile = {"driver": "MEM", "width": geobox.width, "height": geobox.height, "count": 1,
+                   "dtype": array.dtype.name, "crs": str(geobox.crs), "transform": geobox.transform,
+                   "nodata": bands[name].attrs.get("nodata")}
+        with MemoryFile() as mem, mem.open(**profile) as ds:
+            ds.write(array, 1)
+            _copy_as_cog(ds, paths[name], dtype=array.dtype)
+        return paths[name]
+
+    counts = {name: value_counts(np.asarray(band.values), minlength=256)
+              for name, band in bands.data_vars.items() if band.dtype == np.uint8}
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), ThreadPoolExecutor(
+            max_workers=min(len(paths), local_threads())) as pool:  # GDAL compresses without the GIL
+        return dict(zip(paths, pool.map(to_cog, paths))), counts
+
+
+def value_counts(array: np.ndarray, *, minlength: int, rows: int = COG_BLOCK) -> np.ndarray:
+    """``np.bincount`` of a non-negative integer array, ``rows`` rows at a time: bincount counts in 64-bit
+    integers, so a whole band at once would take eight times its size (a cell's uint8 band: 200 MB)."""
+    counts = np.zeros(minlength, dtype=np.int64)
+    for start in range(0, array.shape[0], rows):
+        counts += np.bincount(array[start:start + rows].ravel(), minlength=minlength)
+    return counts
 
 
 def _computed_blocks(bands: xr.Dataset, *, in_flight: int | None = None):

@@ -335,7 +335,7 @@ def test_an_index_made_before_fsc_og_and_qc_flags_gains_the_bands_in_place(dc):
         add_product(dc.index, before)  # removing a band is refused: datasets may have it
 
 
-def test_cog_writer_streams_blocks_and_counts_values_identically_on_threads_and_distributed(tmp_path):
+def test_cog_writer_streams_blocks_and_counts_values_identically_on_threads_distributed_and_from_memory(tmp_path):
     import xarray as xr
     from distributed import Client, LocalCluster
     from odc.geo.geobox import GeoBox
@@ -352,12 +352,16 @@ def test_cog_writer_streams_blocks_and_counts_values_identically_on_threads_and_
             Client(cluster):
         on_cluster = _write_cogs(bands, gbox, {n: tmp_path / f"cluster_{n}.tif" for n in bands.data_vars})
     on_threads = _write_cogs(bands, gbox, {n: tmp_path / f"threads_{n}.tif" for n in bands.data_vars})
-    for paths, counts in (on_cluster, on_threads):
+    from_memory = _write_cogs(bands.compute(), gbox, {n: tmp_path / f"memory_{n}.tif" for n in bands.data_vars})
+    for paths, counts in (on_cluster, on_threads, from_memory):
         assert set(counts) == {"snow"} and (counts["snow"] == np.bincount(codes.ravel(), minlength=256)).all()
         for name, expected in (("snow", codes), ("ndsi", ndsi)):
-            with rasterio.open(paths[name]) as src:
+            with rasterio.open(paths[name]) as src, rasterio.open(on_threads[0][name]) as streamed:
                 assert src.profile.get("tiled") and src.overviews(1) and src.nodata == (255 if name == "snow" else None)
                 assert (src.read(1) == expected).all()
+                assert src.overviews(1) == streamed.overviews(1) and all(
+                    (src.read(1, out_shape=shape) == streamed.read(1, out_shape=shape)).all()
+                    for shape in ((src.height // f, src.width // f) for f in src.overviews(1)))
     assert not list(tmp_path.glob(".*"))  # no staging file left
 
 
