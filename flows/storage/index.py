@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ INIT_LOCK_KEY = int.from_bytes(b"snowland", "big")
 """The one PostgreSQL advisory lock key (``pg_advisory_lock``, 64 bits: "snowland" in ASCII) held while the index is
 initialised and its products registered: simultaneous first runs take turns, and each after the first finds
 everything made. Unit claims (``flows.run.claims``) use the other lock space (two 32-bit keys), never this one."""
+ADD_LOCK_KEY = int.from_bytes(b"snowadds", "big")
+"""The advisory lock key held while a batch of sources is added (:func:`adding`)."""
 
 
 class CubeError(BadInputError):
@@ -112,10 +114,22 @@ def init_index(dc: datacube.Datacube | None = None, *, extra_products: Sequence[
     return names
 
 
+def initialising(db_url: str) -> AbstractContextManager[None]:
+    """Hold the index's initialisation lock for the block. ``create extension if not exists`` and datacube's schema
+    creation are not safe to race."""
+    return _holding(db_url, key=INIT_LOCK_KEY, purpose="to initialise it")
+
+
+def adding(settings: Settings | None = None) -> AbstractContextManager[None]:
+    """Hold the lock under which sources are added in batches (``flows.storage.eo3.add_datasets``): indexers of
+    the same items take turns, so that each finds exactly those the others added."""
+    return _holding((settings or load_settings()).db_url, key=ADD_LOCK_KEY, purpose="to add datasets")
+
+
 @contextmanager
-def initialising(db_url: str) -> Iterator[None]:
-    """Hold the index's initialisation lock on a connection of its own for the block (PostgreSQL releases it if the
-    process dies). ``create extension if not exists`` and datacube's schema creation are not safe to race."""
+def _holding(db_url: str, *, key: int, purpose: str) -> Iterator[None]:
+    """Hold the advisory lock ``key`` on a connection of its own for the block (PostgreSQL releases it if the
+    process dies)."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import OperationalError
     from sqlalchemy.pool import NullPool
@@ -125,15 +139,15 @@ def initialising(db_url: str) -> Iterator[None]:
         try:
             conn = engine.connect()
         except OperationalError as err:
-            raise IndexUnreachableError(f"cannot open the ODC index ({_redact(db_url)}) to initialise it: "
+            raise IndexUnreachableError(f"cannot open the ODC index ({_redact(db_url)}) {purpose}: "
                                         f"{str(err.orig).strip().splitlines()[0]}") from err
         with conn:
-            conn.execute(text("select pg_advisory_lock(:key)"), {"key": INIT_LOCK_KEY})
+            conn.execute(text("select pg_advisory_lock(:key)"), {"key": key})
             conn.commit()
             try:
                 yield
             finally:
-                conn.execute(text("select pg_advisory_unlock(:key)"), {"key": INIT_LOCK_KEY})
+                conn.execute(text("select pg_advisory_unlock(:key)"), {"key": key})
                 conn.commit()
     finally:
         engine.dispose()

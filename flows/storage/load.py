@@ -187,6 +187,8 @@ def _boa_offsets(dc: datacube.Datacube, datasets: Sequence[Dataset], product: Pr
 
 def _to_reflectance(data: xr.Dataset, product: Product, boa_offsets: np.ndarray) -> xr.Dataset:
     offsets = xr.DataArray(boa_offsets, dims=["time"], coords={"time": data.time})
+    if data.chunks:  # chunked as the bands are: a single-chunk array would be rechunked in every graph that uses it,
+        offsets = offsets.chunk({"time": data.chunks["time"]})  # and the rechunk's keys clash between two graphs
     scaled = {}
     for name, band in data.data_vars.items():
         spec = product.lookup_measurements([name])[name]
