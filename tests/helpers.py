@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
 import importlib.util
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+import signal
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -15,8 +18,8 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from infra.ports import free_port
 
-__all__ = ["BENCH_DIR", "FULL_DISK", "KILL", "REAL_DATA", "StepFaults", "arm_workers", "bench_module",
-           "disarm_workers", "environ_restored", "free_port", "headless_chromium", "outside_requests", "purge", "real_sample"]
+__all__ = ["BENCH_DIR", "REAL_DATA", "StepFaults", "bench_module", "environ_restored", "free_port", "full_disk",
+           "headless_chromium", "kill_this_process", "outside_requests", "purge", "real_sample", "restart_database"]
 
 BENCH_DIR = Path(__file__).resolve().parents[1] / "bench"
 REAL_DATA = Path(os.environ.get("SNOWLAND_REAL_DATA")
@@ -70,67 +73,69 @@ def environ_restored() -> Iterator[None]:
         os.environ.update(saved)
 
 
-_ARM = """
-import importlib, os, signal
-module = importlib.import_module({module!r})
-original = getattr(module, {name!r})
-def fault(*args, **kwargs):
-    setattr(module, {name!r}, original)  # once per worker process (a restarted worker is a new, unarmed one)
-    {action}
-    return original(*args, **kwargs)
-fault.original = original
-setattr(module, {name!r}, fault)
-"""
-KILL = "os.kill(os.getpid(), signal.SIGKILL)"
-FULL_DISK = "raise OSError(28, 'No space left on device')"
+def kill_this_process() -> None:
+    """A fault: the worker process dies at once (SIGKILL), as when the kernel's OOM killer takes it."""
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
-def arm_workers(client, *, module: str, name: str, action: str) -> None:
-    """Make every worker of ``client`` do ``action`` (``KILL``, ``FULL_DISK``) the first time it calls
-    ``module.name`` (a function its code looks up by name at call time, so the unit's own step is reached)."""
-    client.run(exec, _ARM.format(module=module, name=name, action=action), {})  # globals of its own
+def full_disk() -> None:
+    """A fault: the disk is full (ENOSPC), as the writer would meet it."""
+    raise OSError(28, "No space left on device")
 
 
-def disarm_workers(client, *, module: str, name: str) -> None:
-    """Undo ``arm_workers`` on the workers whose fault was not met."""
-    code = (f"import importlib\nmodule = importlib.import_module({module!r})\n"
-            f"setattr(module, {name!r}, getattr(getattr(module, {name!r}), 'original', getattr(module, {name!r})))")
-    client.run(exec, code, {})
+def restart_database(database) -> None:
+    """A fault: the index's PostgreSQL (an ``infra.localdb.LocalPostgis``) stopped and started again, which drops
+    every connection to it (the pools' and the claims')."""
+    database.down()
+    database.up()
 
 
-_ARM_ONCE = """
-import importlib, os, signal
-module = importlib.import_module({module!r})
-original = getattr(module, {name!r})
-def fault(*args, **kwargs):
-    try:
-        os.close(os.open({marker!r}, os.O_CREAT | os.O_EXCL))  # the first caller in the cluster takes the step
-    except FileExistsError:
+def _armed(module_name: str, name: str, *, action: Callable[[], None], marker: Path) -> None:
+    """Wrap ``module.name`` so that its first caller in the cluster (the one that creates ``marker``) does
+    ``action`` before the call."""
+    module = importlib.import_module(module_name)
+    original = getattr(module, name)
+
+    @functools.wraps(original)
+    def fault(*args, **kwargs):
+        try:
+            os.close(os.open(marker, os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            pass
+        else:
+            action()
         return original(*args, **kwargs)
-    {action}
-    return original(*args, **kwargs)
-setattr(module, {name!r}, fault)
-"""
+
+    fault.original = original
+    setattr(module, name, fault)
 
 
 class StepFaults(WorkerPlugin):
-    """A worker plugin (``client.register_plugin``) that arms every worker, restarted ones too, to do ``action`` at
-    each step ``(module, name)`` once in the whole cluster: the first worker to reach a step takes its marker file
-    in ``marks`` and does it. One run then meets a fault at every step, each at a deterministic point of a unit."""
+    """A worker plugin (``client.register_plugin``) that arms every worker, restarted ones too, to do ``action`` (a
+    picklable callable: ``kill_this_process``, ``full_disk``, ``partial(restart_database, db)``, ...) at each step ``(module,
+    name)`` once in the whole cluster: the first worker to reach a step takes its marker file in ``marks`` and does it.
+    One run then meets a fault at every step, each at a deterministic point of a unit. The steps are functions the
+    unit's code looks up by name at call time, so the wrapper is met."""
 
     name = "snowland-step-faults"
 
-    def __init__(self, *, steps: dict[str, tuple[str, str]], action: str, marks: Path) -> None:
+    def __init__(self, *, steps: dict[str, tuple[str, str]], action: Callable[[], None], marks: Path) -> None:
         self.steps, self.action, self.marks = steps, action, Path(marks)
         self.met: set[str] = set()
 
     def setup(self, worker) -> None:
         for step, (module, name) in self.steps.items():
-            exec(_ARM_ONCE.format(module=module, name=name, action=self.action, marker=str(self.marks / step)), {})
+            _armed(module, name, action=self.action, marker=self.marks / step)
+
+    def teardown(self, worker) -> None:
+        for module_name, name in reversed(self.steps.values()):
+            module = importlib.import_module(module_name)
+            setattr(module, name, getattr(getattr(module, name), "original", getattr(module, name)))
 
     @classmethod
     @contextmanager
-    def armed(cls, client, *, steps: dict[str, tuple[str, str]], action: str, marks: Path) -> Iterator[StepFaults]:
+    def armed(cls, client, *, steps: dict[str, tuple[str, str]], action: Callable[[], None],
+              marks: Path) -> Iterator[StepFaults]:
         """The faults armed on ``client``'s workers while the block runs; afterwards ``met`` holds the steps whose
         fault happened, and no worker, running or restarted later, does any more."""
         faults = cls(steps=steps, action=action, marks=marks)

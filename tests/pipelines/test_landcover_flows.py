@@ -5,6 +5,7 @@ their OSO polygons run end to end."""
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from flows.storage.load import load
 from products.landcover.samples import NoPolygonError, TooFewSamplesError
 from products.landcover.validity import NoValidDateError
 
+ROOT = Path(__file__).resolve().parents[2]
 PAST, CURRENT = [2022, 2023], 2024
 # the mapping: found from the truth's `code`; 20 m (the demo maps at the default 10 m)
 FAST = TrainingOptions(year_column="year", runs=1, max_samples_per_class=400, resolution_m=20)
@@ -320,11 +322,11 @@ def test_a_worker_killed_at_each_step_of_a_land_cover_map_loses_and_duplicates_n
     by whichever worker, running or restarted in a killed one's place, reaches it first; what a dead writer left,
     the next attempt clears. The re-run writes what the first could not."""
     from distributed import default_client
-    from helpers import KILL, StepFaults
+    from helpers import StepFaults, kill_this_process
 
     model = _model(truth, PAST, runs=2)
     cells = _no_current_maps(dc, model)
-    with StepFaults.armed(default_client(), steps=MAP_STEPS, action=KILL, marks=tmp_path) as faults:
+    with StepFaults.armed(default_client(), steps=MAP_STEPS, action=kill_this_process, marks=tmp_path) as faults:
         first = land_cover(year=CURRENT, model=model)
     assert faults.met == set(MAP_STEPS), f"the run never reached {set(MAP_STEPS) - faults.met}"
     again = land_cover(year=CURRENT, model=model)
@@ -338,26 +340,23 @@ def test_a_worker_killed_at_each_step_of_a_land_cover_map_loses_and_duplicates_n
 
 
 def test_a_full_disk_and_a_corrupt_input_fail_a_land_cover_map_with_their_reason_and_leave_nothing(dc, lc_sim,
-                                                                                                    truth):
+                                                                                                    truth, tmp_path):
     """ENOSPC in the writer, then a Sentinel-2 band file corrupted after indexing: each time the map fails at once
     with one line saying why, nothing half-written or indexed; once the file is repaired the run writes it."""
     import shutil
     from urllib.parse import urljoin, urlparse
 
     from distributed import default_client
-    from helpers import FULL_DISK, arm_workers, disarm_workers
+    from helpers import StepFaults, full_disk
 
     from flows.storage.writer import product_folder
 
     model = _model(truth, PAST, runs=2)
     cells = _no_current_maps(dc, model)
-    writer = {"module": "flows.storage.writer", "name": "_write_cogs"}
-    arm_workers(default_client(), **writer, action=FULL_DISK)
-    try:
+    write = {"write": MAP_STEPS["write"]}
+    with StepFaults.armed(default_client(), steps=write, action=full_disk, marks=tmp_path) as faults:
         full = land_cover(year=CURRENT, model=model)
-    finally:
-        disarm_workers(default_client(), **writer)  # the worker that did not run the map
-    assert {o.unit for o in full.failed} == cells, full.summary()
+    assert faults.met == set(write) and {o.unit for o in full.failed} == cells, full.summary()
     assert all(o.reason == "OSError: [Errno 28] No space left on device" for o in full.failed), full.summary()
     _assert_each_map_once(dc, set())
     assert not [p for k in cells for p in product_folder("land_cover", k).parent.glob(".*")], "half-written"
@@ -378,6 +377,79 @@ def test_a_full_disk_and_a_corrupt_input_fail_a_land_cover_map_with_their_reason
     _assert_each_map_once(dc, set())
     repaired = land_cover(year=CURRENT, model=model)
     assert {o.unit for o in repaired.written} == cells and not repaired.failed, repaired.summary()
+    _assert_each_map_once(dc, cells)
+
+
+def test_the_land_cover_flow_process_killed_mid_map_and_run_again_maps_each_cell_once(dc, lc_sim, truth, tmp_path):
+    """``snowland land-cover`` is killed (SIGKILL) at the moment a worker starts to classify a map it sent there:
+    the map goes on on that worker, under its claim, to its end; the re-run says ``in progress elsewhere`` until
+    then, and ``already there`` after. Nothing is made twice and the killed run's claim blocks nothing."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from functools import partial
+
+    from distributed import default_client
+    from helpers import StepFaults
+    from prefect.settings import PREFECT_API_URL
+
+    model = _model(truth, PAST, runs=2)
+    cells = _no_current_maps(dc, model)
+    client = default_client()
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value()), "PYTHONPATH": str(ROOT),
+           "SNOWLAND_DASK_ADDRESS": client.scheduler.address}  # the session's workers: a unit outlives its flow
+    compute = {"compute": MAP_STEPS["compute"]}
+    with open(tmp_path / "run.log", "w") as said:
+        run = subprocess.Popen([sys.executable, "-m", "flows.cli", "land-cover", "--year", str(CURRENT), "--model",
+                                model], env=env, stdout=said, stderr=subprocess.STDOUT)
+        try:
+            with StepFaults.armed(client, steps=compute, action=partial(os.kill, run.pid, signal.SIGKILL),
+                                  marks=tmp_path) as faults:
+                run.wait(timeout=600)
+        finally:
+            run.kill()
+            run.wait()
+    assert faults.met == set(compute) and run.returncode == -signal.SIGKILL, (tmp_path / "run.log").read_text()[-3000:]
+
+    deadline, waited = time.monotonic() + 300, []
+    while True:
+        again = land_cover(year=CURRENT, model=model)
+        assert not again.failed, again.summary()
+        if not again.elsewhere or time.monotonic() > deadline:
+            break
+        waited.append(again)
+        time.sleep(1)
+    assert not again.elsewhere, "the killed run's claim still blocks its map"
+    assert not again.written and {o.unit for o in again.exists} == cells, "the map the killed run began is kept"
+    assert all({o.unit for o in w.elsewhere} <= cells for w in waited)
+    _assert_each_map_once(dc, cells)
+
+
+def test_the_database_restarted_mid_map_costs_retries_only(dc, database, lc_sim, truth, tmp_path, monkeypatch):
+    """PostgreSQL stopped and started again as a worker begins to write a map: every connection drops (the pools',
+    the map's claim); the pools reconnect, a unit that met the restart is retried, and the map is written once."""
+    from functools import partial
+
+    from distributed import default_client
+    from helpers import StepFaults, restart_database
+
+    from flows.pipelines.landcover.maps import map_cell
+
+    monkeypatch.setattr(map_cell, "retry_delay_seconds", [0.5, 1, 2])
+    model = _model(truth, PAST, runs=2)
+    cells = _no_current_maps(dc, model)
+    write = {"write": MAP_STEPS["write"]}
+    with StepFaults.armed(default_client(), steps=write, action=partial(restart_database, database),
+                          marks=tmp_path) as faults:
+        first = land_cover(year=CURRENT, model=model)
+    assert faults.met == set(write)
+    for failure in first.failed:
+        assert "Traceback" not in failure.reason and "\n" not in failure.reason, failure.reason
+    again = land_cover(year=CURRENT, model=model)
+    assert not again.failed, again.summary()
+    assert {o.unit for o in again.written} == {o.unit for o in first.failed}
+    assert {o.unit for o in first.written} | {o.unit for o in again.written} == cells
     _assert_each_map_once(dc, cells)
 
 

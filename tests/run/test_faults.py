@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from distributed.diagnostics.plugin import SchedulerPlugin
-from helpers import FULL_DISK, KILL, arm_workers, free_port
+from helpers import StepFaults, free_port, full_disk, kill_this_process
 
 CORNER = (4_000_000.0, 2_400_000.0)  # 100kmE39N23, 100kmE39N24, 100kmE40N23, 100kmE40N24 meet here
 PERIOD = ("2024-01-10", "2024-01-31")
@@ -337,12 +337,14 @@ def test_two_snow_runs_at_once_compute_each_unit_once_between_them(own_index, mo
 # --- the fault table (README): a worker killed at each step of a unit, a full disk, a corrupt input, the flow's own
 # process killed, the database restarted; each ends with every product once, none half-written, the reason said -----
 
-KILL_AT = {  # a unit's steps, by the function the worker calls there (looked up by name at call time)
+UNIT_STEPS = {  # a unit's steps, by the function the worker calls there (looked up by name at call time)
     "load": ("flows.pipelines.snow_cover", "load"),
     "compute": ("flows.pipelines.snow_cover", "detect_snow"),
     "write": ("flows.storage.writer", "_write_cogs"),
     "index": ("flows.storage.writer", "add_dataset"),
 }
+
+
 def _forget(period: tuple[str, str]) -> None:
     """Remove the period's snow products, from the index and from disk, so that a case starts from none."""
     import shutil
@@ -360,30 +362,10 @@ def _forget(period: tuple[str, str]) -> None:
             shutil.rmtree(folder)
 
 
-def _run_with(action: str, at: str, period: tuple[str, str], monkeypatch):
-    """A snow run on a cluster of two workers, each armed to do ``action`` the first time it reaches ``at``; then
-    a re-run on the same cluster. Returns (the units, the first report, the re-run's report)."""
-    from distributed import Client, LocalCluster
-
-    from flows.pipelines.snow_cover import find_snow_jobs, snow_cover
-
-    _forget(period)
-    jobs = find_snow_jobs(time=period)
-    module, name = KILL_AT[at]
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        monkeypatch.setenv("SNOWLAND_DASK_ADDRESS", cluster.scheduler_address)
-        arm_workers(client, module=module, name=name, action=action)
-        first = snow_cover(start=period[0], end=f"{period[1]}T23:59:59")
-        again = snow_cover(start=period[0], end=f"{period[1]}T23:59:59")
-    return jobs, first, again
-
-
 def test_a_worker_killed_at_each_step_of_a_snow_unit_loses_and_duplicates_nothing(own_index, monkeypatch, tmp_path):
     """One run on two workers meets a kill at each step of a unit (load, compute, write, index), each step killed
     once by whichever worker reaches it first; the re-run completes exactly what is missing."""
     from distributed import Client, LocalCluster
-    from helpers import StepFaults
 
     from flows.pipelines.snow_cover import find_snow_jobs, snow_cover
 
@@ -392,9 +374,9 @@ def test_a_worker_killed_at_each_step_of_a_snow_unit_loses_and_duplicates_nothin
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         monkeypatch.setenv("SNOWLAND_DASK_ADDRESS", cluster.scheduler_address)
-        with StepFaults.armed(client, steps=KILL_AT, action=KILL, marks=tmp_path) as faults:
+        with StepFaults.armed(client, steps=UNIT_STEPS, action=kill_this_process, marks=tmp_path) as faults:
             first = snow_cover(start=KILL_PERIOD[0], end=f"{KILL_PERIOD[1]}T23:59:59")
-        assert faults.met == set(KILL_AT), f"the run never reached {set(KILL_AT) - faults.met}"
+        assert faults.met == set(UNIT_STEPS), f"the run never reached {set(UNIT_STEPS) - faults.met}"
         again = snow_cover(start=KILL_PERIOD[0], end=f"{KILL_PERIOD[1]}T23:59:59")
     assert not again.failed, again.summary()
     for failure in first.failed:  # a unit whose workers all died is reported, with the cause
@@ -406,10 +388,18 @@ def test_a_worker_killed_at_each_step_of_a_snow_unit_loses_and_duplicates_nothin
 
 
 def test_a_full_disk_while_writing_fails_the_unit_with_its_reason_and_leaves_nothing_half_written(own_index,
-                                                                                                   monkeypatch):
-    _, first, again = _run_with(FULL_DISK, "write", DB_PERIOD, monkeypatch)
-    assert first.failed and all("No space left on device" in f.reason for f in first.failed), first.summary()
-    assert len(first.failed) <= 2  # one per worker: the disk is "full" once in each
+                                                                                                   tmp_path):
+    from distributed import default_client
+
+    from flows.pipelines.snow_cover import snow_cover
+
+    _forget(DB_PERIOD)
+    write = {"write": UNIT_STEPS["write"]}
+    with StepFaults.armed(default_client(), steps=write, action=full_disk, marks=tmp_path) as faults:
+        first = snow_cover(start=DB_PERIOD[0], end=f"{DB_PERIOD[1]}T23:59:59")
+    assert faults.met == set(write)
+    assert len(first.failed) == 1 and "No space left on device" in first.failed[0].reason, first.summary()
+    again = snow_cover(start=DB_PERIOD[0], end=f"{DB_PERIOD[1]}T23:59:59")
     assert not again.failed, again.summary()
     assert _units(again.written) == _units(first.failed)
     _assert_each_product_once(DB_PERIOD, _units(first.written) | _units(again.written))
