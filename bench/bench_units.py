@@ -162,7 +162,8 @@ def run(sim, *, sizes: list[int], end: str, empty: bool) -> None:
                 print(f"only {n} unit(s) left for the run of {size}: give a larger --size-km")
             runs.append((f"{days[first]}..{days[i - 1]}",
                          lambda a=days[first], b=days[i - 1]: snow_cover(start=a, end=b, cell_km=1), n))
-        warm_up = lambda: snow_cover(start=days[0], end=days[0], cell_km=1)
+        few = sorted({j.cell for j in jobs if j.day == days[0]})[:4]
+        warm_up = lambda: snow_cover(start=days[0], end=days[0], cells=few, cell_km=1)
 
     rows = []
     with dask_client(workers=WORKERS) as client:
