@@ -331,15 +331,17 @@ def test_one_km_cells_split_the_world_into_small_units_each_written_in_its_cell(
     day = str(clearest.center_time)[:10]
     jobs = find_snow_jobs(time=(day, day), cell_size_m=1000, dc=dc)
     assert len({j.cell for j in jobs}) >= (x1 - x0) * (y1 - y0) / 1e6  # every km² of the world, edges partly
-    cell = next(j.cell for j in jobs if j.area_km2 == 1.0)
+    inner = sorted({j.cell for j in jobs if j.area_km2 == 1.0})
+    cells = inner[len(inner) // 2 - 2:len(inner) // 2 + 2]  # mid-world: a cloud edge seldom takes all four
     before = set(_snow_products(dc))
-    report = snow_cover(start=day, end=day, cells=[cell], cell_km=1)
+    report = snow_cover(start=day, end=day, cells=cells, cell_km=1)
     made = [dc.index.datasets.get(id_) for id_ in _snow_products(dc) if id_ not in before]
     try:
-        assert _units(report.outcomes) == {j.key for j in jobs if j.cell == cell}, report.summary()
-        assert made and len(made) == len(report.written)
+        assert _units(report.outcomes) == {j.key for j in jobs if j.cell in cells}, report.summary()
+        assert made and len(made) == len(report.written), report.summary()
         for ds in made:
-            assert ds.metadata_doc["properties"]["odc:region_code"] == cell
+            cell = ds.metadata_doc["properties"]["odc:region_code"]
+            assert cell in cells
             assert ds.extent.to_crs("EPSG:3035").buffer(-1).within(Cell.parse(cell).geometry)
     finally:
         purge(dc, [str(ds.id) for ds in made])
