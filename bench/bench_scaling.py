@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from common import (  # dask's 500 ms memory samples: enough here
     CpuAccount,
+    settle,
     simulated_index,
     worker_peak_mb,
 )
@@ -105,11 +106,6 @@ def run(sim, *, size_km: float, end: str, repeat: int, noop_tasks: int) -> None:
     def noop_flow(n: int) -> int:
         return sum(f.result() for f in noop_task.map(range(n)))
 
-    noop_flow(10)
-    t = time.perf_counter()
-    noop_flow(noop_tasks)
-    prefect_per_task = (time.perf_counter() - t) / noop_tasks
-
     walls: dict[int, float] = {}
     for workers in (1, 2):
         with dask_client(workers=workers) as client:  # the flows' own local cluster, as `make demo` makes it
@@ -124,6 +120,7 @@ def run(sim, *, size_km: float, end: str, repeat: int, noop_tasks: int) -> None:
             client.run(worker_peak_mb, reset=True)
             best, cpu, busy = float("inf"), {}, None
             for _ in range(repeat):
+                waited = settle()
                 account = CpuAccount().start()
                 t = time.perf_counter()
                 with get_task_stream(client) as stream:
@@ -141,7 +138,11 @@ def run(sim, *, size_km: float, end: str, repeat: int, noop_tasks: int) -> None:
               f"{len(report.failed)} failed; {best / max(done, 1):.2f} s per unit; peak worker memory {peak:.0f} MB")
         print("  CPU seconds in that run: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(cpu.items())) +
               f"; {sum(cpu.values()) / best:.2f} cores busy on average")
-        print(f"  {busy.describe(workers)}")
+        print(f"  {busy.describe(workers)}; {waited:.1f} s waited before it for the bench's processes to go quiet")
+    noop_flow(10)  # last: Prefect's server digests the events of these runs for a while after them
+    t = time.perf_counter()
+    noop_flow(noop_tasks)
+    prefect_per_task = (time.perf_counter() - t) / noop_tasks
     print(f"speed-up 2 workers / 1 worker: {walls[1] / walls[2]:.2f}x (goal >= 1.7 on 2 cores)")
     print(f"overhead per task: dask client {dask_per_task * 1e3:.1f} ms, "
           f"Prefect task runner (ThreadPool, 2 threads) {prefect_per_task * 1e3:.1f} ms")

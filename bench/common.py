@@ -19,9 +19,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from infra.ports import free_port
-from infra.processes import mark_run, started_by, stop
+from infra.processes import RUN_MARK, carries, mark_run, started_by, stop
 
 MONITOR_INTERVAL = "100ms"  # set before the cluster starts: DASK_DISTRIBUTED__ADMIN__SYSTEM_MONITOR__INTERVAL
 
@@ -55,8 +56,10 @@ def _clean_up(root: Path) -> None:
 
 
 @contextmanager
-def simulated_index(*, size_km: float, start: str, end: str, centre: tuple[float, float] | None = None) -> Iterator:
-    """Yields the simulation summary once its scenes are indexed in a private index (removed afterwards)."""
+def simulated_index(*, size_km: float, start: str, end: str, centre: tuple[float, float] | None = None,
+                    **simulation: Any) -> Iterator:
+    """Yields the simulation summary once its scenes are simulated in a private index (removed afterwards);
+    ``simulation``: more arguments of ``simulate_scenes`` (e.g. ``s2_every_days``)."""
     state = Path(tempfile.mkdtemp(prefix="index-", dir=bench_folder()))
     os.environ.update(SNOWLAND_HOME=str(state), SNOWLAND_DB_PORT=str(free_port()))
     os.environ.pop("ODC_ENVIRONMENT", None)
@@ -76,7 +79,7 @@ def simulated_index(*, size_km: float, start: str, end: str, centre: tuple[float
         db.up()
         init_index()
         t = time.perf_counter()
-        sim = simulate_scenes(state / "sim", size_km=size_km, start=start, end=end, centre=centre)
+        sim = simulate_scenes(state / "sim", size_km=size_km, start=start, end=end, centre=centre, **simulation)
         print(f"simulate: {sum(sim.items.values())} SIMULATED items, {size_km:g} km, in {time.perf_counter() - t:.1f} s")
         yield sim
     finally:
@@ -89,7 +92,8 @@ def world_bounds(sim) -> tuple[float, float, float, float]:
 
 
 class CpuAccount:
-    """CPU seconds used by each kind of process on this machine between ``start()`` and ``stop()``.
+    """CPU seconds used by each kind of this bench's processes (those carrying its mark, ``bench_folder``) between
+    ``start()`` and ``stop()``: other jobs on a shared machine run PostgreSQL and Prefect servers too.
 
     Samples every process's cumulative CPU time twice a second, so processes that start and end in between
     (PostgreSQL backends, a flow's subprocesses) are counted up to their last sample. Kinds are named from
@@ -110,6 +114,8 @@ class CpuAccount:
     def _kind(self, proc) -> str | None:
         if proc.pid == os.getpid():
             return "this process"
+        if RUN_MARK in os.environ and not carries(proc, os.environ[RUN_MARK]):
+            return None
         try:
             cmd = " ".join(proc.cmdline())
         except Exception:
@@ -151,3 +157,17 @@ class CpuAccount:
         for kind, first, latest in self._last.values():
             totals[kind] = totals.get(kind, 0.0) + latest - first
         return totals
+
+
+def settle(*, below: float = 0.1, within: float = 60.0) -> float:
+    """Wait until this bench's other processes (Prefect's server digesting the last run's events, PostgreSQL,
+    idle workers) use less than ``below`` of a core over a second, for at most ``within`` seconds, so that a timed
+    run starts warm rather than behind the tail of the one before; returns the seconds waited."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < within:
+        account = CpuAccount(interval=1.0).start()
+        time.sleep(1.0)
+        busy = account.stop()
+        if sum(v for kind, v in busy.items() if kind != "this process") < below:
+            break
+    return time.perf_counter() - started

@@ -30,7 +30,7 @@ def started_by(token: str) -> list[psutil.Process]:
     not this process itself nor the interpreter's own helpers."""
     found = {p.pid: p for p in psutil.Process().children(recursive=True)}
     for process in psutil.process_iter():
-        if process.pid not in found and _carries(process, token):
+        if process.pid not in found and carries(process, token):
             found[process.pid] = process
     return [p for p in found.values() if p.pid != os.getpid() and _alive(p) and not _interpreter_helper(p)]
 
@@ -65,7 +65,8 @@ def describe(process: psutil.Process) -> str:
     return f"{process.pid} {command[:200]}"
 
 
-def _carries(process: psutil.Process, token: str) -> bool:
+def carries(process: psutil.Process, token: str) -> bool:
+    """Whether ``process`` carries the mark of the run ``token`` (False for another user's process)."""
     try:
         return process.environ().get(RUN_MARK) == token
     except psutil.Error:  # ended, a kernel thread, or another user's process

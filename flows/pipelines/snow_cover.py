@@ -34,7 +34,7 @@ from flows.run.scratch import spill, unit_scratch
 from flows.storage import properties as prop
 from flows.storage.atomic import sweep_abandoned
 from flows.storage.eo3 import dataset_id
-from flows.storage.grid import EEA_CRS, Cell, aligned_geobox, cells_covering, footprint
+from flows.storage.grid import CELL_SIZES_M, EEA_CRS, Cell, aligned_geobox, cells_covering, footprint
 from flows.storage.index import connect
 from flows.storage.load import lacking, lacks_message, load, reading
 from flows.storage.writer import product_folder, unit_claim, write_dataset
@@ -120,9 +120,9 @@ def _area(cells: Sequence[str] | None, bbox: Sequence[float] | None) -> tuple[Ge
 
 def find_snow_jobs(
     *, time: tuple[str, str] | None, cells: Sequence[str] | None = None, bbox: Sequence[float] | None = None,
-    products: Sequence[str] = tuple(SENSORS), dc=None,
+    products: Sequence[str] = tuple(SENSORS), cell_size_m: int = CELL_SIZE_M, dc=None,
 ) -> list[SnowJob]:
-    """Every unit (cell x solar day x sensor) with indexed input in the period and area."""
+    """Every unit (cell of ``cell_size_m`` x solar day x sensor) with indexed input in the period and area."""
     dc = dc or connect()
     area, wanted = _area(cells, bbox)
     covered: dict[tuple[str, str, str], list[Geometry]] = {}
@@ -137,7 +137,7 @@ def find_snow_jobs(
             extent = ds.extent.to_crs(EEA_CRS)
             if not extent.geom.is_valid:
                 extent = extent.buffer(0)
-            for cell in cells_covering(extent, size_m=CELL_SIZE_M):
+            for cell in cells_covering(extent, size_m=cell_size_m):
                 if wanted is None or cell.name in wanted:
                     covered.setdefault((cell.name, day, product), []).append(extent & cell.geometry)
     jobs = [SnowJob(cell=c, day=d, product=p, area_km2=round(geom.unary_union(parts).area / 1e6, 1))
@@ -385,6 +385,7 @@ def snow_cover(
     params_file: str | None = None,
     resolution: float = PIXEL_SIZE_M,
     shaded_snow: bool | None = None,
+    cell_km: int = CELL_SIZE_M // 1000,
 ) -> Report:
     """Snow cover for every indexed acquisition in the period and area that has none yet.
 
@@ -393,8 +394,11 @@ def snow_cover(
     product's pixel size on the EEA grid: 20 m as Let-It-Snow's Sentinel-2 product; coarser (e.g. 240 m) only
     for decimated samples. Parameters come from ``params_file`` (YAML/JSON) over the published defaults;
     ``shaded_snow`` switches LIS's shaded-snow test (on by default, as ``detect_shaded_snow``) over both.
+    ``cell_km``: the side of a unit's EEA cell, 100 km as the products are made; 1 or 10 km make many small units
+    (tests and benches of the orchestration).
     """
     params = snow_params(params_file, resolution, shaded_snow)
+    cell_size_m = int(arguments.one_of(str(cell_km), [str(s // 1000) for s in CELL_SIZES_M], argument="cell_km")) * 1000
     cells = arguments.cells(cells)
     bbox = arguments.bbox(bbox)
     for product in products:
@@ -405,7 +409,7 @@ def snow_cover(
     time = (start or "1970-01-01", end or "2100-01-01")
     dc = connect()
     report = Report(flow="snow-cover")
-    found = find_snow_jobs(time=time, cells=cells, bbox=bbox, products=products, dc=dc)
+    found = find_snow_jobs(time=time, cells=cells, bbox=bbox, products=products, cell_size_m=cell_size_m, dc=dc)
     ids = [dataset_id("snow_cover", job.key) for job in found]
     done = dc.index.datasets.bulk_has(ids) if ids and not overwrite else [False] * len(ids)
     for job in found:  # e.g. a killed worker's half-written folder, on whichever host it ran

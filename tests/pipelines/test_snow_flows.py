@@ -316,6 +316,37 @@ def test_snow_jobs_carry_the_area_of_the_cell_their_scenes_cover(dc, simulated):
         assert 0.9 * world_km2 <= job.area_km2 <= 1.1 * world_km2, (job, world_km2)
 
 
+def test_one_km_cells_split_the_world_into_small_units_each_written_in_its_cell(dc, simulated):
+    from conftest import SIM_PERIOD
+    from odc.geo import geom
+
+    from flows.pipelines.snow_cover import find_snow_jobs
+    from flows.storage.grid import EEA_CRS, Cell
+
+    truth = json.loads(Path(simulated.truth).read_text())
+    x0, y0, x1, y1 = truth["world"]["bounds"]
+    world = geom.box(x0, y0, x1, y1, crs=EEA_CRS)
+    clearest = min(dc.find_datasets(product="s2_l2a", time=SIM_PERIOD, geopolygon=world),
+                   key=lambda d: d.metadata_doc["properties"]["eo:cloud_cover"])
+    day = str(clearest.center_time)[:10]
+    jobs = find_snow_jobs(time=(day, day), cell_size_m=1000, dc=dc)
+    assert len({j.cell for j in jobs}) >= (x1 - x0) * (y1 - y0) / 1e6  # every km² of the world, edges partly
+    inner = sorted({j.cell for j in jobs if j.area_km2 == 1.0})
+    cells = inner[len(inner) // 2 - 2:len(inner) // 2 + 2]  # mid-world: a cloud edge seldom takes all four
+    before = set(_snow_products(dc))
+    report = snow_cover(start=day, end=day, cells=cells, cell_km=1)
+    made = [dc.index.datasets.get(id_) for id_ in _snow_products(dc) if id_ not in before]
+    try:
+        assert _units(report.outcomes) == {j.key for j in jobs if j.cell in cells}, report.summary()
+        assert made and len(made) == len(report.written), report.summary()
+        for ds in made:
+            cell = ds.metadata_doc["properties"]["odc:region_code"]
+            assert cell in cells
+            assert ds.extent.to_crs("EPSG:3035").buffer(-1).within(Cell.parse(cell).geometry)
+    finally:
+        purge(dc, [str(ds.id) for ds in made])
+
+
 def test_an_index_made_before_fsc_og_and_qc_flags_gains_the_bands_in_place(dc):
     import yaml
 
