@@ -19,17 +19,19 @@ def test_the_compiled_forest_votes_as_scikit_learn_and_survives_its_model_file(t
     params = {"n_estimators": 20, "max_depth": 8, "min_samples_split": 5, "max_features": "sqrt"}
     options = {"vote_batch": 5, "vote_agreement": 0.7}
     samples = _blobs()
-    compiled = train(samples, nomenclature="t", spec=ClassifierSpec("compiled_forest", params, options), seed=3)
-    forest = train(samples, nomenclature="t", spec=ClassifierSpec("random_forest", params), seed=3).estimator
     x = np.random.default_rng(1).normal(2.0, 1.8, (400, 6)).astype(np.float32)
     x[:50] = samples.features[:50]
-    for agreement in (None, 0.7):
-        np.testing.assert_array_equal(compiled.estimator.class_shares(x, agreement=agreement),
-                                      forest_votes(forest, x, batch=5, agreement=agreement))
+    for family, extra in (("extra_trees", {"bootstrap": True, "max_samples": 0.5}), ("random_forest", {})):
+        spec = ClassifierSpec("compiled_forest", {**params, **extra, "family": family}, options)
+        compiled = train(samples, nomenclature="t", spec=spec, seed=3)
+        forest = train(samples, nomenclature="t", spec=ClassifierSpec(family, {**params, **extra}), seed=3).estimator
+        for agreement in (None, 0.7):
+            np.testing.assert_array_equal(compiled.estimator.class_shares(x, agreement=agreement),
+                                          forest_votes(forest, x, batch=5, agreement=agreement))
     x[0, 2] = np.nan
     codes, confidence = predict(compiled, x)
     assert codes[0] == 0 and confidence[0] == 0 and set(codes[1:]) <= {11, 22, 33}
     loaded = load_model(save_model(compiled, tmp_path / "lc"))
     for got, want in zip(predict(loaded, x), (codes, confidence)):
         np.testing.assert_array_equal(got, want)
-    assert "onnxruntime" in loaded.library_versions and CLASSIFIERS["rf_iota2_compiled"].kind == "compiled_forest"
+    assert "onnxruntime" in loaded.library_versions and CLASSIFIERS["et_compiled"].kind == "compiled_forest"
