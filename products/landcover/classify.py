@@ -6,12 +6,12 @@ node with fewer than 5 samples is not split (OpenCV `min_sample_count` -> sklear
 of the trees' votes and its confidence the share of trees voting for it (0-100), as iota2's
 `Confidence` layer. Other models give the probability of the winning class x 100.
 
-`rf_iota2_adaptive` is that same forest (trained identically) with early-stopped voting: trees
-vote 5 at a time and a pixel is settled once 70 % of the trees evaluated so far agree; only
-uncertain pixels go through all 100 trees. Its confidence is the vote share among the trees
-evaluated for the pixel. The default, `et_compiled`, votes the same way with extremely randomized
-trees on half-sample bootstraps, compiled to ONNX (`compiled.py`). Measurements in
-`bench/bench_landcover.py`.
+The default, `rf_iota2_adaptive`, is that same forest (trained identically) with early-stopped
+voting: trees vote 5 at a time and a pixel is settled once 70 % of the trees evaluated so far
+agree; only uncertain pixels go through all 100 trees. Its confidence is the vote share among the
+trees evaluated for the pixel. `rf_iota2_compiled` gives the same votes from ONNX graphs, and
+`et_compiled` votes the same way with extremely randomized trees on half-sample bootstraps
+(`compiled.py`). Measurements in `bench/bench_landcover.py`.
 """
 
 from __future__ import annotations
@@ -117,10 +117,10 @@ CLASSIFIERS: Mapping[str, ClassifierSpec] = {
     "rf_iota2_compiled": RF_IOTA2_COMPILED,
     "et_compiled": ET_COMPILED,
 }
-DEFAULT_CLASSIFIER = "et_compiled"
-"""Chosen by measurement (bench/bench_landcover.py, issue 21): on the real eo-learn series and the simulated OSO 23
-year, a paired kappa within 0.002 of `rf_iota2` and about 9x faster training; it predicts faster than
-`rf_iota2_adaptive` (the previous default, about 6x `rf_iota2`), whose votes `rf_iota2_compiled` reproduces."""
+DEFAULT_CLASSIFIER = "rf_iota2_adaptive"
+"""Chosen by measurement (bench/bench_landcover.py): on the real eo-learn series and the simulated OSO 23 year, a
+paired kappa within 0.005 of `rf_iota2`, and the fastest prediction (6-10x `rf_iota2` on one core). `et_compiled`
+trains about 9-13x faster at the same kappa but predicts slower (about 7x): the choice for frequent retraining."""
 
 
 @dataclass(frozen=True)
