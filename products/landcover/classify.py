@@ -119,8 +119,8 @@ CLASSIFIERS: Mapping[str, ClassifierSpec] = {
 }
 DEFAULT_CLASSIFIER = "rf_iota2_adaptive"
 """Chosen by measurement (bench/bench_landcover.py): on the real eo-learn series and the simulated OSO 23 year, a
-paired kappa within 0.005 of `rf_iota2`, and the fastest prediction (6-10x `rf_iota2` on one core). `et_compiled`
-trains about 9-13x faster at the same kappa but predicts slower (about 7x): the choice for frequent retraining."""
+paired kappa within 0.005 of `rf_iota2`, and 10.1x / 5.9x its pixels per second on one core. `et_compiled` trains
+about 13x faster at the same kappa and predicts at 6.9x / 6.3x: the choice for frequent retraining."""
 
 
 @dataclass(frozen=True)
