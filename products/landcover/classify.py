@@ -9,13 +9,15 @@ of the trees' votes and its confidence the share of trees voting for it (0-100),
 The default, `rf_iota2_adaptive`, is that same forest (trained identically) with early-stopped
 voting: trees vote 5 at a time and a pixel is settled once 70 % of the trees evaluated so far
 agree; only uncertain pixels go through all 100 trees. Its confidence is the vote share among the
-trees evaluated for the pixel. Measurements in `benchmark.py`.
+trees evaluated for the pixel. `rf_iota2_compiled` gives the same votes from ONNX graphs, and
+`et_compiled` votes the same way with extremely randomized trees on half-sample bootstraps
+(`compiled.py`). Measurements in `bench/bench_landcover.py`.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata as importlib_metadata
@@ -62,6 +64,12 @@ class ClassifierSpec:
             return ExtraTreesClassifier(random_state=seed, n_jobs=n_jobs, **params)
         if self.kind == "hist_gradient_boosting":
             return HistGradientBoostingClassifier(random_state=seed, **params)
+        if self.kind == "compiled_forest":
+            from products.landcover.compiled import CompiledForest
+
+            family = params.pop("family", "random_forest")
+            return CompiledForest(kind=family, params=params, batch=int(self.predict_options.get("vote_batch", 5)),
+                                  seed=seed, n_jobs=n_jobs)
         raise ValueError(f"unknown classifier kind {self.kind!r}")
 
 
@@ -84,6 +92,18 @@ RF_SMALL = ClassifierSpec(
 )
 """The same forest with 20 trees."""
 
+RF_IOTA2_COMPILED = ClassifierSpec("compiled_forest", RF_IOTA2.params, RF_IOTA2_ADAPTIVE.predict_options)
+"""`rf_iota2_adaptive` compiled to ONNX and run by ONNX Runtime (`compiled.py`): the same votes."""
+
+ET_COMPILED = ClassifierSpec(
+    "compiled_forest",
+    {**RF_IOTA2.params, "family": "extra_trees", "max_samples": 0.5},
+    RF_IOTA2_ADAPTIVE.predict_options,
+)
+"""iota2's forest parameters with random split thresholds (extremely randomized trees), each tree on a bootstrap
+of half the samples, compiled and voted as `rf_iota2_compiled`: no threshold search and half the rows make
+training several times faster, and the smaller trees evaluate faster."""
+
 HIST_GRADIENT_BOOSTING = ClassifierSpec(
     "hist_gradient_boosting",
     {"max_iter": 100, "learning_rate": 0.1, "max_leaf_nodes": 31, "early_stopping": False},
@@ -94,11 +114,13 @@ CLASSIFIERS: Mapping[str, ClassifierSpec] = {
     "rf_iota2_adaptive": RF_IOTA2_ADAPTIVE,
     "rf_small": RF_SMALL,
     "hist_gradient_boosting": HIST_GRADIENT_BOOSTING,
+    "rf_iota2_compiled": RF_IOTA2_COMPILED,
+    "et_compiled": ET_COMPILED,
 }
 DEFAULT_CLASSIFIER = "rf_iota2_adaptive"
-"""Chosen by measurement (benchmark.py): about 6x the per-core throughput of `rf_iota2` at a kappa
-0.005 lower, on the real eo-learn series and on the simulated OSO 23 scene; the 20-tree forest is
-as fast but loses 0.009-0.012 kappa."""
+"""Chosen by measurement (bench/bench_landcover.py): on the real eo-learn series and the simulated OSO 23 year, a
+paired kappa within 0.005 of `rf_iota2`, and 10.1x / 5.9x its pixels per second on one core. `et_compiled` trains
+about 13x faster at the same kappa and predicts at 6.9x / 6.3x: the choice for frequent retraining."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +166,7 @@ class TrainedModel:
 
 def library_versions() -> dict[str, str]:
     out = {}
-    for name in ("scikit-learn", "numpy", "scipy", "joblib", "xarray", "dask"):
+    for name in ("scikit-learn", "numpy", "scipy", "joblib", "xarray", "dask", "onnx", "onnxruntime"):
         try:
             out[name] = importlib_metadata.version(name)
         except importlib_metadata.PackageNotFoundError:
@@ -211,6 +233,8 @@ def predict(model: TrainedModel, features: np.ndarray, *, nodata: int = NODATA) 
 
 def _class_shares(estimator: Any, x: np.ndarray, options: Mapping[str, Any]) -> np.ndarray:
     """Share of tree votes per class for forests (hard voting), class probabilities otherwise."""
+    if hasattr(estimator, "class_shares"):
+        return estimator.class_shares(x, agreement=options.get("vote_agreement"))
     if isinstance(estimator, (RandomForestClassifier, ExtraTreesClassifier)):
         return forest_votes(estimator, x, batch=options.get("vote_batch"), agreement=options.get("vote_agreement"))
     return estimator.predict_proba(x)
@@ -224,18 +248,37 @@ def forest_votes(forest: Any, x: np.ndarray, *, batch: int | None = None, agreem
     shares are then over the trees evaluated for it. Undecided pixels go on to the last tree.
     """
     trees = forest.estimators_
-    votes = np.zeros((len(x), len(forest.classes_)), dtype=np.float32)
-    evaluated = np.full(len(x), len(trees), dtype=np.float32)
     step = len(trees) if agreement is None else max(1, int(batch or 1))
+    n_classes = len(forest.classes_)
+
+    def group_votes(group: list[Any]) -> Callable[[np.ndarray], np.ndarray]:
+        def votes(xa: np.ndarray) -> np.ndarray:
+            out = np.zeros((len(xa), n_classes), dtype=np.float32)
+            for tree in group:
+                leaf_class = tree.tree_.value[:, 0, :].argmax(axis=1)
+                out[np.arange(len(xa)), leaf_class[tree.apply(xa, check_input=False)]] += 1
+            return out
+        return votes
+
+    groups = [(len(trees[s : s + step]), group_votes(trees[s : s + step])) for s in range(0, len(trees), step)]
+    return staged_votes(groups, x, n_classes=n_classes, agreement=agreement)
+
+
+def staged_votes(groups: Sequence[tuple[int, Callable[[np.ndarray], np.ndarray]]], x: np.ndarray, *,
+                 n_classes: int, agreement: float | None) -> np.ndarray:
+    """(n, classes) vote shares from tree groups evaluated in turn, each a (number of trees, function of the
+    active rows giving their (rows, classes) vote counts); with `agreement`, a row leaves once one class has that
+    share of the votes so far."""
+    n_trees = sum(size for size, _ in groups)
+    votes = np.zeros((len(x), n_classes), dtype=np.float32)
+    evaluated = np.full(len(x), n_trees, dtype=np.float32)
     active = np.arange(len(x))
-    for start in range(0, len(trees), step):
-        xa = x if len(active) == len(x) else x[active]
-        for tree in trees[start : start + step]:
-            leaf_class = tree.tree_.value[:, 0, :].argmax(axis=1)
-            votes[active, leaf_class[tree.apply(xa, check_input=False)]] += 1
-        done = min(start + step, len(trees))
-        if agreement is None or done == len(trees):
-            break
+    done = 0
+    for size, group in groups:
+        votes[active] += group(x if len(active) == len(x) else x[active])
+        done += size
+        if agreement is None or done == n_trees:
+            continue
         settled = votes[active].max(axis=1) >= agreement * done
         evaluated[active[settled]] = done
         active = active[~settled]

@@ -182,6 +182,6 @@ def test_benchmark_compares_models_on_paired_runs():
     assert fast.speedup == pytest.approx(fast.pixels_per_second / big.pixels_per_second)
 
     close = interval([-0.004, -0.006, -0.005])
-    assert bench.meets_goal(replace(fast, speedup=5.0, kappa_delta=close))
-    assert not bench.meets_goal(replace(fast, speedup=4.9, kappa_delta=close))
-    assert not bench.meets_goal(replace(fast, speedup=9.0, kappa_delta=interval([-0.02, -0.01, -0.015])))
+    assert bench.meets_goal(replace(fast, speedup=10.0, kappa_delta=close))
+    assert not bench.meets_goal(replace(fast, speedup=9.9, kappa_delta=close))
+    assert not bench.meets_goal(replace(fast, speedup=12.0, kappa_delta=interval([-0.02, -0.01, -0.015])))
