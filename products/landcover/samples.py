@@ -221,9 +221,14 @@ MAX_SAMPLES_PER_CLASS = 3000  # the training pixels drawn per class by default
 
 def cap_per_class(samples: Samples, cap: int, *, seed: int) -> Samples:
     """At most ``cap`` samples of each class, drawn at random (reproducibly from ``seed``)."""
-    rng = np.random.default_rng(seed)
-    keep = np.zeros(len(samples), dtype=bool)
-    for code in np.unique(samples.labels):
-        where = np.flatnonzero(samples.labels == code)
-        keep[rng.choice(where, size=min(cap, len(where)), replace=False)] = True
+    keep = rows_per_class(samples.labels, cap, rng=np.random.default_rng(seed))
     return Samples(samples.features[keep], samples.labels[keep], samples.polygons[keep], samples.feature_names)
+
+
+def rows_per_class(labels: np.ndarray, cap: int, *, rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices of at most ``cap`` rows of each class of ``labels``, drawn at random."""
+    keep = np.zeros(len(labels), dtype=bool)
+    for code in np.unique(labels):
+        where = np.flatnonzero(labels == code)
+        keep[rng.choice(where, size=min(cap, len(where)), replace=False)] = True
+    return np.flatnonzero(keep)
