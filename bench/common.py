@@ -55,8 +55,10 @@ def _clean_up(root: Path) -> None:
 
 
 @contextmanager
-def simulated_index(*, size_km: float, start: str, end: str, centre: tuple[float, float] | None = None) -> Iterator:
-    """Yields the simulation summary once its scenes are indexed in a private index (removed afterwards)."""
+def simulated_index(*, size_km: float, start: str, end: str, centre: tuple[float, float] | None = None,
+                    **simulate: object) -> Iterator:
+    """Yields the simulation summary once its scenes are indexed in a private index (removed afterwards);
+    ``simulate``: other arguments of ``simulate_scenes`` (``s2_every_days`` ...)."""
     state = Path(tempfile.mkdtemp(prefix="index-", dir=bench_folder()))
     os.environ.update(SNOWLAND_HOME=str(state), SNOWLAND_DB_PORT=str(free_port()))
     os.environ.pop("ODC_ENVIRONMENT", None)
@@ -76,7 +78,7 @@ def simulated_index(*, size_km: float, start: str, end: str, centre: tuple[float
         db.up()
         init_index()
         t = time.perf_counter()
-        sim = simulate_scenes(state / "sim", size_km=size_km, start=start, end=end, centre=centre)
+        sim = simulate_scenes(state / "sim", size_km=size_km, start=start, end=end, centre=centre, **simulate)
         print(f"simulate: {sum(sim.items.values())} SIMULATED items, {size_km:g} km, in {time.perf_counter() - t:.1f} s")
         yield sim
     finally:

@@ -2,8 +2,10 @@
 
 At a key date K of year Y (end of March, end of July, end of year; `nomenclatures/key_dates.yaml`)
 only the observations up to K are used: the series is cut at the end of K's day, gap filled
-onto the regular grid from the season start to K, and turned into features named by their day
-offset from the season start. A model for K is trained on past years' series cut and gap filled
+onto the regular grid from K's season start to K, and turned into features named by their day
+offset from the season start. Each key date has its season (`key_dates.yaml`): March's starts on
+1 October of the year before, to see the autumn sowing of winter crops; July's and December's on
+1 January. A model for K is trained on past years' series cut and gap filled
 the same way, with that year's reference relabelled to K's nomenclature level (coarse in March,
 full OSO 23 in December). Dates up to `margin_days` before the season start are used too, to
 interpolate the first grid dates; they are in the past, so nothing from after K is ever read.
