@@ -138,7 +138,8 @@ class TrainingRequest:
         return ", ".join(Path(p).name for p in self.reference)
 
     def key(self) -> str:
-        doc = json.dumps(asdict(self), sort_keys=True)
+        asked = {k: v for k, v in asdict(self).items() if k != "season"}  # as the images, the season follows the index
+        doc = json.dumps(asked, sort_keys=True)
         digest = hashlib.sha256(doc.encode()).hexdigest()[:12]
         years = f"{min(self.years)}-{max(self.years)}" if len(self.years) > 1 else str(self.years[0])
         return f"{self.key_date or 'year'}/{years}/{digest}"
