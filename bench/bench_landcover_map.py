@@ -54,7 +54,7 @@ def run(sim, *, workers: int, cap: int) -> None:
     reference = str(sim.truth.parent / "landcover.gpkg")
     t = time.perf_counter()
     trained = train_land_cover(reference=reference, years=[YEARS[0]], options=TrainingOptions(
-        year_column="year", runs=0, resolution_m=20, max_samples_per_class=cap))
+        year_column="year", runs=0, resolution_m=20, max_samples_per_class=cap, drop_rare=True))
     model = trained.ids[0]
     print(f"yearly model of {YEARS[0]} at 20 m in {time.perf_counter() - t:.0f} s")
     x0, y0, x1, y1 = world_bounds(sim)
