@@ -1,15 +1,17 @@
 """The project's key-date and yearly land-cover models against a plain RF(100 trees, depth 25), paired, per key date.
 
 Both sides see the same features (the series cut at the key date and gap filled as :mod:`products.landcover.nrt`
-does) of the same past years; the project trains its default classifier on at most ``MAX_SAMPLES_PER_CLASS`` pixels
-per class, the plain forest on every reference pixel. Both are scored on every reference pixel of a year neither
-saw: OA and kappa over all classes and over the annual-crop classes alone (level-1 group 110), at March, July and
-December (December's nomenclature and series are the yearly map's: the yearly model). With ``--season-from``, the
-March map again with the season started in the autumn before (``season_start`` of ``key_dates.yaml``), which sees
-the sowing of winter crops. Times are training seconds on this process; peak memory is this process's RSS.
-SIMULATED series (``flows.simulator.landcover_series``), no database; asserts nothing.
+does, each key date from its own season start in ``key_dates.yaml``) of the same past years; the project trains its
+default classifier on at most ``--caps`` pixels per class (default ``MAX_SAMPLES_PER_CLASS``; 0: every pixel), the
+plain forest on every reference pixel; ``--classifiers`` adds other project classifiers (``svm_rbf``) at the first
+cap. All are scored on every reference pixel of a year none saw: OA and kappa over all classes and over the
+annual-crop classes alone (level-1 group 110), at March, July and December (December's nomenclature and series are
+the yearly map's: the yearly model). With ``--march-season 01-01``, March again with the season started on that
+day of its own year (the former default). Times are training seconds on this process; peak memory is this
+process's RSS. SIMULATED series (``flows.simulator.landcover_series`` or the demo's world), no database; asserts
+nothing.
 
-    .venv/bin/python bench/bench_landcover_keydates.py [--size-px 150] [--parcels 300] [--season-from 10-01]
+    .venv/bin/python bench/bench_landcover_keydates.py [--world series|demo] [--caps 3000,10000] [--classifiers svm_rbf]
 """
 
 from __future__ import annotations
@@ -48,15 +50,17 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def paired(references: list[YearReference], scored: YearReference, *, when: str,
-           settings: FeatureSettings) -> dict[str, tuple]:
+def paired(references: list[YearReference], scored: YearReference, *, when: str, settings: FeatureSettings,
+           caps: list[int], classifiers: list[str]) -> dict[str, tuple]:
     """Per side: (OA, kappa, crop OA, crop kappa, training pixels, training seconds)."""
     kd = key_date(when)
     pool = pooled_key_date_samples(references, when=kd, settings=settings)
     test = key_date_samples(scored, when=kd, settings=settings)
     crops = np.isin(test.labels, crop_codes(kd.nomenclature))
-    sides = {"project": (cap_per_class(pool, MAX_SAMPLES_PER_CLASS, seed=0), DEFAULT_CLASSIFIER),
-             "plain RF(100, 25)": (pool, "rf_iota2")}
+    capped = {cap: cap_per_class(pool, cap, seed=0) if cap else pool for cap in caps}
+    sides = {f"project, cap {cap or 'all'}": (capped[cap], DEFAULT_CLASSIFIER) for cap in caps}
+    sides.update({f"{name}, cap {caps[0] or 'all'}": (capped[caps[0]], name) for name in classifiers})
+    sides["plain RF(100, 25)"] = (pool, "rf_iota2")
     out = {}
     for name, (samples, spec) in sides.items():
         started = time.perf_counter()
@@ -123,8 +127,13 @@ def main() -> None:
     parser.add_argument("--world", choices=("series", "demo"), default="series",
                         help="series: landcover_series' parcels; demo: the demo's land-cover world (relief, snow)")
     parser.add_argument("--key-dates", default="march,july,december", help="comma-separated, of key_dates.yaml")
-    parser.add_argument("--season-from", default="10-01", help="month-day of the autumn before, for the March rerun")
+    parser.add_argument("--march-season", help="month-day of March's own year to rerun March from, e.g. 01-01")
+    parser.add_argument("--caps", default=str(MAX_SAMPLES_PER_CLASS), help="the project's per-class caps; 0: all")
+    parser.add_argument("--classifiers", default="", help="other project classifiers, comma-separated (svm_rbf)")
+    parser.add_argument("--confusions", action="store_true", help="March's crop confusions of the project model")
     args = parser.parse_args()
+    caps = [int(c) for c in args.caps.split(",")]
+    classifiers = [c for c in args.classifiers.split(",") if c]
     started = time.perf_counter()
     if args.world == "demo":
         scene = demo_world_scene(every_days=10)
@@ -137,21 +146,22 @@ def main() -> None:
     shape = scene.polygon_ids.shape
     print(f"simulated {args.world}: {shape[0]} x {shape[1]} px, {int(scene.polygon_ids.max())} parcels, years {YEARS} "
           f"({time.perf_counter() - started:.0f} s); trained on 2020-2021, scored on every reference pixel of 2022")
-    print(f"{'key date':<22} {'side':<18} {'OA':>6} {'kappa':>6} {'crop OA':>7} {'crop k':>7} {'train px':>9} "
+    print(f"{'key date':<22} {'side':<22} {'OA':>6} {'kappa':>6} {'crop OA':>7} {'crop k':>7} {'train px':>9} "
           f"{'train s':>8}")
-    month, day = (int(v) for v in args.season_from.split("-"))
     runs = [(name, name, FeatureSettings()) for name in key_dates() if name in args.key_dates.split(",")]
-    runs.append((f"march, season {args.season_from}", "march",
-                 FeatureSettings(season=Season(month=month, day=day, previous_year=True))))
+    if args.march_season:
+        month, day = (int(v) for v in args.march_season.split("-"))
+        runs.append((f"march, season {args.march_season}", "march", FeatureSettings(season=Season(month=month, day=day))))
     for label, when, settings in runs:
-        for side, (oa, kappa, crop_oa, crop_kappa, n, seconds) in paired(past, scored, when=when,
-                                                                         settings=settings).items():
-            print(f"{label:<22} {side:<18} {oa:6.3f} {kappa:6.3f} {crop_oa:7.3f} {crop_kappa:7.3f} {n:9d} "
+        for side, (oa, kappa, crop_oa, crop_kappa, n, seconds) in paired(
+                past, scored, when=when, settings=settings, caps=caps, classifiers=classifiers).items():
+            print(f"{label:<22} {side:<22} {oa:6.3f} {kappa:6.3f} {crop_oa:7.3f} {crop_kappa:7.3f} {n:9d} "
                   f"{seconds:8.1f}", flush=True)
-    for label, settings in (("season 01-01", FeatureSettings()),
-                            (f"season {args.season_from}", runs[-1][2])):
-        print(f"March crop confusions, project model, {label} (reference -> predicted):")
-        print(confused(past, scored, when="march", settings=settings))
+    if args.confusions:
+        for label, _, settings in runs:
+            if label.startswith("march"):
+                print(f"March crop confusions, project model, {label} (reference -> predicted):")
+                print(confused(past, scored, when="march", settings=settings))
     print(f"peak RSS {peak_mb():.0f} MB; {time.perf_counter() - started:.0f} s")
 
 

@@ -106,7 +106,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                             "reference has (code_cultu, oso23 / code, code_18 ...)")
         p.add_argument("--column", help="the reference's class column (default: the mapping's)")
         p.add_argument("--year-column", help="a column giving each polygon's year (else the polygons serve every year)")
-        p.add_argument("--method", default=DEFAULT_CLASSIFIER, choices=sorted(CLASSIFIERS))
+        p.add_argument("--method", default=DEFAULT_CLASSIFIER, choices=sorted(CLASSIFIERS),
+                       help=f"classifier (default {DEFAULT_CLASSIFIER}, iota2's forest with early-stopped voting); "
+                            "svm_rbf: the near-real-time chain's SVM, standardised features, RBF kernel, C and gamma "
+                            "cross-validated on the past years, at most 600 pixels per class")
         p.add_argument("--runs", type=types.positive_int, default=3,
                        help="validation runs with different by-polygon splits")
         p.add_argument("--max-samples-per-class", type=types.positive_int, default=MAX_SAMPLES_PER_CLASS,

@@ -85,6 +85,7 @@ from flows.storage import properties as prop
 from flows.storage.atomic import replacing, sweep_folder, write_text
 from flows.storage.writer import write_cog
 from products.errors import BadInputError
+from products.landcover.nrt import first_observation_day
 
 STAC_VERSION = "1.0.0"
 COG_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
@@ -239,9 +240,11 @@ def simulate_landcover_years(
 
     A small world imaged by Sentinel-2 every ``s2_every_days`` (a 10-day grid as iota2's) and Landsat-8 only
     once, so that three years stay quick to write and index; truth/landcover.gpkg holds each year's parcels.
+    The images start in the autumn before the first year, where the first year's March series starts.
     """
     years = sorted(int(y) for y in years)
-    return simulate_scenes(out_dir, seed=seed, size_km=size_km, centre=centre, start=f"{years[0]}-01-01",
+    start = first_observation_day(years[0]).date()
+    return simulate_scenes(out_dir, seed=seed, size_km=size_km, centre=centre, start=start.isoformat(),
                            end=f"{years[-1]}-12-31", s2_every_days=s2_every_days, l8_every_days=16 * 64,
                            progress=progress)
 

@@ -70,6 +70,10 @@ class ClassifierSpec:
             family = params.pop("family", "random_forest")
             return CompiledForest(kind=family, params=params, batch=int(self.predict_options.get("vote_batch", 5)),
                                   seed=seed, n_jobs=n_jobs)
+        if self.kind == "svm":
+            from products.landcover.svm import CrossValidatedSVM
+
+            return CrossValidatedSVM(random_state=seed, n_jobs=n_jobs, **params)
         raise ValueError(f"unknown classifier kind {self.kind!r}")
 
 
@@ -109,6 +113,13 @@ HIST_GRADIENT_BOOSTING = ClassifierSpec(
     {"max_iter": 100, "learning_rate": 0.1, "max_leaf_nodes": 31, "early_stopping": False},
 )
 
+SVM_RBF = ClassifierSpec(
+    "svm",
+    {"c_grid": (1.0, 10.0, 100.0), "gamma_grid": (0.3, 1.0, 3.0), "folds": 3, "max_samples_per_class": 600,
+     "cv_samples_per_class": 200},
+)
+"""The near-real-time chain's SVM (products.landcover.svm): C and gamma cross-validated on the past years."""
+
 CLASSIFIERS: Mapping[str, ClassifierSpec] = {
     "rf_iota2": RF_IOTA2,
     "rf_iota2_adaptive": RF_IOTA2_ADAPTIVE,
@@ -116,6 +127,7 @@ CLASSIFIERS: Mapping[str, ClassifierSpec] = {
     "hist_gradient_boosting": HIST_GRADIENT_BOOSTING,
     "rf_iota2_compiled": RF_IOTA2_COMPILED,
     "et_compiled": ET_COMPILED,
+    "svm_rbf": SVM_RBF,
 }
 DEFAULT_CLASSIFIER = "rf_iota2_adaptive"
 """Chosen by measurement (bench/bench_landcover.py): on the real eo-learn series and the simulated OSO 23 year, a
@@ -151,6 +163,7 @@ class TrainedModel:
             "kind": self.spec.kind,
             "params": dict(self.spec.params),
             "predict_options": dict(self.spec.predict_options),
+            "chosen_params": dict(getattr(self.estimator, "best_params_", {})),  # a cross-validated model's choice
             "classes": list(self.classes),
             "feature_names": list(self.feature_names),
             "nomenclature": self.nomenclature,
@@ -194,7 +207,8 @@ def train(
         raise TooFewSamplesError(f"training needs at least two classes; samples have only {classes.tolist()}",
                                  class_code=int(classes[0]), count=len(samples), needed=2, what="classes")
     estimator = spec.build(seed=seed, n_jobs=n_jobs)
-    estimator.fit(np.ascontiguousarray(samples.features, dtype=np.float32), samples.labels)
+    by_polygon = {"groups": samples.polygons} if spec.kind == "svm" else {}  # its search's folds: whole polygons
+    estimator.fit(np.ascontiguousarray(samples.features, dtype=np.float32), samples.labels, **by_polygon)
     return TrainedModel(
         estimator=estimator,
         spec=spec,

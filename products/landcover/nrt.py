@@ -2,8 +2,10 @@
 
 At a key date K of year Y (end of March, end of July, end of year; `nomenclatures/key_dates.yaml`)
 only the observations up to K are used: the series is cut at the end of K's day, gap filled
-onto the regular grid from the season start to K, and turned into features named by their day
-offset from the season start. A model for K is trained on past years' series cut and gap filled
+onto the regular grid from K's season start to K, and turned into features named by their day
+offset from the season start. Each key date has its season (`key_dates.yaml`): March's starts on
+1 October of the year before, to see the autumn sowing of winter crops; July's and December's on
+1 January. A model for K is trained on past years' series cut and gap filled
 the same way, with that year's reference relabelled to K's nomenclature level (coarse in March,
 full OSO 23 in December). Dates up to `margin_days` before the season start are used too, to
 interpolate the first grid dates; they are in the past, so nothing from after K is ever read.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from functools import cache
 
 import numpy as np
@@ -50,6 +53,16 @@ class Season:
     def start(self, year: int) -> pd.Timestamp:
         return pd.Timestamp(year=year - int(self.previous_year), month=self.month, day=self.day)
 
+    @classmethod
+    def of(cls, doc: Mapping) -> Season:
+        """From ``season_start`` ("MM-DD") and ``season_starts_previous_year`` of ``doc`` (1 January when absent)."""
+        month, day = (int(v) for v in str(doc.get("season_start", "01-01")).split("-"))
+        return cls(month=month, day=day, previous_year=bool(doc.get("season_starts_previous_year", False)))
+
+    def record(self) -> dict[str, Any]:
+        """As ``key_dates.yaml`` writes it: what a model records of the season it was trained on."""
+        return {"season_start": f"{self.month:02d}-{self.day:02d}", "season_starts_previous_year": self.previous_year}
+
 
 @dataclass(frozen=True)
 class KeyDate:
@@ -57,6 +70,7 @@ class KeyDate:
     month: int
     day: int
     nomenclature: str
+    season: Season = Season()
 
     def end(self, year: int) -> pd.Timestamp:
         """The last instant of the key date's day in `year`."""
@@ -71,7 +85,11 @@ class FeatureSettings:
     roles: BandRoles | None = SENTINEL2
     indices: tuple[str, ...] = INDICES
     margin_days: int = MARGIN_DAYS
-    season: Season = Season()
+    season: Season | None = None  # None: each key date's own (key_dates.yaml)
+
+    def season_of(self, when: str | KeyDate) -> Season:
+        """The season a key date's series starts with under these settings."""
+        return self.season or key_date(when).season
 
 
 @dataclass(frozen=True)
@@ -91,15 +109,15 @@ def _schedule() -> dict:
 
 
 def default_season() -> Season:
-    doc = _schedule()
-    month, day = (int(v) for v in str(doc.get("season_start", "01-01")).split("-"))
-    return Season(month=month, day=day, previous_year=bool(doc.get("season_starts_previous_year", False)))
+    """The season of the key dates that do not set their own."""
+    return Season.of(_schedule())
 
 
 def key_dates() -> dict[str, KeyDate]:
-    """The key dates of `key_dates.yaml`, by name (`march`, `july`, `december`)."""
+    """The key dates of `key_dates.yaml`, by name (`march`, `july`, `december`), each with its season."""
     return {
-        name: KeyDate(name=name, month=int(v["month"]), day=int(v["day"]), nomenclature=str(v["nomenclature"]))
+        name: KeyDate(name=name, month=int(v["month"]), day=int(v["day"]), nomenclature=str(v["nomenclature"]),
+                      season=Season.of(v) if "season_start" in v else default_season())
         for name, v in _schedule()["key_dates"].items()
     }
 
@@ -120,14 +138,21 @@ def key_date_grid(year: int, when: str | KeyDate, *, settings: FeatureSettings =
     trained on past years and the current year see the same features; it never passes the key date.
     """
     kd = key_date(when)
+    season = settings.season_of(kd)
     common = 2023
     span = min(
-        (kd.end(year) - settings.season.start(year)).days,
-        (kd.end(common) - settings.season.start(common)).days,
+        (kd.end(year) - season.start(year)).days,
+        (kd.end(common) - season.start(common)).days,
     )
     if span < 0:
         raise ValueError(f"key date {kd.name} falls before the season start")
-    return pd.date_range(settings.season.start(year), periods=span // settings.step_days + 1, freq=pd.Timedelta(days=settings.step_days), name="time")
+    return pd.date_range(season.start(year), periods=span // settings.step_days + 1, freq=pd.Timedelta(days=settings.step_days), name="time")
+
+
+def first_observation_day(year: int, *, settings: FeatureSettings = FeatureSettings()) -> pd.Timestamp:
+    """The earliest day any key date of `year` reads: its season start (March's in the autumn before) less the
+    margin. A training year's series, or a simulated world, starts there."""
+    return min(settings.season_of(kd).start(year) for kd in key_dates().values()) - pd.Timedelta(days=settings.margin_days)
 
 
 def series_until(
@@ -140,7 +165,7 @@ def series_until(
     dim: str = "time",
 ) -> tuple[xr.Dataset, xr.DataArray]:
     """The observations from `margin_days` before the season start to the end of the key date."""
-    first = settings.season.start(year) - pd.Timedelta(days=settings.margin_days)
+    first = settings.season_of(when).start(year) - pd.Timedelta(days=settings.margin_days)
     last = key_date(when).end(year)
     times = pd.DatetimeIndex(series[dim].values)
     keep = np.flatnonzero((times >= first) & (times <= last))
@@ -160,7 +185,7 @@ def key_date_features(
     """(y, x, feature) features of `year` using only observations up to key date `when`."""
     cut, cut_valid = series_until(series, valid, year=year, when=when, settings=settings)
     filled = gapfill(cut, cut_valid, dates=key_date_grid(year, when, settings=settings))
-    return features(filled, roles=settings.roles, indices=settings.indices, origin=settings.season.start(year))
+    return features(filled, roles=settings.roles, indices=settings.indices, origin=settings.season_of(when).start(year))
 
 
 def relabel_for(when: str | KeyDate, polygon_classes: Mapping[int, int], *, labels_nomenclature: str = "oso23") -> dict[int, int]:

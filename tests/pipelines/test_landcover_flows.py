@@ -160,6 +160,12 @@ def test_key_date_maps_use_past_years_only_and_gain_accuracy_through_the_year(dc
         assert members.get({"march": "112", "july": "10", "december": "10"}[key_date]) == {
             "march": [8, 9, 10, 11, 12], "july": [10], "december": [10]}[key_date]
         assert report.details["model"] == props[prop.MODEL_ID] and "OA" in report.details["validation"]
+        season = dc.index.datasets.get(props[prop.MODEL_ID]).metadata_doc["properties"][prop.PARAMETERS]["season"]
+        if key_date == "march":  # from the autumn before, which the world has: it sees winter crops sown
+            assert season == {"season_start": "10-01", "season_starts_previous_year": True}
+            assert min(str(d.center_time)[:10] for d in used) < f"{CURRENT}-01-01"
+        else:
+            assert season == {"season_start": "01-01", "season_starts_previous_year": False}
     print("\nSIMULATED near-real-time accuracy vs truth at each key date's level: "
           + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
     assert scores["march"] < scores["july"] < scores["december"]

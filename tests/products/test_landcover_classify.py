@@ -185,3 +185,21 @@ def test_benchmark_compares_models_on_paired_runs():
     assert bench.meets_goal(replace(fast, speedup=10.0, kappa_delta=close))
     assert not bench.meets_goal(replace(fast, speedup=9.9, kappa_delta=close))
     assert not bench.meets_goal(replace(fast, speedup=12.0, kappa_delta=interval([-0.02, -0.01, -0.015])))
+
+
+def test_the_svm_standardises_cross_validates_by_polygon_and_scores_duels(tmp_path):
+    samples = _blobs()
+    scaled = Samples(samples.features * np.array([1, 1000, 1, 1, 1, 1], dtype=np.float32), samples.labels,
+                     samples.polygons, samples.feature_names)  # one feature in other units: standardised away
+    model = train(scaled, nomenclature="test", spec="svm_rbf", seed=0)
+    svm, grid = model.estimator, CLASSIFIERS["svm_rbf"].params
+    assert svm.best_params_["C"] in grid["c_grid"]
+    assert any(np.isclose(svm.best_params_["gamma"], g / 6) for g in grid["gamma_grid"])
+    np.testing.assert_allclose(svm.scaler_.mean_[1] / 1000, samples.features[:, 1].mean(), rtol=1e-3)
+    codes, confidence = predict(model, scaled.features)
+    np.testing.assert_array_equal(codes, svm.svc_.predict(svm.scaler_.transform(scaled.features)))
+    assert (codes == scaled.labels).mean() > 0.9 and set(np.unique(confidence)) <= {0, 50, 100}
+    meta = read_metadata(save_model(model, tmp_path / "svm"))
+    assert meta["kind"] == "svm" and meta["chosen_params"] == svm.best_params_
+    capped = train(scaled, nomenclature="test", spec=ClassifierSpec("svm", {"max_samples_per_class": 20}))
+    assert len(capped.estimator.svc_.support_) <= 60

@@ -11,6 +11,7 @@ from products.landcover.nrt import (
     Season,
     YearReference,
     classify_key_date,
+    first_observation_day,
     key_date,
     key_date_features,
     key_date_grid,
@@ -37,10 +38,12 @@ def _reference(scene, year):
 def test_key_dates_are_end_of_march_july_and_year_with_their_levels():
     kd = key_dates()
     assert [(k.month, k.day, k.nomenclature) for k in kd.values()] == [(3, 31, "nrt_march"), (7, 31, "nrt_july"), (12, 31, "oso23")]
-    grid = key_date_grid(2022, "march")
-    assert grid[0] == pd.Timestamp("2022-01-01") and grid[-1] == pd.Timestamp("2022-03-22") and len(grid) == 9
+    grid = key_date_grid(2022, "march")  # from the autumn before: the sowing of winter crops
+    assert grid[0] == pd.Timestamp("2021-10-01") and grid[-1] == pd.Timestamp("2022-03-30") and len(grid) == 19
     assert key_date("march").end(2022) < pd.Timestamp("2022-04-01")
-    assert len(key_date_grid(2020, "march")) == 9 and len(key_date_grid(2020, "december")) == len(key_date_grid(2021, "december"))
+    assert len(key_date_grid(2024, "march")) == 19 and len(key_date_grid(2020, "december")) == len(key_date_grid(2021, "december"))
+    assert key_date_grid(2022, "july")[0] == pd.Timestamp("2022-01-01")
+    assert first_observation_day(2022) == pd.Timestamp("2021-09-01")
     with pytest.raises(BadInputError, match="known: march, july, december"):
         key_date("june")
 
@@ -53,7 +56,7 @@ def test_observations_after_the_key_date_are_never_used(scene):
     again = key_date_features(tampered, valid, year=2021, when="march")
     np.testing.assert_array_equal(feats.values, again.values)
     cut, _ = series_until(scene.series, scene.valid, year=2021, when="march")
-    assert cut.time.max() <= np.datetime64("2021-03-31T23:59:59") and cut.time.min() >= np.datetime64("2020-12-02")
+    assert cut.time.max() <= np.datetime64("2021-03-31T23:59:59") and cut.time.min() >= np.datetime64("2020-09-01")
 
 
 def test_past_years_give_the_same_feature_names_as_the_current_year(scene):

@@ -64,8 +64,9 @@ class Source:
     def measurements(self) -> list[str]:
         return [*self.roles.reflectance, *self.masks]
 
-    def settings(self) -> nrt.FeatureSettings:
-        return nrt.FeatureSettings(step_days=self.step_days, roles=self.roles, season=nrt.default_season())
+    def settings(self, season: nrt.Season | None = None) -> nrt.FeatureSettings:
+        """Feature settings: each key date's season (``key_dates.yaml``), or ``season`` (a model's) for all."""
+        return nrt.FeatureSettings(step_days=self.step_days, roles=self.roles, season=season)
 
 
 SOURCES: Mapping[str, Source] = {
@@ -94,9 +95,20 @@ def requested_area(cells: Sequence[str] | None, bbox: Sequence[float] | None) ->
 
 def acquisition_window(year: int, when: str, settings: nrt.FeatureSettings) -> tuple[str, str]:
     """Acquisitions a key date may use: from the season start less the margin to the end of its day."""
-    first = settings.season.start(year) - pd.Timedelta(days=settings.margin_days)
+    first = settings.season_of(when).start(year) - pd.Timedelta(days=settings.margin_days)
     last = nrt.key_date(when).end(year)
     return first.strftime("%Y-%m-%d"), last.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def training_window(year: int, settings: nrt.FeatureSettings) -> tuple[str, str]:
+    """What a training year's series holds: from the earliest key date's acquisitions (March's, from the autumn
+    before) to the end of the year, so that every key date cuts its own from one read."""
+    return nrt.first_observation_day(year, settings=settings).strftime("%Y-%m-%d"), acquisition_window(year, YEARLY, settings)[1]
+
+
+def model_season(properties: Mapping) -> nrt.Season:
+    """The season a ``land_cover_model`` was trained with (1 January for a model that did not record it)."""
+    return nrt.Season.of(properties.get(prop.PARAMETERS, {}).get("season", {}))
 
 
 def find_acquisitions(dc, source: Source, area: Geometry, window: tuple[str, str]) -> list:
@@ -148,7 +160,7 @@ def training_series(dc, source: Source, gbox: GeoBox, year: int) -> tuple[xr.Dat
     Every key date of the year cuts it (``nrt.series_until``), so the models of a year's key dates read the
     images once. The file is named by the grid and the dataset ids, so new acquisitions make a new one.
     """
-    window = acquisition_window(year, YEARLY, source.settings())
+    window = training_window(year, source.settings())
     found = sorted(str(d.id) for d in find_acquisitions(dc, source, gbox.extent, window))
     digest = hashlib.sha256(json.dumps([source.product, list(gbox.affine)[:6], list(gbox.shape), found]).encode())
     path = work_dir("series", source.product) / f"{year}-{digest.hexdigest()[:16]}.npz"

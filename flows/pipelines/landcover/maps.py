@@ -28,6 +28,7 @@ from flows.pipelines.landcover.inputs import (
     acquisition_window,
     clear_counts,
     find_acquisitions,
+    model_season,
     nomenclature_properties,
     reflectance_series,
     requested_area,
@@ -107,7 +108,7 @@ def map_cell_unit(job: MapJob, *, area_wkt: str | None, min_mapping_unit_m2: flo
 def _map_cell(dc, job: MapJob, *, area_wkt: str | None, min_mapping_unit_m2: float, overwrite: bool) -> Outcome:
     props = model_dataset(job.model, dc=dc).metadata_doc["properties"]
     source = source_for(props[prop.SOURCE_PRODUCT])
-    settings = source.settings()
+    settings = source.settings(model_season(props))
     when = job.key_date or YEARLY
     window = acquisition_window(job.year, when, settings)
     cell = Cell.parse(job.cell)
@@ -194,8 +195,9 @@ def _run_maps(jobs: Sequence[MapJob], *, flow_name: str, model: str, area: Geome
 def _scenes_left_out(jobs: Sequence[MapJob], *, area: Geometry | None) -> list[Skipped]:
     """The scenes the maps of ``jobs`` (one model, year and key date) leave out for lacking bands, as outcomes."""
     dc = connect()
-    source = source_for(model_dataset(jobs[0].model, dc=dc).metadata_doc["properties"][prop.SOURCE_PRODUCT])
-    window = acquisition_window(jobs[0].year, jobs[0].key_date or YEARLY, source.settings())
+    props = model_dataset(jobs[0].model, dc=dc).metadata_doc["properties"]
+    source = source_for(props[prop.SOURCE_PRODUCT])
+    window = acquisition_window(jobs[0].year, jobs[0].key_date or YEARLY, source.settings(model_season(props)))
     cells = geom.unary_union([Cell.parse(job.cell).geometry for job in jobs])
     return scenes_without_bands(dc, source, cells if area is None else cells & area, window)
 

@@ -131,13 +131,15 @@ class TrainingRequest:
     drop_rare: bool
     resolution_m: float
     reference_sha256: tuple[str, ...] = ()
+    season: nrt.Season | None = None  # the key date's (key_dates.yaml) until the flow finds whether its data exist
 
     @property
     def reference_names(self) -> str:
         return ", ".join(Path(p).name for p in self.reference)
 
     def key(self) -> str:
-        doc = json.dumps(asdict(self), sort_keys=True)
+        asked = {k: v for k, v in asdict(self).items() if k != "season"}  # as the images, the season follows the index
+        doc = json.dumps(asked, sort_keys=True)
         digest = hashlib.sha256(doc.encode()).hexdigest()[:12]
         years = f"{min(self.years)}-{max(self.years)}" if len(self.years) > 1 else str(self.years[0])
         return f"{self.key_date or 'year'}/{years}/{digest}"
@@ -145,6 +147,26 @@ class TrainingRequest:
     @property
     def nomenclature_level(self) -> str | None:
         return nrt.key_date(self.key_date).nomenclature if self.key_date else None
+
+
+def training_season(dc, request: TrainingRequest) -> nrt.Season:
+    """The key date's season (``key_dates.yaml``); 1 January where it starts in the year before and a training year
+    has no acquisition of that autumn over its references (logged): features of an autumn never seen would be its
+    first image copied back."""
+    source = source_for(request.product)
+    when = request.key_date or YEARLY
+    season = source.settings().season_of(when)
+    if not season.previous_year:
+        return season
+    january = source.settings(nrt.Season())
+    for year in request.years:
+        x0, y0, x1, y1 = _reference(request, year).frame.total_bounds
+        autumn = (acquisition_window(year, when, source.settings())[0], acquisition_window(year, when, january)[0])
+        if not find_acquisitions(dc, source, geom.box(x0, y0, x1, y1, crs=EEA_CRS), autumn):
+            log(f"no {source.product} acquisition from {autumn[0]} to {autumn[1]} (the autumn before {year}): the "
+                f"{when} model's season starts on 1 January")
+            return nrt.Season()
+    return season
 
 
 def _reference(request: TrainingRequest, year: int) -> ReferencePolygons:
@@ -172,7 +194,7 @@ def collect_samples(request: TrainingRequest, year: int) -> dict[str, Any]:
     """One training year's samples into an ``.npz`` file: its path, the sources read and the class counts."""
     dc = connect()
     source = source_for(request.product)
-    settings = source.settings()
+    settings = source.settings(request.season)
     ref = _reference(request, year)
     when = request.key_date or YEARLY
     x0, y0, x1, y1 = ref.frame.total_bounds
@@ -324,7 +346,9 @@ def fit_and_record(request: TrainingRequest, collected: list[dict[str, Any]], *,
         prop.PARAMETERS: {"classifier": dict(model.spec.params), "predict": dict(model.spec.predict_options),
                           "max_samples_per_class": request.max_samples_per_class, "seed": request.seed,
                           "step_days": source_for(request.product).step_days, "drop_rare": request.drop_rare,
-                          "resolution_m": request.resolution_m},
+                          "resolution_m": request.resolution_m,
+                          "season": nrt.FeatureSettings(season=request.season).season_of(request.key_date or YEARLY).record(),
+                          "chosen": model.metadata()["chosen_params"]},
         prop.REFERENCE: request.reference_names,
         prop.REFERENCE_SHA256: list(request.reference_sha256),
         prop.MAPPING: request.mapping,
@@ -429,6 +453,7 @@ def train_land_cover(
     request = training_request(reference=reference, years=years, cells=cells, bbox=bbox, key_date=key_date,
                                options=options)
     dc = connect()
+    request = replace(request, season=training_season(dc, request))
     report = Report(flow="train-land-cover")
     with unit_claim("land_cover_model", request.key(), overwrite=overwrite, dc=dc) as ended:  # one trainer a model
         if ended is not None:
