@@ -17,7 +17,7 @@ trees evaluated for the pixel. `rf_iota2_compiled` gives the same votes from ONN
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata as importlib_metadata
@@ -34,6 +34,7 @@ from sklearn.ensemble import (
 from products.errors import BadInputError, MissingDataError
 from products.landcover.nomenclature import NODATA
 from products.landcover.samples import Samples, TooFewSamplesError
+from products.landcover.votes import staged_votes
 
 
 class FeatureMismatchError(BadInputError):
@@ -276,29 +277,6 @@ def forest_votes(forest: Any, x: np.ndarray, *, batch: int | None = None, agreem
 
     groups = [(len(trees[s : s + step]), group_votes(trees[s : s + step])) for s in range(0, len(trees), step)]
     return staged_votes(groups, x, n_classes=n_classes, agreement=agreement)
-
-
-def staged_votes(groups: Sequence[tuple[int, Callable[[np.ndarray], np.ndarray]]], x: np.ndarray, *,
-                 n_classes: int, agreement: float | None) -> np.ndarray:
-    """(n, classes) vote shares from tree groups evaluated in turn, each a (number of trees, function of the
-    active rows giving their (rows, classes) vote counts); with `agreement`, a row leaves once one class has that
-    share of the votes so far."""
-    n_trees = sum(size for size, _ in groups)
-    votes = np.zeros((len(x), n_classes), dtype=np.float32)
-    evaluated = np.full(len(x), n_trees, dtype=np.float32)
-    active = np.arange(len(x))
-    done = 0
-    for size, group in groups:
-        votes[active] += group(x if len(active) == len(x) else x[active])
-        done += size
-        if agreement is None or done == n_trees:
-            continue
-        settled = votes[active].max(axis=1) >= agreement * done
-        evaluated[active[settled]] = done
-        active = active[~settled]
-        if not active.size:
-            break
-    return votes / evaluated[:, None]
 
 
 def predict_samples(model: TrainedModel, samples: Samples, *, nodata: int = NODATA) -> tuple[np.ndarray, np.ndarray]:

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 
+from products.landcover.votes import staged_votes
+
 ONNX_OPSET = 17
 ML_OPSET = 3
 
@@ -71,8 +73,6 @@ class CompiledForest:
 
     def class_shares(self, x: np.ndarray, *, agreement: float | None = None) -> np.ndarray:
         """(n, classes) share of the evaluated trees voting for each class; see `classify.forest_votes`."""
-        from products.landcover.classify import staged_votes
-
         sizes = [min(self.batch, self.n_trees - i) for i in range(0, self.n_trees, self.batch)]
         groups = [(size, partial(_run, session)) for size, session in zip(sizes, self.sessions())]
         return staged_votes(groups, np.ascontiguousarray(x, dtype=np.float32), n_classes=len(self.classes_),
