@@ -82,7 +82,6 @@ def local_cluster_kwargs(config: ClusterConfig | None = None, *, workers: int | 
         "memory_limit": memory_limit or local_memory_limit(config, workers=n),
         "dashboard_address": "127.0.0.1:0",  # a free loopback port: several clusters may run at once
         "env": worker_environ(config),
-        "local_directory": str(load_settings().state_dir / "dask"),  # spill and scratch beside the index, not in /tmp
     }
 
 
@@ -114,7 +113,8 @@ def make_cluster(config: ClusterConfig | None = None, *, workers: int | None = N
     """A new cluster (local or Kubernetes); the caller closes it. ``address`` has no cluster to make."""
     config = config or load_cluster_config()
     if config.kind == "local":
-        with dask.config.set(worker_process_config(config)):  # read by the scheduler and by each nanny
+        scratch = {"temporary-directory": str(load_settings().state_dir / "dask")}  # the scheduler's, nannies', workers'
+        with dask.config.set({**worker_process_config(config), **scratch}):  # read by the scheduler and each nanny
             return LocalCluster(**local_cluster_kwargs(config, workers=workers, memory_limit=memory_limit))
     if config.kind == "kubernetes":
         return kube_cluster(config, workers=workers)

@@ -312,9 +312,11 @@ def test_local_workers_get_the_datacube_and_gdal_settings_and_keep_their_scratch
         (seen,) = client.run(settings_seen).values()
         (profiled,) = client.run(profiling).values()
         (scratch_dir,) = client.run(scratch).values()
+        scheduler_dir = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.local_directory)
         assert len(client.scheduler_info()["workers"]) == 1
     assert profiled is config.profile
-    assert Path(scratch_dir).is_relative_to(load_settings().state_dir / "dask")  # a user's demo leaves nothing in /tmp
+    for folder in (scratch_dir, scheduler_dir):  # a user's demo leaves nothing in /tmp
+        assert Path(folder).is_relative_to(load_settings().state_dir / "dask"), folder
     assert seen["ODC_ENVIRONMENT"] == os.environ["ODC_ENVIRONMENT"]
     assert seen[f"ODC_{seen['ODC_ENVIRONMENT'].upper()}_DB_URL"] == database.url("writer")  # the writer's
     assert seen["GDAL_DISABLE_READDIR_ON_OPEN"] == config.worker_env["GDAL_DISABLE_READDIR_ON_OPEN"]
