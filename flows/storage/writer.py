@@ -184,10 +184,8 @@ def _write_cogs(
     if not bands.chunks:
         return _write_cogs_from_memory(bands, geobox, paths)
     staging = {name: path.with_name(f".{path.name}.tiles") for name, path in paths.items()}
-    profiles = {name: {"driver": "GTiff", "width": geobox.width, "height": geobox.height, "count": 1,
-                       "dtype": band.dtype.name, "crs": str(geobox.crs), "transform": geobox.transform,
-                       "nodata": band.attrs.get("nodata"), "tiled": True, "blockxsize": COG_BLOCK,
-                       "blockysize": COG_BLOCK, "compress": "NONE", "bigtiff": "IF_SAFER"}
+    profiles = {name: _raster_profile(band, geobox, driver="GTiff", tiled=True, blockxsize=COG_BLOCK,
+                                      blockysize=COG_BLOCK, compress="NONE", bigtiff="IF_SAFER")
                 for name, band in bands.data_vars.items()}
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
         counts = {name: np.zeros(256, dtype=np.int64) for name, p in profiles.items() if p["dtype"] == "uint8"}
@@ -222,10 +220,7 @@ def _write_cogs_from_memory(
 
     def to_cog(name: str) -> Path:
         array = np.asarray(bands[name].values)
-        profile = {"driver": "MEM", "width": geobox.width, "height": geobox.height, "count": 1,
-                   "dtype": array.dtype.name, "crs": str(geobox.crs), "transform": geobox.transform,
-                   "nodata": bands[name].attrs.get("nodata")}
-        with MemoryFile() as mem, mem.open(**profile) as ds:
+        with MemoryFile() as mem, mem.open(**_raster_profile(bands[name], geobox, driver="MEM")) as ds:
             ds.write(array, 1)
             _copy_as_cog(ds, paths[name], dtype=array.dtype)
         return paths[name]
@@ -235,6 +230,12 @@ def _write_cogs_from_memory(
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), ThreadPoolExecutor(
             max_workers=min(len(paths), local_threads())) as pool:  # GDAL compresses without the GIL
         return dict(zip(paths, pool.map(to_cog, paths))), counts
+
+
+def _raster_profile(band: xr.DataArray, geobox: GeoBox, **creation: Any) -> dict[str, Any]:
+    """rasterio's profile of a one-band raster of ``band`` on ``geobox``, with the driver's creation options."""
+    return {"width": geobox.width, "height": geobox.height, "count": 1, "dtype": band.dtype.name,
+            "crs": str(geobox.crs), "transform": geobox.transform, "nodata": band.attrs.get("nodata"), **creation}
 
 
 def value_counts(array: np.ndarray, *, minlength: int, rows: int = COG_BLOCK) -> np.ndarray:
