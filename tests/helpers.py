@@ -171,3 +171,18 @@ def outside_requests(driver, *, served: str) -> set[str]:
         if message["method"] == "Network.requestWillBeSent":
             urls.add(message["params"]["request"]["url"])
     return {u for u in urls if u.startswith(("http:", "https:", "ws:", "wss:", "ftp:")) and not u.startswith(served)}
+
+
+def blob_samples(*, n_per_class: int = 60, n_features: int = 6, spread: float = 0.7, seed: int = 0):
+    """Land-cover training samples of three classes (11, 22, 33) around 0, 2 and 4 in every feature, ten pixels
+    per polygon: separable enough for a classifier to learn, close enough for votes to disagree."""
+    import numpy as np
+
+    from products.landcover.samples import Samples
+
+    rng = np.random.default_rng(seed)
+    centres = {11: 0.0, 22: 2.0, 33: 4.0}
+    x = np.concatenate([rng.normal(c, spread, size=(n_per_class, n_features)) for c in centres.values()])
+    polygons = np.repeat(np.arange(1, 3 * n_per_class // 10 + 1), 10)
+    return Samples(x.astype(np.float32), np.repeat(list(centres), n_per_class), polygons,
+                   tuple(f"f_d{i:03d}" for i in range(n_features)))

@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 import xarray as xr
+from helpers import blob_samples
 
 from flows.storage.models import METADATA_FILE, MODEL_FILE, ModelFileError, load_model, read_metadata, save_model
 from products.landcover.classify import (
@@ -18,15 +19,6 @@ from products.landcover.classify import (
 from products.landcover.samples import Samples, TooFewSamplesError
 
 
-def _blobs(n_per_class=60, n_features=6, seed=0):
-    rng = np.random.default_rng(seed)
-    centres = {11: 0.0, 22: 2.0, 33: 4.0}
-    x = np.concatenate([rng.normal(c, 0.7, size=(n_per_class, n_features)) for c in centres.values()]).astype(np.float32)
-    y = np.repeat(list(centres), n_per_class)
-    polygons = np.repeat(np.arange(1, 3 * n_per_class // 10 + 1), 10)
-    return Samples(x, y, polygons, tuple(f"f_d{i:03d}" for i in range(n_features)))
-
-
 def _small(kind="random_forest", **params):
     return ClassifierSpec(kind, {"n_estimators": 9, "max_depth": 6, "min_samples_split": 5, **params})
 
@@ -38,7 +30,7 @@ def test_iota2_forest_parameters_map_to_sklearn():
 
 
 def test_forest_confidence_is_the_share_of_trees_voting_for_the_class():
-    samples = _blobs()
+    samples = blob_samples()
     model = train(samples, nomenclature="test", spec=_small(), seed=0)
     x = np.random.default_rng(5).normal(2.0, 2.0, size=(200, 6)).astype(np.float32)
     codes, confidence = predict(model, x)
@@ -50,7 +42,7 @@ def test_forest_confidence_is_the_share_of_trees_voting_for_the_class():
 
 
 def test_other_models_give_the_winning_probability_as_confidence():
-    samples = _blobs()
+    samples = blob_samples()
     spec = ClassifierSpec("hist_gradient_boosting", {"max_iter": 10})
     model = train(samples, nomenclature="test", spec=spec)
     _, confidence = predict(model, samples.features[:20])
@@ -59,7 +51,7 @@ def test_other_models_give_the_winning_probability_as_confidence():
 
 
 def test_rows_with_missing_features_get_nodata_and_zero_confidence():
-    model = train(_blobs(), nomenclature="test", spec=_small())
+    model = train(blob_samples(), nomenclature="test", spec=_small())
     x = np.zeros((3, 6), dtype=np.float32)
     x[1, 2] = np.nan
     codes, confidence = predict(model, x)
@@ -67,7 +59,7 @@ def test_rows_with_missing_features_get_nodata_and_zero_confidence():
 
 
 def test_predict_map_on_dask_blocks_equals_in_memory():
-    model = train(_blobs(), nomenclature="test", spec=_small())
+    model = train(blob_samples(), nomenclature="test", spec=_small())
     rng = np.random.default_rng(2)
     cube = xr.DataArray(rng.normal(2, 2, size=(9, 7, 6)).astype(np.float32), dims=("y", "x", "feature"),
                         coords={"feature": list(model.feature_names), "y": np.arange(9), "x": np.arange(7)})
@@ -79,20 +71,20 @@ def test_predict_map_on_dask_blocks_equals_in_memory():
 
 
 def test_features_are_matched_by_name_and_a_missing_one_is_reported():
-    model = train(_blobs(), nomenclature="test", spec=_small())
+    model = train(blob_samples(), nomenclature="test", spec=_small())
     names = list(model.feature_names)
     cube = xr.DataArray(np.ones((2, 2, 6), dtype=np.float32), dims=("y", "x", "feature"), coords={"feature": names})
     shuffled = cube.isel(feature=[5, 4, 3, 2, 1, 0])
     xr.testing.assert_equal(predict_map(model, cube), predict_map(model, shuffled))
     with pytest.raises(FeatureMismatchError, match="lack 1 of the model's 6 features"):
         predict_map(model, cube.isel(feature=slice(0, 5)))
-    samples = _blobs()
+    samples = blob_samples()
     reordered = Samples(samples.features[:, ::-1], samples.labels, samples.polygons, samples.feature_names[::-1])
     np.testing.assert_array_equal(predict_samples(model, reordered)[0], predict_samples(model, samples)[0])
 
 
 def test_a_saved_model_loads_back_from_its_folder_with_its_metadata(tmp_path):
-    model = train(_blobs(), nomenclature="oso23", spec=_small(), years=(2021, 2022), area="100kmE38N22", key_date="july")
+    model = train(blob_samples(), nomenclature="oso23", spec=_small(), years=(2021, 2022), area="100kmE38N22", key_date="july")
     folder = save_model(model, tmp_path / "models" / "lc")
     meta = read_metadata(folder)
     assert sorted(p.name for p in folder.iterdir()) == sorted([MODEL_FILE, METADATA_FILE])
@@ -101,7 +93,7 @@ def test_a_saved_model_loads_back_from_its_folder_with_its_metadata(tmp_path):
     assert meta["feature_names"][0] == "f_d000" and "scikit-learn" in meta["library_versions"]
     assert json.loads((folder / METADATA_FILE).read_text())["nomenclature"] == "oso23"
     loaded = load_model(folder)
-    np.testing.assert_array_equal(predict(loaded, _blobs().features)[0], predict(model, _blobs().features)[0])
+    np.testing.assert_array_equal(predict(loaded, blob_samples().features)[0], predict(model, blob_samples().features)[0])
     (folder / METADATA_FILE).unlink()
     with pytest.raises(ModelFileError, match=f"lc has no {METADATA_FILE}"):
         load_model(folder)
@@ -110,8 +102,8 @@ def test_a_saved_model_loads_back_from_its_folder_with_its_metadata(tmp_path):
 def test_a_model_and_its_metadata_are_replaced_together_or_not_at_all(tmp_path, monkeypatch):
     import flows.storage.models
 
-    first = train(_blobs(), nomenclature="oso23", spec=_small())
-    second = train(_blobs(seed=1), nomenclature="oso23", spec=_small())
+    first = train(blob_samples(), nomenclature="oso23", spec=_small())
+    second = train(blob_samples(seed=1), nomenclature="oso23", spec=_small())
     folder = save_model(first, tmp_path / "lc")
     save_model(second, folder)
     assert load_model(folder).model_id == read_metadata(folder)["model_id"] == second.model_id
@@ -132,14 +124,14 @@ def test_the_default_and_reference_models_are_registered():
 
     assert DEFAULT_CLASSIFIER in CLASSIFIERS and CLASSIFIERS["rf_iota2"] is RF_IOTA2
     with pytest.raises(TooFewSamplesError, match="at least two classes"):
-        s = _blobs()
+        s = blob_samples()
         train(Samples(s.features[:5], s.labels[:5], s.polygons[:5], s.feature_names), nomenclature="t")
 
 
 def test_adaptive_voting_settles_confident_pixels_early_and_keeps_full_votes_for_the_others():
     from products.landcover.classify import forest_votes
 
-    model = train(_blobs(), nomenclature="test", spec=_small(n_estimators=20, max_depth=8))
+    model = train(blob_samples(), nomenclature="test", spec=_small(n_estimators=20, max_depth=8))
     forest = model.estimator
     x = np.concatenate([np.full((5, 6), 0.0), np.full((5, 6), 4.0), np.random.default_rng(1).normal(1.0, 1.5, (40, 6))]).astype(np.float32)
     full = forest_votes(forest, x)
@@ -163,7 +155,7 @@ def test_benchmark_compares_models_on_paired_runs():
     from products.landcover.validation import accuracy, interval
 
     bench = bench_module("bench_landcover")
-    blobs = _blobs()
+    blobs = blob_samples()
     noisy = np.random.default_rng(3).normal(0.0, 1.5, blobs.features.shape).astype(np.float32)
     samples = Samples(blobs.features + noisy, blobs.labels, blobs.polygons, blobs.feature_names)  # kappa < 1
     specs = {"big": _small(n_estimators=20), "fast": _small(n_estimators=2)}
@@ -188,7 +180,7 @@ def test_benchmark_compares_models_on_paired_runs():
 
 
 def test_the_svm_standardises_cross_validates_by_polygon_and_scores_duels(tmp_path):
-    samples = _blobs()
+    samples = blob_samples()
     scaled = Samples(samples.features * np.array([1, 1000, 1, 1, 1, 1], dtype=np.float32), samples.labels,
                      samples.polygons, samples.feature_names)  # one feature in other units: standardised away
     model = train(scaled, nomenclature="test", spec="svm_rbf", seed=0)

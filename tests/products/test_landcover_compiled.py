@@ -1,16 +1,8 @@
 import numpy as np
+from helpers import blob_samples
 
 from flows.storage.models import load_model, save_model
 from products.landcover.classify import CLASSIFIERS, ClassifierSpec, forest_votes, predict, train
-from products.landcover.samples import Samples
-
-
-def _blobs(n_per_class=60, n_features=6, seed=0):
-    rng = np.random.default_rng(seed)
-    centres = {11: 0.0, 22: 2.0, 33: 4.0}
-    x = np.concatenate([rng.normal(c, 0.9, size=(n_per_class, n_features)) for c in centres.values()]).astype(np.float32)
-    return Samples(x, np.repeat(list(centres), n_per_class), np.repeat(np.arange(1, 19), 10),
-                   tuple(f"f_d{i:03d}" for i in range(n_features)))
 
 
 def test_the_compiled_forest_votes_as_scikit_learn_and_survives_its_model_file(tmp_path):
@@ -18,7 +10,7 @@ def test_the_compiled_forest_votes_as_scikit_learn_and_survives_its_model_file(t
     saved model predicts the same after loading."""
     params = {"n_estimators": 20, "max_depth": 8, "min_samples_split": 5, "max_features": "sqrt"}
     options = {"vote_batch": 5, "vote_agreement": 0.7}
-    samples = _blobs()
+    samples = blob_samples(spread=0.9)
     x = np.random.default_rng(1).normal(2.0, 1.8, (400, 6)).astype(np.float32)
     x[:50] = samples.features[:50]
     for family, extra in (("extra_trees", {"bootstrap": True, "max_samples": 0.5}), ("random_forest", {})):
