@@ -184,31 +184,40 @@ def _write_cogs(
     if not bands.chunks:
         return _write_cogs_from_memory(bands, geobox, paths)
     staging = {name: path.with_name(f".{path.name}.tiles") for name, path in paths.items()}
-    profiles = {name: _raster_profile(band, geobox, driver="GTiff", tiled=True, blockxsize=COG_BLOCK,
-                                      blockysize=COG_BLOCK, compress="NONE", bigtiff="IF_SAFER")
-                for name, band in bands.data_vars.items()}
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
-        counts = {name: np.zeros(256, dtype=np.int64) for name, p in profiles.items() if p["dtype"] == "uint8"}
-        files = {name: rasterio.open(staging[name], "w", **profile) for name, profile in profiles.items()}
-        try:
-            for (rows, cols), blocks in _computed_blocks(bands):
-                window = ((rows.start, rows.stop), (cols.start, cols.stop))
-                for name, block in blocks.items():
-                    files[name].write(block, 1, window=window)
-                    if name in counts:
-                        counts[name] += np.bincount(block.ravel(), minlength=256)
-        finally:
-            for f in files.values():
-                f.close()
+        counts = _write_tiles(bands, geobox, staging)
 
         def to_cog(name: str) -> Path:
-            _copy_as_cog(staging[name], paths[name], dtype=profiles[name]["dtype"])
+            _copy_as_cog(staging[name], paths[name], dtype=bands[name].dtype)
             staging[name].unlink()
             return paths[name]
 
         threads = min(len(paths), local_threads())
         with ThreadPoolExecutor(max_workers=threads) as pool:  # GDAL compresses without the GIL
             return dict(zip(paths, pool.map(to_cog, paths))), counts
+
+
+def _write_tiles(bands: xr.Dataset, geobox: GeoBox, paths: Mapping[str, Path]) -> dict[str, np.ndarray]:
+    """Each band into an uncompressed tiled GeoTIFF at ``paths``, block by block as computed; the value counts of
+    the uint8 bands."""
+    import rasterio
+
+    profiles = {name: _raster_profile(band, geobox, driver="GTiff", tiled=True, blockxsize=COG_BLOCK,
+                                      blockysize=COG_BLOCK, compress="NONE", bigtiff="IF_SAFER")
+                for name, band in bands.data_vars.items()}
+    counts = {name: np.zeros(256, dtype=np.int64) for name, p in profiles.items() if p["dtype"] == "uint8"}
+    files = {name: rasterio.open(paths[name], "w", **profile) for name, profile in profiles.items()}
+    try:
+        for (rows, cols), blocks in _computed_blocks(bands):
+            window = ((rows.start, rows.stop), (cols.start, cols.stop))
+            for name, block in blocks.items():
+                files[name].write(block, 1, window=window)
+                if name in counts:
+                    counts[name] += np.bincount(block.ravel(), minlength=256)
+    finally:
+        for f in files.values():
+            f.close()
+    return counts
 
 
 def _write_cogs_from_memory(
@@ -250,8 +259,9 @@ def value_counts(array: np.ndarray, *, minlength: int, rows: int = COG_BLOCK) ->
 def _computed_blocks(bands: xr.Dataset, *, in_flight: int | None = None):
     """((row slice, column slice), {band: numpy block}) over the bands' common chunks, as they are computed.
 
-    The graph is optimised once and sent once; on a dask.distributed client the blocks stream back as they
-    finish and each is released once written; otherwise they are computed ``in_flight`` windows at a time, by
+    The graph is optimised once, as the windows' blocks, and sent once (optimising the bands' arrays together
+    fused a shared input into each band's tasks, computing it once per band); on a dask.distributed client the
+    blocks stream back as they finish and each is released once written; otherwise they are computed ``in_flight`` windows at a time, by
     default one per thread of the local scheduler (inside a worker's unit: its threads), so that memory holds
     no more windows than can be worked on.
     numpy-backed bands come as one block.
@@ -265,13 +275,13 @@ def _computed_blocks(bands: xr.Dataset, *, in_flight: int | None = None):
         return
     bands = bands.chunk(dict(bands.chunks))  # numpy-backed bands among dask ones take the common chunks
     starts = {dim: np.cumsum((0, *bands.chunks[dim][:-1])).tolist() for dim in ("y", "x")}
-    arrays = dask.optimize(*[bands[n].data for n in names])
-    chunks = [a.to_delayed(optimize_graph=False) for a in arrays]
+    chunks = [bands[n].data.to_delayed(optimize_graph=False) for n in names]
     windows, blocks = [], []
     for i, (y0, ny) in enumerate(zip(starts["y"], bands.chunks["y"])):
         for j, (x0, nx) in enumerate(zip(starts["x"], bands.chunks["x"])):
             windows.append((slice(y0, y0 + ny), slice(x0, x0 + nx)))
             blocks.append(dask.delayed(list)([c[i, j] for c in chunks]))
+    blocks = list(dask.optimize(*blocks))  # the windows together: the bands' shared inputs stay one task each
     client = _dask_client()
     if client is None:
         in_flight = in_flight or local_threads()

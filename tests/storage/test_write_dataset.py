@@ -136,3 +136,28 @@ def test_writing_a_product_clears_a_dead_writers_folders_and_puts_back_a_product
         dc.index.datasets.archive([written.id])
         dc.index.datasets.purge([written.id])
         shutil.rmtree(final, ignore_errors=True)
+
+
+
+def test_the_writer_computes_an_input_its_bands_share_once_per_block(tmp_path):
+    """Two bands of one graph (a classification and its confidence, say): the shared step runs once per block, not
+    once per band, and both files hold its values."""
+    import dask.array as da
+    import rasterio
+
+    from flows.storage.writer import _write_cogs
+
+    gbox = GeoBox.from_bbox((4_000_000, 2_400_000, 4_014_000, 2_412_000), "EPSG:3035", resolution=20)
+    codes = np.random.default_rng(1).integers(0, 200, size=gbox.shape, dtype=np.uint8)
+    computed = []
+
+    def counted(block: np.ndarray) -> np.ndarray:
+        computed.append(block.shape)
+        return block
+
+    shared = da.from_array(codes, chunks=300).map_blocks(counted, dtype=np.uint8, meta=np.empty((0, 0), np.uint8))
+    bands = xr.Dataset({"classes": (("y", "x"), shared), "count": (("y", "x"), shared.astype(np.uint16) + 1)})
+    paths, _ = _write_cogs(bands, gbox, {n: tmp_path / f"{n}.tif" for n in bands.data_vars})
+    assert len(computed) == shared.npartitions
+    with rasterio.open(paths["classes"]) as classes, rasterio.open(paths["count"]) as count:
+        assert (classes.read(1) == codes).all() and (count.read(1) == codes + 1).all()
