@@ -4,11 +4,11 @@ memory is bounded per chunk rather than by area (10 m over the whole world and o
 SIMULATED land-cover world (``--size-km``, Sentinel-2 every ``--every-days``) of two calendar years in a private
 index; a yearly model trained on the first year at 20 m (``--max-samples-per-class``, no validation runs), then
 the land-cover flow maps the second year with it, as ``snowland land-cover --resolution`` does: 20 m and 10 m over
-the whole world, 10 m over its south-west quarter. Each map runs on the flows' own local cluster (``--workers``
+the whole world, 10 m over its south-west quarter, each sieved to ``--mmu``. Each map runs on the flows' own local cluster (``--workers``
 single-threaded worker processes), after a warm-up map; peak memory is the largest resident memory a worker's
 monitor sampled during the map. Prints figures; asserts nothing.
 
-    .venv/bin/python bench/bench_landcover_map.py [--size-km 10] [--every-days 30] [--workers 2]
+    .venv/bin/python bench/bench_landcover_map.py [--size-km 10] [--every-days 30] [--workers 2] [--mmu 1000]
 """
 
 from __future__ import annotations
@@ -28,13 +28,15 @@ def main() -> None:
     parser.add_argument("--every-days", type=int, default=30, help="Sentinel-2 cadence (default 30)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--max-samples-per-class", type=int, default=300)
+    parser.add_argument("--mmu", type=float, default=1000,
+                        help="minimum mapping unit in m² of every map (default 1000, OSO's 0.1 ha; 0: no sieve)")
     args = parser.parse_args()
     os.environ["DASK_DISTRIBUTED__ADMIN__SYSTEM_MONITOR__INTERVAL"] = MONITOR_INTERVAL
     from flows.simulator.scenes import LANDCOVER_CENTRE
 
     with simulated_index(size_km=args.size_km, start=f"{YEARS[0]}-01-01", end=f"{YEARS[1]}-12-31",
                          centre=LANDCOVER_CENTRE, s2_every_days=args.every_days, l8_every_days=16 * 64) as sim:
-        run(sim, workers=args.workers, cap=args.max_samples_per_class)
+        run(sim, workers=args.workers, cap=args.max_samples_per_class, mmu=args.mmu)
 
 
 def lonlat_box(x0: float, y0: float, x1: float, y1: float) -> list[float]:
@@ -44,7 +46,7 @@ def lonlat_box(x0: float, y0: float, x1: float, y1: float) -> list[float]:
     return [box.left, box.bottom, box.right, box.top]
 
 
-def run(sim, *, workers: int, cap: int) -> None:
+def run(sim, *, workers: int, cap: int, mmu: float) -> None:
     from flows.pipelines.index import index_scenes
     from flows.pipelines.landcover import land_cover, train_land_cover
     from flows.pipelines.landcover.train import TrainingOptions
@@ -69,7 +71,7 @@ def run(sim, *, workers: int, cap: int) -> None:
             client.run(worker_peak_mb, reset=True)
             t = time.perf_counter()
             report = land_cover(year=YEARS[1], model=model, bbox=lonlat_box(*box), resolution_m=resolution,
-                                overwrite=True)
+                                min_mapping_unit_m2=mmu, overwrite=True)
             seconds = time.perf_counter() - t
             peak = max(client.run(worker_peak_mb).values())
             mpx = (box[2] - box[0]) * (box[3] - box[1]) / resolution**2 / 1e6

@@ -16,7 +16,6 @@ from flows.pipelines.snow_daily import snow_daily
 from flows.pipelines.snow_season import snow_season
 from flows.pipelines.validate_snow import format_daily, format_scores, summed, validate_daily, validate_snow
 from flows.run.cluster import dask_client
-from flows.simulator.geometry import WORLD_RESOLUTION
 from flows.simulator.scenes import TCD_FILE, simulate_scenes
 from flows.storage import properties as prop
 from flows.storage.atomic import write_text
@@ -24,6 +23,7 @@ from flows.storage.grid import EEA_CRS, cells_covering
 from flows.storage.index import connect, ensure_index
 from flows.storage.load import load
 from odc_config.settings import load_settings
+from products.landcover.features import DEFAULT_RESOLUTION_M
 from products.sensors import S2_L2A, needs
 
 HYDROLOGICAL_YEAR = 2023
@@ -181,6 +181,7 @@ def map_page_step(*, out: Path, pictures: list[Path], day: str) -> str | None:
 
 # --- land cover (issue 4): past years train, the current year is mapped at key dates and for the year ---
 LAND_COVER_PAST, LAND_COVER_YEAR = (2022, 2023), 2024
+LAND_COVER_RESOLUTION = DEFAULT_RESOLUTION_M  # OSO's pixel: the land-cover world is drawn at it, and mapped at it
 
 
 def land_cover_step(*, out: Path, pictures: list[Path], size: DemoSize = SIZES["full"]) -> dict:
@@ -202,15 +203,14 @@ def land_cover_step(*, out: Path, pictures: list[Path], size: DemoSize = SIZES["
     _step(f"land cover: SIMULATED {size.landcover_km:g} km world, Sentinel-2 every {size.landcover_s2_every_days} days, "
           f"calendar years {', '.join(map(str, years))}")
     sim = simulate_landcover_years(load_settings().state_dir / size.folder("simulated_landcover"), years=years,
-                                   size_km=size.landcover_km, s2_every_days=size.landcover_s2_every_days)
+                                   size_km=size.landcover_km, s2_every_days=size.landcover_s2_every_days,
+                                   resolution=LAND_COVER_RESOLUTION)
     print(sim)
     print(index_scenes(static=[str(sim.catalog)]).summary())
     reference = str(Path(sim.truth).parent / "landcover.gpkg")
     folder = out / "land_cover"
-    # the SIMULATED world's pixel: at 10 m (the default, for real Sentinel-2) its maps only resample 20 m pixels and
-    # blur parcel edges (measured on the small world: yearly OA 0.920 at 10 m, 0.969 at 20 m)
     options = TrainingOptions(year_column="year", max_samples_per_class=500, report_dir=str(folder),
-                              resolution_m=WORLD_RESOLUTION)  # mapping: found from the reference's columns
+                              resolution_m=LAND_COVER_RESOLUTION)  # mapping: found from the reference's columns
 
     _step(f"land-cover-key-date flow: {LAND_COVER_YEAR} at the end of March, July and December, each with a model "
           f"trained here on {LAND_COVER_PAST[0]}-{LAND_COVER_PAST[-1]} only (validation by polygon)")
@@ -229,7 +229,7 @@ def land_cover_step(*, out: Path, pictures: list[Path], size: DemoSize = SIZES["
     result.update(model=trained.model, validation_page=trained.report_html,
                   validation={"overall_accuracy": trained.overall_accuracy, "kappa": trained.kappa})
 
-    _step(f"land-cover flow: yearly map {LAND_COVER_YEAR} at {WORLD_RESOLUTION:g} m (the SIMULATED world's pixel) with "
+    _step(f"land-cover flow: yearly map {LAND_COVER_YEAR} at {LAND_COVER_RESOLUTION:g} m with "
           "the December (yearly) model (sieved to 0.12 ha), "
           "against the truth")
     report = land_cover(year=LAND_COVER_YEAR, model=trained.model, min_mapping_unit_m2=1200)

@@ -175,10 +175,12 @@ class DailyValidation:
 
 def simulated_world(simulation: Path):
     """The simulation's world, rebuilt from its truth.json (seed, size, centre) and checked by its fingerprint."""
+    from flows.simulator.geometry import WORLD_RESOLUTION
     from flows.simulator.world import build_world
 
     world = json.loads((simulation / "truth" / "truth.json").read_text())["world"]
-    built = build_world(world["seed"], float(world["size_km"]), (world["centre"]["x"], world["centre"]["y"]))
+    built = build_world(world["seed"], float(world["size_km"]), (world["centre"]["x"], world["centre"]["y"]),
+                        float(world.get("resolution_m", WORLD_RESOLUTION)))
     if built.fingerprint != world["fingerprint"]:
         raise MissingDataError(f"{simulation}: its world ({world['fingerprint']}) is not what this simulator builds "
                                f"({built.fingerprint}); simulate it again")

@@ -20,6 +20,9 @@ import dask
 import dask.array as da
 import numpy as np
 import xarray as xr
+from dask.delayed import Delayed
+
+from flows.run.fanout import local_threads
 
 X = TypeVar("X", xr.DataArray, xr.Dataset)
 
@@ -45,22 +48,30 @@ def unit_scratch() -> Iterator[Path]:
 def spill(objects: Sequence[X], folder: Path) -> list[X]:
     """``objects`` computed once into ``folder`` (one file per block) and returned lazily reading them back.
 
-    Variables that are not dask arrays are returned as they are. Everything is computed in one
-    ``dask.compute`` so that blocks sharing inputs are read together.
+    Variables that are not dask arrays are returned as they are. The blocks at one place of every variable are
+    computed together (blocks sharing inputs are read together), a few places at a time (one per thread here), so
+    that memory holds no more places than can be worked on, whatever the area.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    saves, rebuilds = [], []
+    saves: dict[tuple[int, ...], list] = {}
+    rebuilds = []
     for i, obj in enumerate(objects):
+        if isinstance(obj, xr.Dataset):
+            obj = obj.unify_chunks()
         arrays = {"": obj} if isinstance(obj, xr.DataArray) else {str(k): v for k, v in obj.data_vars.items()}
         spilled = {}
         for name, array in arrays.items():
             if not isinstance(array.data, da.Array):
                 continue
-            files, task = _save_blocks(array.data, folder / f"{i}{name}")
-            saves.append(task)
+            files, tasks = _save_blocks(array.data, folder / f"{i}{name}")
+            for index, task in tasks.items():
+                saves.setdefault(index, []).append(task)
             spilled[name] = (array, files)
         rebuilds.append((obj, spilled))
-    dask.compute(*saves)
+    places = list(saves.values())
+    at_once = local_threads()
+    for start in range(0, len(places), at_once):
+        dask.compute(*[task for place in places[start:start + at_once] for task in place])
     out = []
     for obj, spilled in rebuilds:
         loaded = {name: array.copy(data=_load_blocks(array.data, files)) for name, (array, files) in spilled.items()}
@@ -71,13 +82,13 @@ def spill(objects: Sequence[X], folder: Path) -> list[X]:
     return out
 
 
-def _save_blocks(array: da.Array, stem: Path):
+def _save_blocks(array: da.Array, stem: Path) -> tuple[np.ndarray, dict[tuple[int, ...], Delayed]]:
     blocks = array.to_delayed(optimize_graph=False)  # one graph for all: shared inputs computed once
     files = np.empty(blocks.shape, dtype=object)
-    tasks = []
+    tasks = {}
     for index in np.ndindex(blocks.shape):
         files[index] = Path(f"{stem}_{'_'.join(map(str, index))}.npy")
-        tasks.append(dask.delayed(np.save)(str(files[index]), blocks[index]))
+        tasks[index] = dask.delayed(np.save)(str(files[index]), blocks[index])
     return files, tasks
 
 

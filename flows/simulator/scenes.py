@@ -59,6 +59,7 @@ from shapely.geometry import box
 from flows.simulator import sensors
 from flows.simulator.geometry import (
     DEFAULT_CENTRE,
+    WORLD_RESOLUTION,
     Grid,
     TileCoverage,
     landsat_grid,
@@ -152,10 +153,11 @@ def simulate_scenes(
     progress: Callable[[str], None] | None = None,
     centre: tuple[float, float] | None = None,
     workers: int | None = None,
+    resolution: float = WORLD_RESOLUTION,
 ) -> SimulationSummary:
     """Write SIMULATED Sentinel-2 L2A, Landsat-8 C2 L2 and Copernicus DEM scenes (COGs + STAC) and their truth.
 
-    ``size_km``: side of the square area (EEA grid, EPSG:3035, 20 m) centred on ``centre`` (EPSG:3035 x, y;
+    ``size_km``: side of the square area (EEA grid, EPSG:3035, ``resolution`` m pixels, 20 by default) centred on ``centre`` (EPSG:3035 x, y;
     default 4 010 000, 2 440 000, about 6.06 E 44.99 N: one 100 km cell crossed by the 6 E UTM boundary).
     ``start``/``end``: ISO dates, inclusive. ``s2_every_days``: Sentinel-2 cadence, a multiple of its 5-day
     revisit; ``l8_every_days``: Landsat-8 cadence, a multiple of 16. Deterministic for ``seed``.
@@ -170,10 +172,10 @@ def simulate_scenes(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
-    world = build_world(seed, float(size_km), tuple(centre) if centre else DEFAULT_CENTRE)
+    world = build_world(seed, float(size_km), tuple(centre) if centre else DEFAULT_CENTRE, resolution)
     sim = _Simulation(world=world, out=out)
     existing = sim.scan_existing()
-    say(f"world {world.fingerprint}: {world.grid.shape[1]} x {world.grid.shape[0]} px of 20 m on EPSG:3035 "
+    say(f"world {world.fingerprint}: {world.grid.shape[1]} x {world.grid.shape[0]} px of {world.grid.res_x:g} m on EPSG:3035 "
         f"{tuple(int(v) for v in world.grid.bounds)}, {len(world.parcels)} parcels, elevation "
         f"{world.terrain.elevation.min():.0f}-{world.terrain.elevation.max():.0f} m, S2 tiles "
         f"{', '.join(t.tile.name for t in world.s2_tiles)}, Landsat {sim.wrs[0]:03d}/{sim.wrs[1]:03d} "
@@ -235,6 +237,7 @@ def simulate_landcover_years(
     s2_every_days: int = 10,
     centre: tuple[float, float] = LANDCOVER_CENTRE,
     progress: Callable[[str], None] | None = None,
+    resolution: float = WORLD_RESOLUTION,
 ) -> SimulationSummary:
     """SIMULATED calendar ``years`` for land cover: the past years to train on and the current one to map.
 
@@ -246,7 +249,7 @@ def simulate_landcover_years(
     start = first_observation_day(years[0]).date()
     return simulate_scenes(out_dir, seed=seed, size_km=size_km, centre=centre, start=start.isoformat(),
                            end=f"{years[-1]}-12-31", s2_every_days=s2_every_days, l8_every_days=16 * 64,
-                           progress=progress)
+                           progress=progress, resolution=resolution)
 
 
 # ------------------------------------------------------------------------------------------------ internals
@@ -774,6 +777,7 @@ class _Simulation:
             "note": SIMULATED_NOTE,
             "world": {
                 "fingerprint": w.fingerprint, "model_version": MODEL_VERSION, "seed": seed, "size_km": size_km,
+                "resolution_m": w.grid.res_x,
                 "centre": {"x": (w.grid.bounds[0] + w.grid.bounds[2]) / 2, "y": (w.grid.bounds[1] + w.grid.bounds[3]) / 2,
                            "lon": round(lon, 6), "lat": round(lat, 6)},
                 "grid": w.grid.to_dict(), "bounds": list(w.grid.bounds),
@@ -886,7 +890,7 @@ Everything in this folder was made by snowland (`snowland simulate`, flows/simul
 world. The files follow the layout of real products so that the whole chain (indexing, cube loading, snow and
 land-cover methods) can run on them offline, and the truth beside them says what the answer should be.
 
-World {w.fingerprint}: seed {seed}, {size_km:g} km square on the EEA reference grid (EPSG:3035, 20 m),
+World {w.fingerprint}: seed {seed}, {size_km:g} km square on the EEA reference grid (EPSG:3035, {w.grid.res_x:g} m),
 x {b[0]:.0f}-{b[2]:.0f}, y {b[1]:.0f}-{b[3]:.0f} (about {w.centre_lonlat[0]:.3f} E {w.centre_lonlat[1]:.3f} N), across the
 UTM 31N / 32N boundary at 6 E.
 

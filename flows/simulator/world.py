@@ -22,7 +22,7 @@ from scipy import ndimage
 
 from flows.simulator import atmosphere, snow
 from flows.simulator.fields import clamp, smooth_field
-from flows.simulator.geometry import DEFAULT_CENTRE, WorldGrid, s2_tiles_for
+from flows.simulator.geometry import DEFAULT_CENTRE, WORLD_RESOLUTION, WorldGrid, s2_tiles_for
 from flows.simulator.landcover import GLACIER, WATER, Parcels, make_parcels
 from flows.simulator.spectra import (
     BANDS,
@@ -294,9 +294,11 @@ def _qa_pixel(snow_truth: np.ndarray, water: np.ndarray, sky: atmosphere.Sky) ->
     return qa
 
 
-def build_world(seed: int = 42, size_km: float = 20.0, centre: tuple[float, float] = DEFAULT_CENTRE) -> World:
-    """The static world for ``seed``: the same arguments always give the same world."""
-    grid = WorldGrid.around(centre, size_km)
+def build_world(seed: int = 42, size_km: float = 20.0, centre: tuple[float, float] = DEFAULT_CENTRE,
+                resolution: float = WORLD_RESOLUTION) -> World:
+    """The static world for ``seed``, drawn in ``resolution`` m pixels: the same arguments always give the same
+    world."""
+    grid = WorldGrid.around(centre, size_km, resolution)
     terrain = make_terrain(grid, np.random.default_rng([seed, 0x7E2]))
     parcels = make_parcels(grid, terrain, np.random.default_rng([seed, 0x9A2]))
     # lakes are flat: their surface at the low end of their pixels' elevations

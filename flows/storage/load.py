@@ -7,6 +7,7 @@ integer codes.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -226,6 +227,8 @@ def reading(datasets: Sequence[Dataset], *, unit: str) -> Iterator[None]:
     try:
         yield
     except (OSError, RuntimeError) as err:
+        if getattr(err, "errno", None) in _WRITE_ERRNOS:
+            raise  # the block's output, not its inputs
         files = _files(datasets)
         if is_transient(err) and not all(path.startswith("/") for path in files):
             raise
@@ -235,6 +238,9 @@ def reading(datasets: Sequence[Dataset], *, unit: str) -> Iterator[None]:
         named = _unopenable(named) or named  # GDAL often names the file by its base name alone
         what = ", ".join(f"{_name(files[p])} file {p}" for p in named[:2]) + (" ..." if len(named) > 2 else "")
         raise UnreadableInputError(f"{unit}: cannot read {what}: {said}") from err
+
+
+_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 
 
 def _unopenable(paths: Sequence[str]) -> list[str]:

@@ -181,6 +181,7 @@ def _write_cogs(
     for name, band in bands.data_vars.items():
         if band.shape != geobox.shape:
             raise CubeError(f"{name}: band shape {band.shape} is not the grid's {tuple(geobox.shape)}")
+    bands = bands.unify_chunks()  # bands computed apart may have been chunked apart
     if not bands.chunks:
         return _write_cogs_from_memory(bands, geobox, paths)
     staging = {name: path.with_name(f".{path.name}.tiles") for name, path in paths.items()}

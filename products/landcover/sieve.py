@@ -5,7 +5,7 @@ pixels takes the class of its largest neighbouring patch; repeated until nothing
 that are nodata or outside `mask` are never changed and never absorb a patch. `regularise` is
 iota2's two-stage scheme (science.md B.5): sieve inside each level-1 group (a patch can only merge
 into a class of its own group), then sieve the whole map; each stage runs with 8- then 4-connectivity.
-Works on numpy arrays; on a dask cell use `map_overlap` with a depth of a few times sqrt(min_size).
+`sieve` works on numpy arrays; `sieve_blocks` on a dask-backed map, block by block with a halo.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+import xarray as xr
 from scipy import ndimage
 
 from products.landcover.nomenclature import NODATA
@@ -92,6 +93,22 @@ def sieve(
         target[a[order][last]] = b[order][last]
         out = np.where(eligible, patch_class[target[labels]], out)
     return out
+
+
+def sieve_blocks(classes: xr.DataArray, *, min_size: int, nodata: int = NODATA) -> xr.DataArray:
+    """`sieve` (8-connectivity) of a dask-backed (y, x) map, block by block, each block seen with a halo of
+    2 x ``min_size`` pixels, so that memory follows the block size, not the map's.
+
+    The patches removed are the whole map's: a patch smaller than ``min_size`` lies within the halo of every block
+    it touches, and a neighbour that reaches beyond the halo has at least ``min_size`` pixels inside it. Where a
+    small patch has several neighbours that large, the one it joins is the largest as seen inside the halo.
+    """
+    if min_size <= 1:
+        return classes
+    if not classes.chunks:
+        return classes.copy(data=sieve(classes.values, min_size=min_size, nodata=nodata))
+    return classes.copy(data=classes.data.map_overlap(sieve, depth=2 * min_size, boundary=nodata, dtype=classes.dtype,
+                                                      min_size=min_size, nodata=nodata))
 
 
 def regularise(

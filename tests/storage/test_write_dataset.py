@@ -161,3 +161,20 @@ def test_the_writer_computes_an_input_its_bands_share_once_per_block(tmp_path):
     assert len(computed) == shared.npartitions
     with rasterio.open(paths["classes"]) as classes, rasterio.open(paths["count"]) as count:
         assert (classes.read(1) == codes).all() and (count.read(1) == codes + 1).all()
+
+
+def test_bands_chunked_apart_are_written_on_their_common_chunks(tmp_path):
+    """A band computed apart (a sieved classification read back from a spill) beside bands of another chunking."""
+    import dask.array as da
+    import rasterio
+
+    from flows.storage.writer import _write_cogs
+
+    gbox = GeoBox.from_bbox((4_000_000, 2_400_000, 4_014_000, 2_412_000), "EPSG:3035", resolution=20)
+    codes = np.random.default_rng(2).integers(0, 200, size=gbox.shape, dtype=np.uint8)
+    bands = xr.Dataset({"classes": (("y", "x"), da.from_array(codes, chunks=300)),
+                        "count": (("y", "x"), da.from_array(codes.astype(np.uint16), chunks=512))})
+    paths, counts = _write_cogs(bands, gbox, {n: tmp_path / f"{n}.tif" for n in bands.data_vars})
+    assert (counts["classes"] == np.bincount(codes.ravel(), minlength=256)).all()
+    with rasterio.open(paths["count"]) as count:
+        assert (count.read(1) == codes).all()

@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import dask
 import numpy as np
 import xarray as xr
 from odc.geo import Geometry, geom
@@ -26,7 +25,6 @@ from flows.pipelines.landcover.inputs import (
     YEARLY,
     LandCoverInputError,
     acquisition_window,
-    clear_counts,
     find_acquisitions,
     model_season,
     nomenclature_properties,
@@ -49,6 +47,7 @@ from flows.run.cluster import flow_client
 from flows.run.fanout import on_cluster
 from flows.run.outcomes import Outcome, Report, Skipped, gather
 from flows.run.retry import TRANSIENT_RETRIES
+from flows.run.scratch import spill, unit_scratch
 from flows.run.say import log, user_errors_in_one_line
 from flows.storage import properties as prop
 from flows.storage.grid import Cell, aligned_geobox, cells_covering, footprint
@@ -58,7 +57,7 @@ from flows.storage.models import load_model
 from flows.storage.writer import unit_claim, write_dataset
 from products.landcover import classify, nrt
 from products.landcover.nomenclature import NODATA
-from products.landcover.sieve import min_pixels, sieve
+from products.landcover.sieve import min_pixels, sieve_blocks
 from products.landcover.validity import NoValidDateError, clear_observations
 
 
@@ -120,24 +119,12 @@ def _map_cell(dc, job: MapJob, *, area_wkt: str | None, min_mapping_unit_m2: flo
     series, valid, read = reflectance_series(dc, source, gbox, window)
     ids = sorted(read)
     model = load_model(props[prop.MODEL_FOLDER])
+    if classify.class_dtype(model) != np.uint8:
+        raise LandCoverInputError(f"model {job.model}: class codes {sorted(model.classes)} do not fit the uint8 "
+                                  "classification")
     feats = nrt.key_date_features(series, valid, year=job.year, when=when, settings=settings)
-    with reading(found, unit=job.key):
-        maps, n_clear = dask.compute(classify.predict_map(model, feats), clear_observations(valid))  # one read
-    n_clear = clear_counts(n_clear, f"{job.cell} {job.year}" + (f" at key date {job.key_date}" if job.key_date else ""))
-    classes = maps["classification"].values.astype(np.int32)
-    confidence = maps["confidence"].values.astype(np.uint8)
-    nodata = (n_clear == 0) | (classes == NODATA)
-    classes[nodata] = NODATA
-    if min_mapping_unit_m2 > 0:
-        classes = sieve(classes, min_size=min_pixels(min_mapping_unit_m2, job.resolution_m), nodata=NODATA)
-    if classes.max() > 255:
-        raise LandCoverInputError(f"class codes above 255 ({classes.max()}) do not fit the uint8 classification")
-    confidence[nodata] = 255
-    bands = xr.Dataset({
-        "classification": xr.DataArray(classes.astype(np.uint8), dims=("y", "x"), attrs={"nodata": 0}),
-        "confidence": xr.DataArray(confidence, dims=("y", "x"), attrs={"nodata": 255}),
-        "n_clear": xr.DataArray(n_clear.astype(np.uint16), dims=("y", "x"), attrs={"nodata": 65535}),
-    })
+    bands = map_bands(classify.predict_map(model, feats), clear_observations(valid))  # lazy: one read, by blocks
+    what = f"{job.cell} {job.year}" + (f" at key date {job.key_date}" if job.key_date else "")
     properties = {
         prop.NOMENCLATURE: job.nomenclature,
         **nomenclature_properties(job.nomenclature),
@@ -151,7 +138,6 @@ def _map_cell(dc, job: MapJob, *, area_wkt: str | None, min_mapping_unit_m2: flo
                           "resolution_m": job.resolution_m},
         prop.SOURCE_PRODUCT: source.product,
         prop.ACQUISITIONS: len(ids),
-        prop.MAPPED_PERCENT: round(100.0 * float((classes != NODATA).mean()), 3),
         "dtr:start_datetime": f"{window[0]}T00:00:00Z",
         "dtr:end_datetime": f"{window[1][:10]}T23:59:59Z",
     }
@@ -161,9 +147,41 @@ def _map_cell(dc, job: MapJob, *, area_wkt: str | None, min_mapping_unit_m2: flo
     if props.get(prop.SIMULATED) or simulated_inputs(dc, ids):
         properties[prop.SIMULATED] = True
     when_iso = f"{window[1][:10]}T23:59:59Z" if job.key_date else f"{job.year}-07-01T00:00:00Z"
-    return write_dataset(bands, geobox=gbox, product=job.product, key=job.key, region=job.cell, when=when_iso,
-                         sources={source.product: ids, "land_cover_model": [job.model]}, properties=properties,
-                         overwrite=overwrite, dc=dc)
+
+    def write(bands: xr.Dataset) -> Outcome:
+        return write_dataset(bands, geobox=gbox, product=job.product, key=job.key, region=job.cell, when=when_iso,
+                             sources={source.product: ids, "land_cover_model": [job.model]}, properties=properties,
+                             counted_properties=lambda counts: mapped_percent(counts, what=what),
+                             overwrite=overwrite, dc=dc)
+
+    with reading(found, unit=job.key):
+        min_size = min_pixels(min_mapping_unit_m2, job.resolution_m) if min_mapping_unit_m2 > 0 else 0
+        if min_size <= 1:
+            return write(bands)
+        with unit_scratch() as scratch:  # the forest runs once, the sieve then reads each block's neighbours
+            [computed] = spill([bands], scratch)
+            return write(computed.assign(classification=sieve_blocks(computed.classification, min_size=min_size)))
+
+
+def map_bands(maps: xr.Dataset, n_clear: xr.DataArray) -> xr.Dataset:
+    """The written bands of a map, lazily: classes (uint8, nodata where no clear date), confidence (255 there) and
+    the clear-observation count."""
+    nodata = (n_clear == 0) | (maps.classification == NODATA)
+    return xr.Dataset({
+        "classification": maps.classification.where(~nodata, NODATA).astype(np.uint8).assign_attrs(nodata=NODATA),
+        "confidence": maps.confidence.where(~nodata, 255).astype(np.uint8).assign_attrs(nodata=255),
+        "n_clear": n_clear.astype(np.uint16).assign_attrs(nodata=65535),
+    })
+
+
+def mapped_percent(counts: Mapping[str, np.ndarray], *, what: str) -> dict[str, float]:
+    """The share of classified pixels, from the written classification's value counts; refused (nothing indexed)
+    when no pixel has a clear observation."""
+    classes = counts["classification"]
+    mapped = int(classes.sum() - classes[NODATA])
+    if not mapped:
+        raise NoValidDateError(f"no valid date for {what}: every acquisition is cloud, shadow or nodata everywhere")
+    return {prop.MAPPED_PERCENT: round(100.0 * mapped / int(classes.sum()), 3)}
 
 
 def _map_jobs(model_props: Mapping[str, Any], *, model: str, year: int, key_date: str | None,
