@@ -23,8 +23,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="the main job end to end on simulated scenes: simulate, index, load, pictures")
     p.add_argument("--out", help="where pictures and summaries go (default: out/ in the project)")
     p.add_argument("--size", choices=DEMO_SIZES, default="full",
-                   help="full (default): a 20 km snow world and a 5 km land-cover world; small: 3 km and 2 km, "
-                   "imaged every 60 and 40 days, to check that every step runs")
+                   help="full (default): a 20 km snow world and a 5 km land-cover world drawn and mapped at 10 m; "
+                   "small: 3 km and 2 km (land cover at 20 m), imaged every 60 and 40 days, to check that every "
+                   "step runs")
     p.add_argument("--size-km", type=types.positive_float, help="side of the simulated snow world (default: the size's)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--no-map-screenshot", action="store_true",

@@ -39,6 +39,7 @@ class DemoSize:
     l8_every_days: int  # a multiple of 16
     landcover_km: float  # side of the land-cover world
     landcover_s2_every_days: int
+    landcover_resolution_m: float = DEFAULT_RESOLUTION_M  # the land-cover world's pixel, and its maps': OSO's 10 m
 
     def folder(self, name: str) -> str:
         """A simulation's folder name: each size has its own world, so one never refuses the other's."""
@@ -48,8 +49,9 @@ class DemoSize:
 SIZES = {
     "full": DemoSize(name="full", snow_km=20, s2_every_days=20, l8_every_days=16, landcover_km=5,
                      landcover_s2_every_days=10),
+    # a check that every step runs, in a fraction of the time (its land cover at 20 m: a quarter of the pixels)
     "small": DemoSize(name="small", snow_km=3, s2_every_days=60, l8_every_days=96, landcover_km=2,
-                      landcover_s2_every_days=40),  # a check that every step runs, in a fraction of the time
+                      landcover_s2_every_days=40, landcover_resolution_m=20),
 }
 
 
@@ -181,7 +183,6 @@ def map_page_step(*, out: Path, pictures: list[Path], day: str) -> str | None:
 
 # --- land cover (issue 4): past years train, the current year is mapped at key dates and for the year ---
 LAND_COVER_PAST, LAND_COVER_YEAR = (2022, 2023), 2024
-LAND_COVER_RESOLUTION = DEFAULT_RESOLUTION_M  # OSO's pixel: the land-cover world is drawn at it, and mapped at it
 
 
 def land_cover_step(*, out: Path, pictures: list[Path], size: DemoSize = SIZES["full"]) -> dict:
@@ -204,13 +205,13 @@ def land_cover_step(*, out: Path, pictures: list[Path], size: DemoSize = SIZES["
           f"calendar years {', '.join(map(str, years))}")
     sim = simulate_landcover_years(load_settings().state_dir / size.folder("simulated_landcover"), years=years,
                                    size_km=size.landcover_km, s2_every_days=size.landcover_s2_every_days,
-                                   resolution=LAND_COVER_RESOLUTION)
+                                   resolution=size.landcover_resolution_m)
     print(sim)
     print(index_scenes(static=[str(sim.catalog)]).summary())
     reference = str(Path(sim.truth).parent / "landcover.gpkg")
     folder = out / "land_cover"
     options = TrainingOptions(year_column="year", max_samples_per_class=500, report_dir=str(folder),
-                              resolution_m=LAND_COVER_RESOLUTION)  # mapping: found from the reference's columns
+                              resolution_m=size.landcover_resolution_m)  # mapping: found from the reference's columns
 
     _step(f"land-cover-key-date flow: {LAND_COVER_YEAR} at the end of March, July and December, each with a model "
           f"trained here on {LAND_COVER_PAST[0]}-{LAND_COVER_PAST[-1]} only (validation by polygon)")
@@ -229,7 +230,7 @@ def land_cover_step(*, out: Path, pictures: list[Path], size: DemoSize = SIZES["
     result.update(model=trained.model, validation_page=trained.report_html,
                   validation={"overall_accuracy": trained.overall_accuracy, "kappa": trained.kappa})
 
-    _step(f"land-cover flow: yearly map {LAND_COVER_YEAR} at {LAND_COVER_RESOLUTION:g} m with "
+    _step(f"land-cover flow: yearly map {LAND_COVER_YEAR} at {size.landcover_resolution_m:g} m with "
           "the December (yearly) model (sieved to 0.12 ha), "
           "against the truth")
     report = land_cover(year=LAND_COVER_YEAR, model=trained.model, min_mapping_unit_m2=1200)
