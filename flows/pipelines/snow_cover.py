@@ -292,14 +292,21 @@ def shaded_snow_inputs(sources: Sequence, *, sensor: Sensor, params: SnowParams
     return (round(azimuth, 3), round(elevation, 3)), None
 
 
+def shadow_margin(gbox: GeoBox, *, sun: tuple[float, float]) -> int:
+    """The DEM margin (pixels of ``gbox``) read around a unit for the relief shadow, so that ridges beyond its edge
+    cast their shadows into it: as far as ``SHADOW_RELIEF_M`` of relief shades at the sun's elevation, at most
+    ``SHADOW_REACH_MAX_M``."""
+    reach = min(SHADOW_REACH_MAX_M, SHADOW_RELIEF_M / math.tan(math.radians(sun[1])))
+    return math.ceil(reach / abs(gbox.resolution.x))
+
+
 def relief_shadow_of(gbox: GeoBox, *, like: xr.DataArray, dems: Sequence, sun: tuple[float, float],
                      params: SnowParams, dc) -> xr.DataArray:
     """The unit's relief shadow (:func:`products.terrain.relief_shadow`), from the DEM read with a margin so that
     ridges beyond the unit's edge cast their shadows into it; on ``like``'s grid, chunked like it (numpy if it is)."""
     azimuth, elevation = sun
-    reach = min(SHADOW_REACH_MAX_M, SHADOW_RELIEF_M / math.tan(math.radians(elevation)))
     pixel = abs(gbox.resolution.x)
-    margin = math.ceil(reach / pixel)
+    margin = shadow_margin(gbox, sun=sun)
     dem = load("dem_cop30", geobox=gbox.pad(margin), datasets=dems, chunks=CHUNK, dc=dc).elevation.isel(time=0)
     values = dem.values.astype("float32")
     values[values == dem.attrs.get("nodata", np.nan)] = np.nan
