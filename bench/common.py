@@ -174,8 +174,9 @@ def settle(*, below: float = 0.1, within: float = 60.0) -> float:
 
 
 def profile_unit(unit, *, out: str | None = None, lines: int = 40, **kwargs: Any) -> None:
-    """Profile ``unit(**kwargs)`` in this process (synchronous dask, no cluster) and print its costliest calls
-    and the SQL statements it sent, most frequent first; ``out``: also write the profile's statistics there."""
+    """Profile ``unit(**kwargs)`` in this process (synchronous dask, no cluster), after one run unprofiled (warm:
+    imports, GDAL, pyproj's transformers, the index connection), and print its costliest calls and the SQL
+    statements it sent, most frequent first; ``out``: also write the profile's statistics there."""
     import cProfile
     import pstats
     from collections import Counter
@@ -192,6 +193,8 @@ def profile_unit(unit, *, out: str | None = None, lines: int = 40, **kwargs: Any
     event.listen(Engine, "before_cursor_execute", record)
     try:
         with dask.config.set(scheduler="synchronous"):
+            unit(**kwargs)
+            statements.clear()
             profiler = cProfile.Profile()
             profiler.runcall(unit, **kwargs)
     finally:
