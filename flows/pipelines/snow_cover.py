@@ -261,9 +261,10 @@ def compute_snow_cover(job: SnowJob, *, params: SnowParams, scratch: Path, resol
 def held(inputs: Sequence[X], *, geobox: GeoBox, scratch: Path) -> list[X]:
     """A unit's lazily loaded ``inputs``, read once for both LIS passes: whole in memory (numpy) for a unit of at
     most ``IN_MEMORY_PX`` pixels, else spilled to ``scratch`` block by block (:func:`flows.run.scratch.spill`) so
-    that a worker's memory follows the chunk size. On small units dask's graphs (building, optimising and running
-    one per LIS pass, the spilled blocks, the COGs streamed through an uncompressed copy) cost more than the
-    passes: half a 20 km unit's time. Both read the same chunks, so the pixels are the same."""
+    that a worker's memory follows the chunk size. In memory a unit's LIS passes run in numpy and its COGs are
+    written from memory, without dask's graphs (one per pass), the spilled blocks and an uncompressed copy of each
+    band: a fifth to a quarter of a 1-3 Mpx unit's CPU (bench/README.md). Both read the same chunks, so the
+    pixels are the same."""
     if geobox.shape[0] * geobox.shape[1] <= IN_MEMORY_PX:
         return list(dask.compute(*inputs))
     return spill(inputs, scratch)
