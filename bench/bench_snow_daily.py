@@ -16,7 +16,7 @@ import argparse
 import os
 import time
 
-from common import MONITOR_INTERVAL, simulated_index, worker_peak_mb
+from common import MONITOR_INTERVAL, profile_unit, simulated_index, worker_peak_mb
 
 PERIOD = ("2024-01-10", "2024-01-20")
 DAY = "2024-01-15"  # a Sentinel-2 day of the simulated calendar: the map reads a scene product
@@ -79,30 +79,7 @@ def run(sim, *, size_km: float, repeat: int = 3, profile: bool = False,
                 snow_daily(start=(day - dt.timedelta(days=1)).isoformat(), end=(day - dt.timedelta(days=1)).isoformat(),
                            cells=[job.cell])
     if profile:
-        import cProfile
-        import pstats
-        from collections import Counter
-
-        import dask
-        from sqlalchemy import event
-        from sqlalchemy.engine import Engine
-
-        statements: list[str] = []
-
-        def record(conn, cursor, statement, *args) -> None:
-            statements.append(" ".join(statement.split())[:90])
-
-        event.listen(Engine, "before_cursor_execute", record)
-        with dask.config.set(scheduler="synchronous"):
-            profiler = cProfile.Profile()
-            profiler.runcall(snow_daily_unit, **daily)
-        event.remove(Engine, "before_cursor_execute", record)
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
-        if profile_out:
-            profiler.dump_stats(profile_out)
-        print(f"{len(statements)} SQL statements:")
-        for text, n in Counter(statements).most_common():
-            print(f"{n:4d}  {text}")
+        profile_unit(snow_daily_unit, out=profile_out, **daily)
     best = {k: min(v) for k, v in timings.items()}
     print(f"\nbest of {repeat}, alternating, on one single-threaded worker; MB: largest RSS of the busiest worker "
           f"sampled every {MONITOR_INTERVAL}")

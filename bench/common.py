@@ -171,3 +171,37 @@ def settle(*, below: float = 0.1, within: float = 60.0) -> float:
         if sum(v for kind, v in busy.items() if kind != "this process") < below:
             break
     return time.perf_counter() - started
+
+
+def profile_unit(unit, *, out: str | None = None, lines: int = 40, **kwargs: Any) -> None:
+    """Profile ``unit(**kwargs)`` in this process (synchronous dask, no cluster), after one run unprofiled (warm:
+    imports, GDAL, pyproj's transformers, the index connection), and print its costliest calls and the SQL
+    statements it sent, most frequent first; ``out``: also write the profile's statistics there."""
+    import cProfile
+    import pstats
+    from collections import Counter
+
+    import dask
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:
+        statements.append(" ".join(statement.split())[:90])
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        with dask.config.set(scheduler="synchronous"):
+            unit(**kwargs)
+            statements.clear()
+            profiler = cProfile.Profile()
+            profiler.runcall(unit, **kwargs)
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(lines)
+    if out:
+        profiler.dump_stats(out)
+    print(f"{len(statements)} SQL statements:")
+    for text, n in Counter(statements).most_common():
+        print(f"{n:4d}  {text}")

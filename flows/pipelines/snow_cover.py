@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import dask
 import numpy as np
@@ -69,6 +69,9 @@ CELL_SIZE_M = 100_000
 CELL_AREA_KM2 = (CELL_SIZE_M / 1000) ** 2
 
 
+X = TypeVar("X", xr.DataArray, xr.Dataset)
+
+
 SENSORS: Mapping[str, Sensor] = {s.product: s for s in (S2_L2A, LANDSAT_C2L2)}
 """The inputs LIS maps, by product: Sentinel-2 with its Sen2Cor SCL, Landsat with its QA_PIXEL."""
 
@@ -77,6 +80,9 @@ TCD_PRODUCT = "tcd"
 
 
 CHUNK = 1536  # px: whole blocks of the 240 m dark-cloud test (12 px of 20 m) and whole 512 px COG tiles
+
+
+IN_MEMORY_PX = 4 * CHUNK**2  # a unit of up to 2 x 2 chunks (a 60 km square at 20 m) is computed whole in memory
 
 
 FSC_NODATA = 255
@@ -167,8 +173,8 @@ def compute_snow_cover(job: SnowJob, *, params: SnowParams, scratch: Path, resol
                        dc=None) -> Output:
     """Load one unit's inputs and run LIS: the bands to write, their properties and their lineage.
 
-    The inputs are read once and kept in ``scratch`` (a local folder that must outlive the writing of the
-    result) between the ``zs`` pass and the final one, so a worker's memory follows the chunk size.
+    The inputs are read once (:func:`held`), in memory or kept in ``scratch`` (a local folder that must outlive
+    the writing of the result) between the ``zs`` pass and the final one.
     """
     dc = dc or connect()
     cell = Cell.parse(job.cell)
@@ -198,7 +204,7 @@ def compute_snow_cover(job: SnowJob, *, params: SnowParams, scratch: Path, resol
         bands = [sensor.role(role).name for role in ROLES["snow"] + (ROLES["shaded_snow"] if sun else ())]
         inputs = [x.drop_vars(["time", "platform"], errors="ignore")
                   for x in (data[bands], masks, dem.elevation.isel(time=0))]
-        reflectance, masks, elevation = spill(inputs, scratch)  # read once, used by both passes
+        reflectance, masks, elevation = held(inputs, geobox=gbox, scratch=scratch)  # used by both passes
     clear, has_elevation = dask.compute((reflectance.red.notnull() & ~masks.all_cloud).sum(), elevation.notnull().any())
     if int(clear) == 0:
         raise SnowInputError("no clear pixel (every valid pixel is cloud or nodata); nothing to map")
@@ -214,6 +220,8 @@ def compute_snow_cover(job: SnowJob, *, params: SnowParams, scratch: Path, resol
     snow = result.snow
     toc = fsc_toc(snow=snow, ndsi=result.ndsi, params=params, shaded_snow=result.shaded_snow).astype("uint8")
     tcd, tcd_ids = tree_cover_density(gbox, dc=dc)
+    if tcd is not None and not reflectance.red.chunks:
+        tcd = tcd.compute()  # in memory as the unit's bands
     flags = qc_flags(fsc_toc=toc, all_cloud=masks.all_cloud, tcd=tcd, shaded_snow=result.shaded_snow)
     bands = {
         "snow": snow,
@@ -250,6 +258,18 @@ def compute_snow_cover(job: SnowJob, *, params: SnowParams, scratch: Path, resol
                   counted_properties=code_percentages, when=f"{job.day}T{first.strftime('%H:%M:%S.%fZ')}")
 
 
+def held(inputs: Sequence[X], *, geobox: GeoBox, scratch: Path) -> list[X]:
+    """A unit's lazily loaded ``inputs``, read once for both LIS passes: whole in memory (numpy) for a unit of at
+    most ``IN_MEMORY_PX`` pixels, else spilled to ``scratch`` block by block (:func:`flows.run.scratch.spill`) so
+    that a worker's memory follows the chunk size. In memory a unit's LIS passes run in numpy and its COGs are
+    written from memory, without dask's graphs (one per pass), the spilled blocks and an uncompressed copy of each
+    band: a fifth to a quarter of a 1-3 Mpx unit's CPU (bench/README.md). Both read the same chunks, so the
+    pixels are the same."""
+    if geobox.shape[0] * geobox.shape[1] <= IN_MEMORY_PX:
+        return list(dask.compute(*inputs))
+    return spill(inputs, scratch)
+
+
 def shaded_snow_inputs(sources: Sequence, *, sensor: Sensor, params: SnowParams
                        ) -> tuple[tuple[float, float] | None, str | None]:
     """The sun's (azimuth, elevation) for the unit's relief shadow, mean of its sources', or None and why the
@@ -273,20 +293,28 @@ def shaded_snow_inputs(sources: Sequence, *, sensor: Sensor, params: SnowParams
     return (round(azimuth, 3), round(elevation, 3)), None
 
 
+def shadow_margin(gbox: GeoBox, *, sun: tuple[float, float]) -> int:
+    """The DEM margin (pixels of ``gbox``) read around a unit for the relief shadow, so that ridges beyond its edge
+    cast their shadows into it: as far as ``SHADOW_RELIEF_M`` of relief shades at the sun's elevation, at most
+    ``SHADOW_REACH_MAX_M``."""
+    reach = min(SHADOW_REACH_MAX_M, SHADOW_RELIEF_M / math.tan(math.radians(sun[1])))
+    return math.ceil(reach / abs(gbox.resolution.x))
+
+
 def relief_shadow_of(gbox: GeoBox, *, like: xr.DataArray, dems: Sequence, sun: tuple[float, float],
                      params: SnowParams, dc) -> xr.DataArray:
     """The unit's relief shadow (:func:`products.terrain.relief_shadow`), from the DEM read with a margin so that
-    ridges beyond the unit's edge cast their shadows into it; on ``like``'s grid, chunked like it."""
+    ridges beyond the unit's edge cast their shadows into it; on ``like``'s grid, chunked like it (numpy if it is)."""
     azimuth, elevation = sun
-    reach = min(SHADOW_REACH_MAX_M, SHADOW_RELIEF_M / math.tan(math.radians(elevation)))
     pixel = abs(gbox.resolution.x)
-    margin = math.ceil(reach / pixel)
+    margin = shadow_margin(gbox, sun=sun)
     dem = load("dem_cop30", geobox=gbox.pad(margin), datasets=dems, chunks=CHUNK, dc=dc).elevation.isel(time=0)
     values = dem.values.astype("float32")
     values[values == dem.attrs.get("nodata", np.nan)] = np.nan
     bits = relief_shadow(dem=values, pixel_size=pixel, sun_azimuth=azimuth, sun_elevation=elevation,
                          hillshade_lim=params.hillshade_lim)[margin:margin + gbox.shape.y, margin:margin + gbox.shape.x]
-    return xr.DataArray(bits, dims=("y", "x"), coords={"y": like.y, "x": like.x}).chunk(CHUNK)
+    shadow = xr.DataArray(bits, dims=("y", "x"), coords={"y": like.y, "x": like.x})
+    return shadow.chunk(CHUNK) if like.chunks else shadow
 
 
 def _label(dataset) -> str:

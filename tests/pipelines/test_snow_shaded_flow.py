@@ -84,15 +84,20 @@ def test_in_cast_shadow_december_snow_is_found_with_the_test_and_missed_without(
     assert total.accuracy >= 0.97 and total.kappa >= 0.9, (total.accuracy, total.kappa)
 
 
-def test_the_switch_turns_the_test_off_and_the_product_says_so(dc, december, tmp_path):
+def _most_shaded_job(dc):
+    """The December unit whose product has the most snow found by the shaded-snow test alone."""
     def shaded_count(ds) -> int:
         bits = _bands(ds, "snow_bits")[0]
         return int(((bits != 255) & ((bits & SnowBit.SHADED_SNOW) != 0)).sum())
 
     most = max(_datasets(dc), key=shaded_count)
     day, sensor = str(most.center_time)[:10], most.metadata_doc["properties"][prop.SENSOR]
-    job = next(j for j in find_snow_jobs(time=DECEMBER, cells=[CELL], dc=dc)
-               if j.day == day and j.key.endswith(f"/{sensor}"))
+    return next(j for j in find_snow_jobs(time=DECEMBER, cells=[CELL], dc=dc)
+                if j.day == day and j.key.endswith(f"/{sensor}"))
+
+
+def test_the_switch_turns_the_test_off_and_the_product_says_so(dc, december, tmp_path):
+    job = _most_shaded_job(dc)
     on = compute_snow_cover(job, params=SnowParams(), scratch=tmp_path / "on", dc=dc)
     off = compute_snow_cover(job, params=SnowParams(detect_shaded_snow=False), scratch=tmp_path / "off", dc=dc)
     assert off.properties[prop.SHADED_SNOW] is False
@@ -100,6 +105,23 @@ def test_the_switch_turns_the_test_off_and_the_product_says_so(dc, december, tmp
     snow_on, snow_off = (int((out.bands.snow == 100).sum()) for out in (on, off))
     bits = off.bands.snow_bits
     assert snow_off < snow_on and not ((bits != 255) & ((bits & SnowBit.SHADED_SNOW) != 0)).any()
+
+
+def test_a_unit_held_in_memory_and_one_spilled_block_by_block_are_the_same_product(dc, december, tmp_path,
+                                                                                   monkeypatch):
+    from flows.pipelines import snow_cover as module
+
+    job = _most_shaded_job(dc)
+    whole = compute_snow_cover(job, params=SnowParams(), scratch=tmp_path / "whole", dc=dc)
+    monkeypatch.setattr(module, "IN_MEMORY_PX", 0)
+    spilled = compute_snow_cover(job, params=SnowParams(), scratch=tmp_path / "spilled", dc=dc)
+    assert not whole.bands.snow.chunks and spilled.bands.snow.chunks
+    assert whole.properties == spilled.properties and whole.lineage == spilled.lineage
+    assert whole.properties[prop.SHADED_SNOW]
+    for name in whole.bands.data_vars:
+        np.testing.assert_array_equal(whole.bands[name].values, spilled.bands[name].values, err_msg=name)
+        assert whole.bands[name].dtype == spilled.bands[name].dtype
+        assert whole.bands[name].attrs["nodata"] == spilled.bands[name].attrs["nodata"]
 
 
 def test_the_flow_and_cli_switch_overrides_the_parameter_file(tmp_path):
