@@ -4,6 +4,8 @@ Runs on its own throw-away PostGIS cluster and SIMULATED scenes (20 km, Jan-Feb 
 local dask cluster of one single-threaded worker per core. Prints figures; asserts nothing.
 
     .venv/bin/python bench/bench_cube.py [--size-km 20] [--start 2024-01-01] [--end 2024-02-29]
+
+The indexing figures need more items than the default's 14: ``--size-km 10 --end 2024-12-31`` gives about 60.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ def _read_band(href: str) -> int:
 
     with rasterio.open(href) as src:
         return int(src.read(1).size)
+
+
+BUILD_ROUNDS = 3
 
 
 def _built_all(items: list, check: str) -> None:
@@ -65,12 +70,18 @@ def run(sim) -> None:
     warm = list({(item.collection_id, item.properties.get("proj:epsg")): item for item in items}.values())
     index_items.fn(warm)
     timed = [i for i in items if i not in warm]
-    for check in ("all", "sample"):  # building the documents alone, paired on the same items
-        t, cpu = time.perf_counter(), time.process_time()
-        _built_all(timed, check)
-        wall, cpu = time.perf_counter() - t, time.process_time() - cpu
-        print(f"documents built, band headers checked: {check}: {len(timed)} in {wall:.2f} s = {len(timed) / wall:.1f} "
-              f"/s; {len(timed) / cpu:.1f} per CPU-s")
+    best: dict[str, tuple[float, float]] = {}
+    for _ in range(BUILD_ROUNDS):  # building the documents alone, paired on the same items, in turn
+        for check in ("all", "sample"):
+            t, cpu = time.perf_counter(), time.process_time()
+            _built_all(timed, check)
+            wall, cpu = time.perf_counter() - t, time.process_time() - cpu
+            best[check] = tuple(min(a, b) for a, b in zip(best.get(check, (wall, cpu)), (wall, cpu), strict=True))
+    for check, (wall, cpu) in best.items():
+        print(f"documents built (not added), band headers checked: {check}, best of {BUILD_ROUNDS}: {len(timed)} in "
+              f"{wall:.2f} s = {len(timed) / wall:.1f} /s; {len(timed) / cpu:.1f} per CPU-s")
+    print(f"sampled / every header: {best['all'][0] / best['sample'][0]:.2f}x wall, "
+          f"{best['all'][1] / best['sample'][1]:.2f}x CPU")
     t, cpu = time.perf_counter(), time.process_time()
     report = index_items.fn(timed)
     direct, cpu = time.perf_counter() - t, time.process_time() - cpu
