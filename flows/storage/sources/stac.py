@@ -105,9 +105,8 @@ class HeaderChecks:
         return chosen
 
     def summary(self) -> str:
-        how = ("every band" if self.every else
-               "every band of each layout's first item, then the files read anyway or one band per item; "
-               "the rest are trusted (check them all with --check-all-headers)")
+        how = ("every band" if self.every else "a sample: every band of each layout's first item, then the files "
+               "read anyway or one band per item; --check-all-headers checks them all")
         return f"{self.read} read and checked against their items, {self.trusted} trusted ({how})"
 
 
