@@ -22,13 +22,11 @@ from odc.geo.geobox import GeoBox
 from flows.storage import properties as prop
 from flows.storage.grid import EEA_CRS, Cell, aligned_geobox
 from flows.storage.index import CubeError, connect
-from flows.storage.reader import OverviewRioDriver
 from products.errors import BadInputError, MissingDataError
 
 MASK_RESAMPLING = "nearest"
 DEFAULT_RESAMPLING = "bilinear"
-LOADER = OverviewRioDriver()  # odc-loader's rasterio reader (several times faster than datacube's legacy loader),
-                              # reading overviews as coarse as the output within 1 %
+LOADER = "rio"  # odc-loader's rasterio reader: several times faster than datacube's legacy loader
 
 
 def load(
@@ -93,7 +91,7 @@ def load(
     return data
 
 
-def _loader(datasets: Sequence[Dataset]) -> str | OverviewRioDriver:
+def _loader(datasets: Sequence[Dataset]) -> str:
     """odc-loader, except for multi-band files, which datacube 1.9 only reads with its legacy loader."""
     multiband = any(m.get("band", 1) != 1 for d in datasets for m in d.measurements.values())
     return "legacy" if multiband else LOADER
