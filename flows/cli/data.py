@@ -59,6 +59,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         dem=args.dem or (),
         tcd=args.tcd or (),
         grid_from=args.grid_from,
+        check_headers="all" if args.check_all_headers else "sample",
     )
     show.report(report)
     return 1 if report.failed else 0
@@ -143,6 +144,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="Copernicus HRL Tree Cover Density GeoTIFF, or folder of them, indexed as tcd (repeatable)")
     p.add_argument("--grid-from", choices=["item", "file"], default="item",
                    help="take band grids from the item's proj extension (checked against the files) or from the files")
+    p.add_argument("--check-all-headers", action="store_true",
+                   help="check every band file's header against its item (default: a sample, the rest trusted and "
+                        "counted in the report)")
     p.set_defaults(func=cmd_index)
 
     for name, helptext in (("load", "load a product on the EEA grid and describe it"), ("info", "same as load")):

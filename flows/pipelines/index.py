@@ -4,8 +4,8 @@ Reads metadata (and raster headers) only. Idempotent: ids are deterministic, a d
 index is counted as such and left alone. A source that cannot be indexed is reported with its reason
 while the rest of the batch goes on; a transient error (the database, a remote header) retries the batch first.
 The unit is one item, folder or file; a task indexes a batch of them, as a task per item would cost more than
-the item. Within a task, documents are built on a few threads (each reads and checks its files' headers) and added a
-few hundred per transaction.
+the item. Within a task, documents are built on a few threads (each reads and checks its files' headers, or a sample
+of them: :class:`flows.storage.sources.stac.HeaderChecks`) and added a few hundred per transaction.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pystac
 import rasterio
@@ -29,7 +29,7 @@ from flows.run.say import log, user_errors_in_one_line
 from flows.storage.eo3 import add_datasets
 from flows.storage.index import adding, connect, init_index
 from flows.storage.sources.raster_files import RASTER_FILE_PRODUCTS, find_raster_files
-from flows.storage.sources.stac import GridSource, item_to_eo3
+from flows.storage.sources.stac import GridSource, HeaderChecks, item_to_eo3
 from flows.storage.sources.theia import find_theia_products, theia_to_eo3
 from products.sensors import LANDSAT_C2L2, S2_L2A
 
@@ -86,6 +86,7 @@ ADD_BATCH = 200
 """Sources added to the index per transaction (``add_datasets``)."""
 
 Built = tuple[dict[str, Any], str | None]
+HeaderCheck = Literal["sample", "all", "none"]
 
 
 def _index_all(units: Sequence[str], builds: Sequence[Callable[[], Built]], *, label: str) -> list[Outcome]:
@@ -135,32 +136,41 @@ def _local(uri: str | None) -> Path | None:
 
 
 @task(**TRANSIENT_RETRIES, cache_policy=NO_CACHE)
-def index_items(items: Iterable[pystac.Item], *, grid_from: GridSource = "item", verify: bool = True) -> list[Outcome]:
-    """Index STAC items: one outcome each (unit ``collection/item id``)."""
+def index_items(items: Iterable[pystac.Item], *, grid_from: GridSource = "item",
+                check_headers: HeaderCheck = "sample") -> Report:
+    """Index STAC items: one outcome each (unit ``collection/item id``); the report says how many band headers were
+    read and checked against their items (``check_headers``: ``"all"``, a ``"sample"`` with the rest trusted,
+    ``"none"``)."""
     items = list(items)
-    return _index_all([f"{item.collection_id}/{item.id}" for item in items],
-                      [lambda item=item: item_to_eo3(item, grid_from=grid_from, verify=verify) for item in items],
-                      label="index items")
+    checks = HeaderChecks(every=check_headers == "all")
+    verify = checks if check_headers != "none" else False
+    outcomes = _index_all([f"{item.collection_id}/{item.id}" for item in items],
+                          [lambda item=item: item_to_eo3(item, grid_from=grid_from, verify=verify) for item in items],
+                          label="index items")
+    details = {"band headers": checks.summary()} if grid_from == "item" and check_headers != "none" else {}
+    return Report(flow="index items", outcomes=outcomes, details=details)
 
 
 FILE_SOURCES = {"theia": theia_to_eo3, **{kind: spec.to_eo3 for kind, spec in RASTER_FILE_PRODUCTS.items()}}
 
 
 @task(**TRANSIENT_RETRIES, cache_policy=NO_CACHE)
-def index_files(paths: Sequence[Path], *, kind: str) -> list[Outcome]:
+def index_files(paths: Sequence[Path], *, kind: str) -> Report:
     """Index products on disk: Theia L2A folders (``kind="theia"``), DEM (``"dem"``) or tree cover density
     (``"tcd"``) GeoTIFFs; one outcome each (unit: the path)."""
     build = FILE_SOURCES[kind]
-    return _index_all([str(path) for path in paths], [lambda path=path: build(path) for path in paths],
-                      label=f"index {kind}")
+    return Report(flow=f"index {kind}", outcomes=_index_all([str(path) for path in paths],
+                                                          [lambda path=path: build(path) for path in paths],
+                                                          label=f"index {kind}"))
 
 
-def _batch(source: str, index_task: Any, /, *args: Any, **kwargs: Any) -> list[Outcome]:
-    """A batch's outcomes; a batch that still fails after its retries is one ``Failed`` outcome for its source."""
+def _batch(source: str, index_task: Any, /, *args: Any, **kwargs: Any) -> Report:
+    """A batch's report; a batch that still fails after its retries is one ``Failed`` outcome for its source."""
     try:
-        return index_task(*args, **kwargs)
+        done = index_task(*args, **kwargs)
     except Exception as err:  # noqa: BLE001 - recorded with its reason, the other sources go on
-        return [failed(source, err)]
+        return Report(flow=source, outcomes=[failed(source, err)])
+    return Report(flow=source, outcomes=done.outcomes, details={f"{k} ({source})": v for k, v in done.details.items()})
 
 
 @flow(name="index-scenes", log_prints=True)
@@ -179,10 +189,14 @@ def index_scenes(
     dem: Sequence[str] = (),
     tcd: Sequence[str] = (),
     grid_from: GridSource = "item",
-    verify: bool = True,
+    check_headers: HeaderCheck = "sample",
 ) -> Report:
     """Index scenes from a STAC API search, static STAC files, Theia folders, DEM and tree cover density
     GeoTIFFs; one outcome per item, folder or file.
+
+    ``check_headers``: which STAC items' band files have their header read and checked against the item: a
+    ``"sample"`` (:class:`flows.storage.sources.stac.HeaderChecks`, the report says how many were trusted),
+    ``"all"``, or ``"none"``.
 
     ``since_days`` searches the API for scenes acquired in the last days (instead of ``datetime``): what a
     schedule asks for, as indexing is idempotent and a provider publishes scenes a day or two late.
@@ -191,6 +205,7 @@ def index_scenes(
     arguments.number(since_days, argument="since_days")
     arguments.number(max_items, argument="max_items", strict=True)
     arguments.one_of(grid_from, ("item", "file"), argument="grid_from")
+    arguments.one_of(check_headers, ("sample", "all", "none"), argument="check_headers")
     files = {"static": arguments.existing_all(static, argument="static"),
              "theia": arguments.existing_all(theia, argument="theia"),
              "dem": arguments.existing_all(dem, argument="dem"), "tcd": arguments.existing_all(tcd, argument="tcd")}
@@ -202,19 +217,21 @@ def index_scenes(
         items = list(search_stac_api(stac_api, collections=collections, bbox=bbox, intersects=intersects,
                                      datetime=datetime, max_items=max_items))
         log(f"{stac_api}: {len(items)} item(s) found in {list(collections)}")
-        report.extend(_batch(stac_api, index_items, items, grid_from=grid_from, verify=verify))
+        report = report.merge(_batch(stac_api, index_items, items, grid_from=grid_from,
+                                     check_headers=check_headers))
     for path in files["static"]:
         items = list(read_static_items(path))
         log(f"{path}: {len(items)} item(s)")
-        report.extend(_batch(str(path), index_items, items, grid_from=grid_from, verify=verify))
+        report = report.merge(_batch(str(path), index_items, items, grid_from=grid_from,
+                                     check_headers=check_headers))
     for root in files["theia"]:
         folders = find_theia_products(root)
         log(f"{root}: {len(folders)} Theia product folder(s)")
-        report.extend(_batch(str(root), index_files, folders, kind="theia"))
+        report = report.merge(_batch(str(root), index_files, folders, kind="theia"))
     for kind in ("dem", "tcd"):
         for root in files[kind]:
             found = find_raster_files(root)
             log(f"{root}: {len(found)} {RASTER_FILE_PRODUCTS[kind].product} file(s)")
-            report.extend(_batch(str(root), index_files, found, kind=kind))
+            report = report.merge(_batch(str(root), index_files, found, kind=kind))
     log(report.summary())
     return report

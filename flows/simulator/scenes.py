@@ -97,7 +97,6 @@ DEFAULT_L8_EVERY_DAYS = 16
 DEM_NODATA = -32767.0
 TCD_FILE = "tcd/TCD_2018_020m_03035_SIMULATED.tif"  # Copernicus HRL Tree Cover Density naming, reference year 2018
 TCD_NODATA = 255  # HRL: 255 outside the area
-S2_OVERVIEWS_FROM_M = 40.0  # one overview pyramid for all bands: 40, 80, ... m
 EXT = {
     "eo": "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
     "proj": "https://stac-extensions.github.io/projection/v1.1.0/schema.json",
@@ -418,9 +417,9 @@ class _Simulation:
             for k, band in enumerate(sensors.S2_BANDS):
                 dn = sensors.encode_s2(state.reflectance[k], baseline)
                 futures.append(pool.submit(_write_sampled, folder / band.file, samplers[band.resolution], dn, 0,
-                                           {**tags, "BAND": band.band}, S2_OVERVIEWS_FROM_M))
+                                           {**tags, "BAND": band.band}))
             futures.append(pool.submit(_write_sampled, folder / "SCL.tif", samplers[20], state.scl, 0,
-                                       {**tags, "BAND": "SCL"}, S2_OVERVIEWS_FROM_M))
+                                       {**tags, "BAND": "SCL"}))
             scl = samplers[20].sample(state.scl, 0)
 
             def write_item() -> None:
@@ -954,10 +953,8 @@ def _geobox(grid: Grid) -> GeoBox:
     return GeoBox(grid.shape, Affine(*grid.transform), grid.crs)
 
 
-def _write_sampled(path: Path, sampler: _Sampler, world_array: np.ndarray, fill: int, tags: Mapping[str, str],
-                   overviews_from_m: float | None = None) -> Path:
-    return write_cog(path, sampler.sample(world_array, fill), geobox=_geobox(sampler.grid), nodata=fill, tags=tags,
-                     overviews_from=overviews_from_m)
+def _write_sampled(path: Path, sampler: _Sampler, world_array: np.ndarray, fill: int, tags: Mapping[str, str]) -> Path:
+    return write_cog(path, sampler.sample(world_array, fill), geobox=_geobox(sampler.grid), nodata=fill, tags=tags)
 
 
 def write_landcover(path: Path, world: World, years: list[int]) -> Path:

@@ -67,15 +67,25 @@ class RasterGrid:
 
 def read_grid(href: str, *, band: int = 1) -> RasterGrid:
     """The grid of a raster from its header alone (no pixels read)."""
+    with open_raster(href) as src:
+        return grid_of(src, band=band)
+
+
+def open_raster(href: str) -> rasterio.io.DatasetReader:
+    """``href`` opened with rasterio; a file that cannot be opened is a ``BadSourceError`` naming it."""
     try:
-        with rasterio.open(href) as src:
-            if src.crs is None:
-                raise BadSourceError(f"{href} has no coordinate reference system")
-            if band > src.count:
-                raise BadSourceError(f"{href} has {src.count} band(s), not band {band}")
-            return RasterGrid(crs=_crs_name(src.crs), shape=(src.height, src.width), transform=tuple(src.transform)[:6])
+        return rasterio.open(href)
     except RasterioIOError as err:
         raise BadSourceError(f"cannot read {href}: {err}") from err
+
+
+def grid_of(src: rasterio.io.DatasetReader, *, band: int = 1) -> RasterGrid:
+    """The grid of an open raster, from its header."""
+    if src.crs is None:
+        raise BadSourceError(f"{src.name} has no coordinate reference system")
+    if band > src.count:
+        raise BadSourceError(f"{src.name} has {src.count} band(s), not band {band}")
+    return RasterGrid(crs=_crs_name(src.crs), shape=(src.height, src.width), transform=tuple(src.transform)[:6])
 
 
 def _crs_name(crs: rasterio.crs.CRS) -> str:

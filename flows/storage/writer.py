@@ -4,7 +4,6 @@ indexed) and single arrays on any grid (``write_cog``, for the simulator), with 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -114,15 +113,14 @@ def write_cog(
     geobox: GeoBox,
     nodata: float | int | None,
     tags: Mapping[str, str] | None = None,
-    overviews_from: float | None = None,
 ) -> Path:
     """Write one (y, x) array on ``geobox`` as a cloud-optimised GeoTIFF with the products' options, atomically.
 
     Overviews are nearest-neighbour, as the products': they keep every value a real pixel has (no mixing of valid
     pixels with nodata at footprint edges, so decimated reads see the same value distribution) and cost ten times
-    less than GDAL's nodata-aware averaging. They halve until the coarsest level fits in one block, from
-    ``overviews_from`` (a pixel size in the grid's units) when given: Sentinel-2 starts at 40 m for every band,
-    so its 10 m bands skip a 20 m level its 20 m bands already give.
+    less than GDAL's nodata-aware averaging. They halve from 2x until the coarsest level fits in one block, as in
+    Earth Search's Sentinel-2 COGs: a 20 m read of a 10 m band then reads its 2x overview (odc-loader's
+    ``use_overviews``), a quarter of the pixels.
     """
     from rasterio.enums import Resampling
     from rasterio.io import MemoryFile
@@ -132,10 +130,7 @@ def write_cog(
     height, width = array.shape
     profile = {"driver": "MEM", "width": width, "height": height, "count": 1, "dtype": array.dtype.name,
                "crs": str(geobox.crs), "transform": geobox.transform, "nodata": nodata}
-    first = 2
-    if overviews_from:
-        first = 1 << max(1, math.ceil(math.log2(overviews_from / abs(geobox.resolution.x) - 1e-9)))
-    factors = _overview_factors(array.shape, first=first)
+    factors = _overview_factors(array.shape)
     with MemoryFile() as mem, mem.open(**profile) as ds, replacing(Path(path)) as partial:
         ds.write(array, 1)
         if tags:
@@ -146,14 +141,13 @@ def write_cog(
     return Path(path)
 
 
-def _overview_factors(shape: tuple[int, int], *, first: int = 2) -> list[int]:
-    """Decimation factors from ``first`` (a power of 2) until the coarsest level fits in one block."""
+def _overview_factors(shape: tuple[int, int]) -> list[int]:
+    """Decimation factors from 2 until the coarsest level fits in one block."""
     factors, f = [], 2
     while max(shape) / (f // 2) > COG_BLOCK:
-        if f >= first:
-            factors.append(f)
+        factors.append(f)
         f *= 2
-    return factors or ([first] if max(shape) > COG_BLOCK else [])
+    return factors
 
 
 def _copy_as_cog(source: Any, path: Path, *, dtype: np.dtype | str, **options: Any) -> None:

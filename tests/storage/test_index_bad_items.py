@@ -82,9 +82,30 @@ def test_a_batch_with_bad_items_indexes_the_good_ones_and_reports_each_reason(dc
     batch.write_text(json.dumps(collection))
     assert len(list(read_static_items(batch))) == 3
 
-    report = index_scenes(static=[str(batch)])
+    report = index_scenes(static=[str(batch)], check_headers="all")  # green.tif: trusted by the default sample
     assert len(report.written) == 1
     reasons = {f.unit.split("/")[-1]: f.reason for f in report.failed}
     assert "missing its mask 'scl'" in reasons["S2B_31TGL_20240202_0_L2A"]
     assert "cannot read" in reasons["S2B_31TGL_20240203_0_L2A"]
-    assert index_scenes(static=[str(batch)]).exists[0].id == report.ids[0]
+    assert index_scenes(static=[str(batch)], check_headers="all").exists[0].id == report.ids[0]
+
+
+def test_sampled_headers_check_each_layouts_first_item_and_the_files_read_anyway(dc, prefect_harness, tmp_path):
+    """By default every band of a layout's first item is checked, then, of the others, the files opened for their
+    pixels (blue, red, swir22 for the BOA offset): a broken one of those is refused; a broken band outside the sample
+    (green) is trusted, counted in the report, and caught when loaded (tests/run/test_faults.py, test_snow_flows.py)."""
+    first, bad_red, bad_green = (write_tiny_s2_item(tmp_path / name, item_id=f"S2B_31TGL_2024030{day}_0_L2A")
+                                 for day, name in ((1, "first"), (2, "red"), (3, "green")))
+    (tmp_path / "red" / "red.tif").write_bytes(b"garbage")
+    (tmp_path / "green" / "green.tif").write_bytes(b"garbage")
+    batch = tmp_path / "items.json"
+    batch.write_text(json.dumps({"type": "FeatureCollection",
+                                 "features": [json.loads(p.read_text()) for p in (first, bad_red, bad_green)]}))
+
+    report = index_scenes(static=[str(batch)])
+    assert {o.unit.split("/")[-1] for o in report.written} == {"S2B_31TGL_20240301_0_L2A", "S2B_31TGL_20240303_0_L2A"}
+    (refused,) = report.failed
+    assert "cannot read" in refused.reason and "red.tif" in refused.reason
+    bands = len(list(tmp_path.joinpath("first").glob("*.tif")))
+    assert report.details[f"band headers ({batch})"].startswith(f"{bands + 3} read and checked against their items, "
+                                                                f"{bands - 3} trusted")

@@ -11,7 +11,8 @@ measurement's asset and its grid from the projection extension (``proj:code``/``
   ignores their grids, so the extension is declared on the copy it reads;
 - asset hrefs: an absolute path is a local file for snowland, where pystac (and so odc-stac) resolves a "/path" of
   an item served by an API against the API's host; hrefs are made absolute before odc-stac reads them;
-- the check of a declared grid against the file header (``verify``) and ``grid_from="file"``;
+- the check of a declared grid against the file header (``verify``: every band's, or a sample's with
+  :class:`HeaderChecks`) and ``grid_from="file"``;
 - the Sentinel-2 BOA offset decision (:func:`s2_boa_offset`): it needs pixels, the item flag being unreliable;
 - Theia folders, which are not STAC (:mod:`flows.storage.sources.theia`).
 
@@ -21,7 +22,10 @@ Only item metadata and raster headers are read, except for the one decimated rea
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import threading
+from collections.abc import Collection, Hashable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urljoin, urlparse
@@ -41,7 +45,8 @@ from flows.storage.eo3 import (
     RasterGrid,
     carried_bands,
     eo3_document,
-    read_grid,
+    grid_of,
+    open_raster,
 )
 from products import sensors
 from products.errors import BadInputError
@@ -69,30 +74,73 @@ def asset_keys(item: pystac.Item, sensor: Sensor) -> dict[str, str]:
     return keys
 
 
+@dataclass(kw_only=True)
+class HeaderChecks:
+    """Which band files of a batch of items have their header read and checked against the item, the rest trusted;
+    and how many of each.
+
+    Reading every header costs a file open per band (ten per Sentinel-2 item, a request each for remote files),
+    most of an item's indexing. Items of one layout (collection, asset keys, pixel sizes, file host) are written by
+    one producer, so a sample is checked: every band of the first item of each layout in the batch, then, of each
+    other item, the files opened anyway for their pixels (the Sentinel-2 BOA-offset check), else one band in turn.
+    An item whose CRS or place disagrees with its files is still caught; a single bad band file of a later item
+    is caught when it is loaded (``flows.storage.load.reading`` names the dataset and file). ``every``: check all.
+    """
+
+    every: bool = False
+    read: int = 0
+    trusted: int = 0
+    _seen: dict[Hashable, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def pick(self, layout: Hashable, names: Sequence[str], *, opened: Collection[str]) -> set[str]:
+        """The bands of an item of ``layout`` whose headers are checked; ``opened``: those read anyway."""
+        with self._lock:
+            seen = self._seen.get(layout, 0)
+            self._seen[layout] = seen + 1
+            chosen = (set(names) if self.every or seen == 0
+                      else set(opened) & set(names) or {names[seen % len(names)]})
+            self.read += len(chosen)
+            self.trusted += len(names) - len(chosen)
+        return chosen
+
+    def summary(self) -> str:
+        how = ("every band" if self.every else "a sample: every band of each layout's first item, then the files "
+               "read anyway or one band per item; --check-all-headers checks them all")
+        return f"{self.read} read and checked against their items, {self.trusted} trusted ({how})"
+
+
 def item_to_eo3(
-    item: pystac.Item, *, grid_from: GridSource = "item", verify: bool = True, product: str | None = None
+    item: pystac.Item, *, grid_from: GridSource = "item", verify: bool | HeaderChecks = True,
+    product: str | None = None,
 ) -> tuple[dict[str, Any], str | None]:
     """The eo3 document for ``item`` and the URI it is indexed under.
 
-    ``grid_from="item"`` takes each band's grid from the item's projection extension and, with ``verify``,
-    checks it against the file header; ``"file"`` takes it from the header (copies whose item describes the
-    original, e.g. decimated test fixtures).
+    ``grid_from="item"`` takes each band's grid from the item's projection extension and checks it against the
+    file header: every band's with ``verify=True``, a sample's with :class:`HeaderChecks`, none with ``False``;
+    ``"file"`` takes it from the header (copies whose item describes the original, e.g. decimated test fixtures).
+    Each file is opened at most once, for its header and the pixels of the BOA-offset check.
     """
     sensor = sensor_for(item, product=product)
     keys = asset_keys(item, sensor)
     carried = carried_bands(sensor, keys, looked={m.name: f"assets {list(m.assets)}" for m in sensor.measurements})
     parsed = _parse(item, keys, sensor=sensor, projection=grid_from == "item")
     hrefs = {name: parsed[name].uri for name in keys}
-    grids = {name: _grid(name, parsed[name].geobox, hrefs[name], grid_from=grid_from, verify=verify) for name in keys}
     try:
         when = parsed.nominal_datetime
     except ValueError:
         raise BadSourceError("the item has no datetime") from None
     properties = _properties(item, sensor, when=when) | carried
-    if sensor is sensors.S2_L2A:
-        offset, reason = s2_boa_offset(item, hrefs)
-        properties[prop.BOA_ADD_OFFSET] = offset
-        properties[prop.BOA_OFFSET_REASON] = reason
+    with _files(hrefs) as files:
+        if sensor is sensors.S2_L2A:
+            offset, reason = s2_boa_offset(item, hrefs, files=files)
+            properties[prop.BOA_ADD_OFFSET] = offset
+            properties[prop.BOA_OFFSET_REASON] = reason
+        declared = {name: parsed[name].geobox for name in keys}
+        checked = (_checked(item, declared, keys=keys, hrefs=hrefs, verify=verify, opened=files.opened)
+                   if grid_from == "item" else set())
+        grids = {name: _grid(name, declared[name], files, grid_from=grid_from, verify=name in checked)
+                 for name in keys}
     doc = eo3_document(product=sensor.product, key=f"{item.collection_id}/{item.id}", label=item.id,
                        grids=grids, paths=hrefs, properties=properties)
     self_href = item.get_self_href()
@@ -145,9 +193,42 @@ def _default_uri(hrefs: Mapping[str, str], doc: Mapping[str, Any]) -> str:
     return href.rsplit("/", 1)[0] + "/"
 
 
-def _grid(name: str, declared: GeoBox | None, href: str, *, grid_from: GridSource, verify: bool) -> RasterGrid:
+class _Files:
+    """An item's band files, each opened at most once (``opened``: the bands opened so far)."""
+
+    def __init__(self, hrefs: Mapping[str, str], stack: ExitStack) -> None:
+        self.hrefs, self._stack, self._open = hrefs, stack, {}
+
+    @property
+    def opened(self) -> set[str]:
+        return set(self._open)
+
+    def __getitem__(self, name: str) -> rasterio.io.DatasetReader:
+        if name not in self._open:
+            self._open[name] = self._stack.enter_context(open_raster(self.hrefs[name]))
+        return self._open[name]
+
+
+@contextmanager
+def _files(hrefs: Mapping[str, str]) -> Iterator[_Files]:
+    with ExitStack() as stack:
+        yield _Files(hrefs, stack)
+
+
+def _checked(item: pystac.Item, declared: Mapping[str, GeoBox | None], *, keys: Mapping[str, str],
+             hrefs: Mapping[str, str], verify: bool | HeaderChecks, opened: Collection[str]) -> set[str]:
+    """The bands whose declared grid is checked against the file header."""
+    if not isinstance(verify, HeaderChecks):
+        return set(declared) if verify else set()
+    host = {urlparse(h).scheme + urlparse(h).netloc for h in hrefs.values()}
+    sizes = tuple((name, None if g is None else tuple(g.resolution.xy)) for name, g in declared.items())
+    layout = (item.collection_id, tuple(sorted(keys.items())), sizes, tuple(sorted(host)))
+    return verify.pick(layout, list(declared), opened=opened)
+
+
+def _grid(name: str, declared: GeoBox | None, files: _Files, *, grid_from: GridSource, verify: bool) -> RasterGrid:
     if grid_from == "file":
-        return read_grid(href)
+        return grid_of(files[name])
     if declared is None:
         raise BadSourceError(
             f"no projection for band {name!r}: the item lacks proj:epsg/proj:code, proj:shape and proj:transform "
@@ -156,7 +237,7 @@ def _grid(name: str, declared: GeoBox | None, href: str, *, grid_from: GridSourc
     grid = RasterGrid(crs=f"EPSG:{declared.crs.epsg}" if declared.crs.epsg else declared.crs.to_wkt(),
                       shape=(declared.shape.y, declared.shape.x), transform=tuple(declared.transform)[:6])
     if verify:
-        actual = read_grid(href)
+        actual = grid_of(files[name])
         if not grid.matches(actual):
             raise BadSourceError(
                 f"band {name!r}: the item's grid {grid.crs} {grid.shape} {grid.transform} does not "
@@ -218,19 +299,24 @@ def _iso(value: dt.datetime) -> str:
     return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def s2_boa_offset(item: pystac.Item, hrefs: Mapping[str, str]) -> tuple[float, str]:
+def s2_boa_offset(item: pystac.Item, hrefs: Mapping[str, str], *, files: _Files | None = None) -> tuple[float, str]:
     """The DN offset to add to Sentinel-2 L2A pixels before scaling, and why.
 
     Baselines before 04.00 have none. From 04.00 on, Sen2Cor adds 1000 to every DN; Earth Search's
     ``sentinel-2-c1-l2a`` leaves it in the pixels, but ``sentinel-2-l2a`` items are inconsistent about
     whether they removed it (their ``earthsearch:boa_offset_applied`` flag is unreliable). Dark pixels
     settle it: raw DNs of real surfaces are >= 1000, so many valid DNs below 1000 mean it was removed.
+    ``files``: the item's files, opened once for their headers too.
     """
     p = item.properties
     baseline = str(p.get("s2:processing_baseline", "")).strip()
     if baseline and _version(baseline) < sensors.S2_BOA_FIRST_BASELINE:
         return 0.0, f"processing baseline {baseline} < 04.00: no BOA offset"
-    dark = _dark_fraction(hrefs)
+    if files is None:
+        with _files(hrefs) as files:
+            dark = _dark_fraction(files)
+    else:
+        dark = _dark_fraction(files)
     if dark is not None and dark > 0.01:
         return 0.0, f"{dark:.1%} of valid pixels have DN < 1000: offset already removed from the pixels"
     if item.collection_id == "sentinel-2-c1-l2a" or not p.get("earthsearch:boa_offset_applied", False):
@@ -247,16 +333,16 @@ def _version(text: str) -> tuple[int, ...]:
         return (99,)
 
 
-def _dark_fraction(hrefs: Mapping[str, str], *, size: int = 128) -> float | None:
+def _dark_fraction(files: _Files, *, size: int = 128) -> float | None:
     """Share of valid pixels whose darkest of blue/red/swir22 is below DN 1000, from a decimated read."""
-    bands = [hrefs[b] for b in ("blue", "red", "swir22") if b in hrefs]
     stack = []
-    try:
-        for href in bands:
-            with rasterio.open(href) as src:
-                stack.append(src.read(1, out_shape=(size, size), resampling=Resampling.nearest))
-    except RasterioIOError as err:
-        raise BadSourceError(f"cannot read pixels to check the BOA offset: {err}") from err
+    for name in ("blue", "red", "swir22"):
+        if name not in files.hrefs:
+            continue
+        try:
+            stack.append(files[name].read(1, out_shape=(size, size), resampling=Resampling.nearest))
+        except RasterioIOError as err:
+            raise BadSourceError(f"cannot read pixels of {files.hrefs[name]} to check the BOA offset: {err}") from err
     if not stack:
         return None
     darkest = np.min(np.stack(stack), axis=0)
