@@ -119,8 +119,8 @@ def write_cog(
     Overviews are nearest-neighbour, as the products': they keep every value a real pixel has (no mixing of valid
     pixels with nodata at footprint edges, so decimated reads see the same value distribution) and cost ten times
     less than GDAL's nodata-aware averaging. They halve from 2x until the coarsest level fits in one block, as in
-    Earth Search's Sentinel-2 COGs: a 20 m read of a 10 m band then reads its 2x overview (odc-loader's
-    ``use_overviews``), a quarter of the pixels.
+    Earth Search's Sentinel-2 COGs. (odc-loader reads a 2x overview only for an output within 0.1 % of its pixel:
+    not the EEA grid's 20 m from a UTM 10 m band, so loads still read the full band; bench/README.md.)
     """
     from rasterio.enums import Resampling
     from rasterio.io import MemoryFile
