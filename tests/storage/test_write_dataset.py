@@ -142,6 +142,7 @@ def test_writing_a_product_clears_a_dead_writers_folders_and_puts_back_a_product
 def test_the_writer_computes_an_input_its_bands_share_once_per_block(tmp_path):
     """Two bands of one graph (a classification and its confidence, say): the shared step runs once per block, not
     once per band, and both files hold its values."""
+    import dask
     import dask.array as da
     import rasterio
 
@@ -157,7 +158,8 @@ def test_the_writer_computes_an_input_its_bands_share_once_per_block(tmp_path):
 
     shared = da.from_array(codes, chunks=300).map_blocks(counted, dtype=np.uint8, meta=np.empty((0, 0), np.uint8))
     bands = xr.Dataset({"classes": (("y", "x"), shared), "count": (("y", "x"), shared.astype(np.uint16) + 1)})
-    paths, _ = _write_cogs(bands, gbox, {n: tmp_path / f"{n}.tif" for n in bands.data_vars})
+    with dask.config.set(scheduler="threads"):  # here, whatever client an earlier test left as the default
+        paths, _ = _write_cogs(bands, gbox, {n: tmp_path / f"{n}.tif" for n in bands.data_vars})
     assert len(computed) == shared.npartitions
     with rasterio.open(paths["classes"]) as classes, rasterio.open(paths["count"]) as count:
         assert (classes.read(1) == codes).all() and (count.read(1) == codes + 1).all()
