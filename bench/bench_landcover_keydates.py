@@ -8,10 +8,16 @@ cap. All are scored on every reference pixel of a year none saw: OA and kappa ov
 annual-crop classes alone (level-1 group 110), at March, July and December (December's nomenclature and series are
 the yearly map's: the yearly model). With ``--march-season 01-01``, March again with the season started on that
 day of its own year (the former default). Times are training seconds on this process; peak memory is this
-process's RSS. SIMULATED series (``flows.simulator.landcover_series`` or the demo's world), no database; asserts
-nothing.
+process's RSS. The series and demo worlds are SIMULATED (``flows.simulator.landcover_series``, the demo's world);
+no database; asserts nothing.
 
-    .venv/bin/python bench/bench_landcover_keydates.py [--world series|demo] [--caps 3000,10000] [--classifiers svm_rbf]
+``--world eolearn`` is the real NDVI series of eo-learn's TestEOPatch (2015-07 to 2017-12) with its timeless
+land-use polygons: at each key date of 2017 (March from 1 October 2016), every side is scored by 2-fold cross
+validation over whole polygons (stratified by class, both ways, ``--runs`` splits); crop figures are those of
+cultivated land (LULC 1), see :func:`eolearn_paired`.
+
+    .venv/bin/python bench/bench_landcover_keydates.py [--world series|demo|eolearn] [--caps 3000,10000]
+        [--classifiers svm_rbf] [--key-dates march,july,december] [--runs 3]
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import argparse
 import resource
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -34,11 +41,15 @@ from products.landcover.nrt import (
     key_dates,
     pooled_key_date_samples,
 )
-from products.landcover.samples import MAX_SAMPLES_PER_CLASS, cap_per_class
+from products.landcover.samples import MAX_SAMPLES_PER_CLASS, Samples, cap_per_class, split_polygons
 from products.landcover.validation import accuracy
 
 CROP_GROUP = 110
 YEARS = (2019, 2020, 2021, 2022)  # 2019 only gives the autumn before 2020; trained on 2020-2021, scored on 2022
+EOLEARN = Path(__file__).resolve().parents[1] / "../shared/data/real/eolearn/example_data/TestEOPatch"
+EOLEARN_YEAR = 2017  # the series runs 2015-07 to 2017-12; 2017 is the one year with its autumn before and its December
+EOLEARN_CROP = 1  # LULC_ID 1, "cultivated land" (LULC_NAME of vector_timeless/LULC.gpkg)
+EOLEARN_SETTINGS = FeatureSettings(roles=None)  # NDVI only, as bench_landcover.py
 
 
 def crop_codes(nomenclature: str) -> list[int]:
@@ -50,6 +61,24 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def sides(pool: Samples, *, caps: list[int], classifiers: list[str]) -> dict[str, tuple[Samples, str]]:
+    """What each side trains on and with: the project's default classifier at each cap, ``classifiers`` at the first
+    cap, and the plain RF(100, 25) on every pixel of ``pool``."""
+    capped = {cap: cap_per_class(pool, cap, seed=0) if cap else pool for cap in caps}
+    out = {f"project, cap {cap or 'all'}": (capped[cap], DEFAULT_CLASSIFIER) for cap in caps}
+    out.update({f"{name}, cap {caps[0] or 'all'}": (capped[caps[0]], name) for name in classifiers})
+    out["plain RF(100, 25)"] = (pool, "rf_iota2")
+    return out
+
+
+def fit_predict(samples: Samples, test: Samples, *, spec: str, nomenclature: str, seed: int) -> tuple[np.ndarray, float]:
+    """``test``'s classes predicted by ``spec`` trained on ``samples``, and the training seconds."""
+    started = time.perf_counter()
+    model = train(samples, nomenclature=nomenclature, spec=CLASSIFIERS[spec], seed=seed, n_jobs=2)
+    seconds = time.perf_counter() - started
+    return predict_samples(model, test)[0], seconds
+
+
 def paired(references: list[YearReference], scored: YearReference, *, when: str, settings: FeatureSettings,
            caps: list[int], classifiers: list[str]) -> dict[str, tuple]:
     """Per side: (OA, kappa, crop OA, crop kappa, training pixels, training seconds)."""
@@ -57,19 +86,44 @@ def paired(references: list[YearReference], scored: YearReference, *, when: str,
     pool = pooled_key_date_samples(references, when=kd, settings=settings)
     test = key_date_samples(scored, when=kd, settings=settings)
     crops = np.isin(test.labels, crop_codes(kd.nomenclature))
-    capped = {cap: cap_per_class(pool, cap, seed=0) if cap else pool for cap in caps}
-    sides = {f"project, cap {cap or 'all'}": (capped[cap], DEFAULT_CLASSIFIER) for cap in caps}
-    sides.update({f"{name}, cap {caps[0] or 'all'}": (capped[caps[0]], name) for name in classifiers})
-    sides["plain RF(100, 25)"] = (pool, "rf_iota2")
     out = {}
-    for name, (samples, spec) in sides.items():
-        started = time.perf_counter()
-        model = train(samples, nomenclature=kd.nomenclature, spec=CLASSIFIERS[spec], seed=0, n_jobs=2)
-        seconds = time.perf_counter() - started
-        predicted, _ = predict_samples(model, test)
+    for name, (samples, spec) in sides(pool, caps=caps, classifiers=classifiers).items():
+        predicted, seconds = fit_predict(samples, test, spec=spec, nomenclature=kd.nomenclature, seed=0)
         every, crop = accuracy(test.labels, predicted), accuracy(test.labels[crops], predicted[crops])
         out[name] = (every.overall_accuracy, every.kappa, crop.overall_accuracy, crop.kappa, len(samples), seconds)
     return out
+
+
+def eolearn_paired(reference: YearReference, *, when: str, caps: list[int], classifiers: list[str],
+                   runs: int) -> dict[str, np.ndarray]:
+    """Per side, per run (rows), 2-fold cross-validated scores at key date ``when`` of the real series'
+    year: whole polygons in two folds stratified by class, each fold predicted by models trained on the other, then
+    every reference pixel scored once. Crop OA is over the cultivated-land pixels (its recall); crop kappa is the
+    kappa of cultivated land against the rest over every reference pixel, as a kappa over pixels of one reference
+    class is 0 by construction. Columns: OA, kappa, crop OA, crop kappa, training pixels and seconds (both folds)."""
+    every = key_date_samples(reference, when=when, settings=EOLEARN_SETTINGS, labels_nomenclature=None)
+    crop = every.labels == EOLEARN_CROP
+    figures: dict[str, list[tuple]] = {}
+    for run in range(runs):
+        split = split_polygons(every.polygon_classes(), seed=run, rare="drop")
+        predicted: dict[str, np.ndarray] = {}
+        effort: dict[str, tuple[int, float]] = {}
+        for learn, score in ((split.train, split.validation), (split.validation, split.train)):
+            test_rows = np.isin(every.polygons, list(score))
+            test = every.subset(score)
+            for name, (samples, spec) in sides(every.subset(learn), caps=caps, classifiers=classifiers).items():
+                fold, seconds = fit_predict(samples, test, spec=spec, nomenclature="eolearn_lulc", seed=run)
+                predicted.setdefault(name, np.zeros_like(every.labels))[test_rows] = fold
+                n, s = effort.get(name, (0, 0.0))
+                effort[name] = (n + len(samples), s + seconds)
+        for name, p in predicted.items():
+            scored = p > 0
+            all_px = accuracy(every.labels[scored], p[scored])
+            crop_px = accuracy(every.labels[crop & scored], p[crop & scored])
+            binary = accuracy(crop[scored].astype(np.int32), (p[scored] == EOLEARN_CROP).astype(np.int32))
+            figures.setdefault(name, []).append((all_px.overall_accuracy, all_px.kappa, crop_px.overall_accuracy,
+                                                 binary.kappa, *effort[name]))
+    return {name: np.asarray(rows) for name, rows in figures.items()}
 
 
 def confused(references: list[YearReference], scored: YearReference, *, when: str, settings: FeatureSettings) -> str:
@@ -119,14 +173,44 @@ def demo_world_scene(*, every_days: int) -> simulate.SimulatedScene:
                                           for y in YEARS})
 
 
+def eolearn_main(args: argparse.Namespace, *, caps: list[int], classifiers: list[str], started: float) -> None:
+    from flows.storage.sources.eolearn import load_eolearn_patch
+
+    patch = load_eolearn_patch(args.eolearn)
+    reference = YearReference(year=EOLEARN_YEAR, series=patch.series, valid=patch.valid,
+                              polygon_ids=patch.polygon_ids, polygon_classes=patch.polygon_classes)
+    pixels = {c: int(np.isin(patch.polygon_ids, [p for p, k in patch.polygon_classes.items() if k == c]).sum())
+              for c in sorted(set(patch.polygon_classes.values()))}
+    print(f"real eo-learn NDVI: {patch.polygon_ids.shape[0]} x {patch.polygon_ids.shape[1]} px, "
+          f"{len(patch.polygon_classes)} polygons, pixels per LULC class {pixels}; key dates of {EOLEARN_YEAR}, "
+          f"{args.runs} runs of 2 folds of whole polygons both ways; crop = LULC {EOLEARN_CROP} (cultivated land)")
+    print(f"{'key date':<22} {'side':<22} {'OA':>6} {'kappa':>6} {'crop OA':>7} {'crop k':>7} {'train px':>9} "
+          f"{'train s':>8}")
+    for when in args.key_dates.split(","):
+        per_run = eolearn_paired(reference, when=when, caps=caps, classifiers=classifiers, runs=args.runs)
+        plain = per_run["plain RF(100, 25)"]
+        for side, rows in per_run.items():
+            oa, kappa, crop_oa, crop_kappa, n, seconds = rows.mean(axis=0)
+            gap = rows[:, :4] - plain[:, :4]
+            spread = "" if rows is plain else "  vs plain RF per run: " + ", ".join(
+                f"{what} {lo:+.3f}..{hi:+.3f}" for what, lo, hi in zip(("OA", "kappa", "crop k"), gap.min(axis=0)[[0, 1, 3]],
+                                                                     gap.max(axis=0)[[0, 1, 3]]))
+            print(f"{when:<22} {side:<22} {oa:6.3f} {kappa:6.3f} {crop_oa:7.3f} {crop_kappa:7.3f} {n:9.0f} "
+                  f"{seconds:8.1f}{spread}", flush=True)
+    print(f"peak RSS {peak_mb():.0f} MB; {time.perf_counter() - started:.0f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-px", type=int, default=150)
     parser.add_argument("--parcels", type=int, default=300)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--world", choices=("series", "demo"), default="series",
-                        help="series: landcover_series' parcels; demo: the demo's land-cover world (relief, snow)")
-    parser.add_argument("--key-dates", default="march,july,december", help="comma-separated, of key_dates.yaml")
+    parser.add_argument("--world", choices=("series", "demo", "eolearn"), default="series",
+                        help="series: landcover_series' parcels; demo: the demo's land-cover world (relief, snow); "
+                             "eolearn: the real NDVI series and land-use polygons of eo-learn's TestEOPatch")
+    parser.add_argument("--eolearn", type=Path, default=EOLEARN, help="eo-learn's TestEOPatch folder")
+    parser.add_argument("--runs", type=int, default=3, help="eolearn: 2-fold polygon splits, both ways, per key date")
+    parser.add_argument("--key-dates", default="march,july,december", help="comma-separated, of key_dates.yaml, run in this order")
     parser.add_argument("--march-season", help="month-day of March's own year to rerun March from, e.g. 01-01")
     parser.add_argument("--caps", default=str(MAX_SAMPLES_PER_CLASS), help="the project's per-class caps; 0: all")
     parser.add_argument("--classifiers", default="", help="other project classifiers, comma-separated (svm_rbf)")
@@ -135,6 +219,9 @@ def main() -> None:
     caps = [int(c) for c in args.caps.split(",")]
     classifiers = [c for c in args.classifiers.split(",") if c]
     started = time.perf_counter()
+    if args.world == "eolearn":
+        eolearn_main(args, caps=caps, classifiers=classifiers, started=started)
+        return
     if args.world == "demo":
         scene = demo_world_scene(every_days=10)
     else:
@@ -148,7 +235,7 @@ def main() -> None:
           f"({time.perf_counter() - started:.0f} s); trained on 2020-2021, scored on every reference pixel of 2022")
     print(f"{'key date':<22} {'side':<22} {'OA':>6} {'kappa':>6} {'crop OA':>7} {'crop k':>7} {'train px':>9} "
           f"{'train s':>8}")
-    runs = [(name, name, FeatureSettings()) for name in key_dates() if name in args.key_dates.split(",")]
+    runs = [(name, name, FeatureSettings()) for name in args.key_dates.split(",") if name in key_dates()]
     if args.march_season:
         month, day = (int(v) for v in args.march_season.split("-"))
         runs.append((f"march, season {args.march_season}", "march", FeatureSettings(season=Season(month=month, day=day))))

@@ -87,9 +87,13 @@ RF_IOTA2 = ClassifierSpec(
 RF_IOTA2_ADAPTIVE = ClassifierSpec(
     "random_forest",
     RF_IOTA2.params,
-    {"vote_batch": 5, "vote_agreement": 0.7},
+    {"vote_batch": 10, "vote_agreement": 0.8},
 )
-"""iota2's forest, trained identically, with early-stopped voting for confident pixels."""
+"""iota2's forest, trained identically, with early-stopped voting for confident pixels: a pixel stops when 8 of the
+first 10 trees agree, 16 of the first 20, and so on. With 5 trees and 0.7 (4 of 5) the demo world's July crop kappa
+lost 0.022 to the same trees all voting, and trailed the plain forest by 0.017; 10 and 0.8 are within 0.002 of the
+full vote there and in March, at 0.96x the speed of 5 and 0.7 on the real series (bench/README.md, "Land cover at
+key dates", issue 18)."""
 
 RF_SMALL = ClassifierSpec(
     "random_forest",
@@ -132,7 +136,8 @@ CLASSIFIERS: Mapping[str, ClassifierSpec] = {
 }
 DEFAULT_CLASSIFIER = "rf_iota2_adaptive"
 """Chosen by measurement (bench/bench_landcover.py): on the real eo-learn series and the simulated OSO 23 year, a
-paired kappa within 0.005 of `rf_iota2`, and 10.1x / 5.9x its pixels per second on one core. `et_compiled` trains
+paired kappa within 0.005 of `rf_iota2`, and 10.1x / 5.9x its pixels per second on one core, at the former 0.7
+agreement of 5 trees; at 0.8 of 10 trees, 0.96x that speed (bench/README.md, issue 18). `et_compiled` trains
 about 13x faster at the same kappa and predicts at 6.9x / 6.3x: the choice for frequent retraining."""
 
 
