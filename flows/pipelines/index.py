@@ -96,7 +96,8 @@ def _index_all(units: Sequence[str], builds: Sequence[Callable[[], Built]], *, l
     outcomes: list[Outcome] = []
     with progress.units(label, total=len(units)) as done, ThreadPoolExecutor(BUILD_THREADS) as pool:
         for start in range(0, len(units), ADD_BATCH):
-            built = list(pool.map(_built, builds[start:start + ADD_BATCH]))
+            first = _built(builds[start])  # alone: it takes the header sample's full check of its layout
+            built = [first, *pool.map(_built, builds[start + 1:start + ADD_BATCH])]
             for outcome in _added(index, units[start:start + ADD_BATCH], built):
                 outcomes.append(outcome)
                 done(outcome.status)

@@ -81,8 +81,9 @@ class HeaderChecks:
 
     Reading every header costs a file open per band (ten per Sentinel-2 item, a request each for remote files),
     most of an item's indexing. Items of one layout (collection, asset keys, pixel sizes, file host) are written by
-    one producer, so a sample is checked: every band of the first item of each layout in the batch, then, of each
-    other item, the files opened anyway for their pixels (the Sentinel-2 BOA-offset check), else one band in turn.
+    one producer, so a sample is checked: every band of the first item of each layout (the batch's first item, built
+    before the others; of another layout in the batch, the first one built), then, of each other item, the files
+    opened anyway for their pixels (the Sentinel-2 BOA-offset check), else one band in turn.
     An item whose CRS or place disagrees with its files is still caught; a single bad band file of a later item
     is caught when it is loaded (``flows.storage.load.reading`` names the dataset and file). ``every``: check all.
     """
