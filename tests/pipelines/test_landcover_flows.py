@@ -9,6 +9,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import purge
 from odc.geo import geom
@@ -492,3 +493,17 @@ def test_a_model_another_run_is_training_is_left_to_it_and_its_key_date_maps_wai
     for report, unit in ((trained, key(None)), (mapped, key("march"))):
         assert [(o.status, o.unit) for o in report] == [("in progress elsewhere", unit)], report.summary()
         assert not report.ids and not report.failed
+
+
+def test_a_map_with_no_clear_pixel_is_refused_from_its_written_counts_and_otherwise_says_its_mapped_share():
+    """The map unit tells 'no valid date' from the classification's value counts (counted as it is written, so the
+    refusal leaves nothing indexed); else the share of classified pixels."""
+    from flows.pipelines.landcover.maps import mapped_percent
+    from flows.storage import properties as prop
+
+    counts = np.zeros(256, dtype=np.int64)
+    counts[0] = 40
+    with pytest.raises(NoValidDateError, match="no valid date for 100kmE41N24 2024: every acquisition is cloud"):
+        mapped_percent({"classification": counts}, what="100kmE41N24 2024")
+    counts[16] = 120
+    assert mapped_percent({"classification": counts}, what="x") == {prop.MAPPED_PERCENT: 75.0}

@@ -189,8 +189,13 @@ def clear_counts(n_clear: xr.DataArray, what: str) -> np.ndarray:
     """The computed clear-observation counts, refused when no pixel has one."""
     n_clear = np.asarray(n_clear.values)
     if not n_clear.any():
-        raise NoValidDateError(f"no valid date for {what}: every acquisition is cloud, shadow or nodata everywhere")
+        raise no_valid_date(what)
     return n_clear
+
+
+def no_valid_date(what: str) -> NoValidDateError:
+    """The refusal of ``what`` (a training year, a map) where no pixel has a clear observation."""
+    return NoValidDateError(f"no valid date for {what}: every acquisition is cloud, shadow or nodata everywhere")
 
 
 def file_sha256(path: Path) -> str:

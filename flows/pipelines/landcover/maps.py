@@ -27,6 +27,7 @@ from flows.pipelines.landcover.inputs import (
     acquisition_window,
     find_acquisitions,
     model_season,
+    no_valid_date,
     nomenclature_properties,
     reflectance_series,
     requested_area,
@@ -180,7 +181,7 @@ def mapped_percent(counts: Mapping[str, np.ndarray], *, what: str) -> dict[str, 
     classes = counts["classification"]
     mapped = int(classes.sum() - classes[NODATA])
     if not mapped:
-        raise NoValidDateError(f"no valid date for {what}: every acquisition is cloud, shadow or nodata everywhere")
+        raise no_valid_date(what)
     return {prop.MAPPED_PERCENT: round(100.0 * mapped / int(classes.sum()), 3)}
 
 
