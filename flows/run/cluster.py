@@ -30,6 +30,17 @@ from products.errors import BadInputError
 
 SECRET_SUFFIXES = ("_DB_URL", "_PASSWORD", "_SECRET_ACCESS_KEY", "_TOKEN")  # left to the Secret
 
+KEPT_WORKERS = {"distributed": {
+    "deploy": {"lost-worker-timeout": "5 minutes"},
+    "scheduler": {"no-workers-timeout": "10 minutes"},
+}}
+"""dask defaults for clusters run from this process. A killed worker's nanny starts it again, but a local cluster
+closes the nanny for good when no worker of its name has come back within ``lost-worker-timeout`` (15 s): on a loaded
+machine a restarted worker takes longer to import and register, so a run lost its workers one by one and waited
+forever with none (tests/run/test_faults.py). Here the nanny gets 5 minutes, and a unit that no worker can take for
+10 minutes fails with its reason instead of waiting forever. Defaults only: a user's dask configuration wins."""
+dask.config.update_defaults(KEPT_WORKERS)
+
 
 def local_worker_count() -> int:
     """Cores this process may run on (its CPU affinity)."""

@@ -138,6 +138,11 @@ def _units(outcomes) -> set[str]:
     return {o.unit for o in outcomes}
 
 
+def _statuses(report) -> dict[str, str]:
+    """Each unit's status in a run, to say in a failed assertion."""
+    return {o.unit: o.status for o in report}
+
+
 def _assert_the_rerun_completes_exactly_what_is_missing(first, again, jobs) -> None:
     assert not again.failed, again.summary()
     done_first = _units(first.written + first.exists)
@@ -383,7 +388,8 @@ def test_a_worker_killed_at_each_step_of_a_snow_unit_loses_and_duplicates_nothin
         assert "KilledWorker" in failure.reason or "worker" in failure.reason.lower(), failure.reason
     done = _units(first.written) | _units(again.written)
     assert not _units(first.written) & _units(again.written), "a unit was written twice"
-    assert done | _units(again.skipped) == {j.key for j in jobs}
+    said = f"first: {_statuses(first)}\nagain: {_statuses(again)}"
+    assert done | _units(again.skipped) == {j.key for j in jobs}, said
     _assert_each_product_once(KILL_PERIOD, done | (_units(again.exists) - _units(again.skipped)))
 
 
