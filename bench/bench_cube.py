@@ -3,9 +3,11 @@
 Runs on its own throw-away PostGIS cluster and SIMULATED scenes (20 km, Jan-Feb 2024 by default), on a
 local dask cluster of one single-threaded worker per core. Prints figures; asserts nothing.
 
-    .venv/bin/python bench/bench_cube.py [--size-km 20] [--start 2024-01-01] [--end 2024-02-29]
+    .venv/bin/python bench/bench_cube.py [--size-km 20] [--start 2024-01-01] [--end 2024-02-29] [--profile]
 
 The indexing figures need more items than the default's 14: ``--size-km 10 --end 2024-12-31`` gives about 60.
+``--profile``: instead of the figures, where indexing's time goes (reading the catalog, building the documents,
+adding them) in this process's CPU, with the costliest calls of each and the SQL statements of the add.
 """
 
 from __future__ import annotations
@@ -49,23 +51,69 @@ def main() -> None:
     parser.add_argument("--size-km", type=float, default=20)
     parser.add_argument("--start", default="2024-01-01")
     parser.add_argument("--end", default="2024-02-29")
+    parser.add_argument("--profile", action="store_true", help="profile indexing's parts instead of the figures")
     args = parser.parse_args()
     os.environ.setdefault("DASK_DISTRIBUTED__ADMIN__SYSTEM_MONITOR__INTERVAL", MONITOR_INTERVAL)
     with simulated_index(size_km=args.size_km, start=args.start, end=args.end) as sim:
-        run(sim)
+        profile_indexing(sim) if args.profile else run(sim)
+
+
+def profile_indexing(sim, *, lines: int = 25) -> None:
+    """Indexing's parts one after the other, each profiled in this thread (cProfile sees one thread; the indexer
+    builds on several): reading the catalog, building each document, adding them in one transaction (with its SQL
+    statements), after a warm-up as the figures have."""
+    import cProfile
+    import pstats
+    from collections import Counter
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from flows.pipelines.index import _added, _built, index_items, read_static_items
+    from flows.storage.index import connect
+    from flows.storage.sources.stac import HeaderChecks, item_to_eo3
+
+    def profiled(what: str, call):
+        profiler = cProfile.Profile(time.process_time)  # CPU time: on a shared machine wall time blames at random
+        t, cpu = time.perf_counter(), time.process_time()
+        result = profiler.runcall(call)
+        wall, cpu = time.perf_counter() - t, time.process_time() - cpu
+        print(f"\n=== {what}: {wall:.3f} s wall, {cpu:.3f} CPU-s")
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(lines)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(lines)
+        return result
+
+    items = profiled("reading the catalog", lambda: list(read_static_items(sim.catalog)))
+    warm = list({(item.collection_id, item.properties.get("proj:epsg")): item for item in items}.values())
+    index_items.fn(warm)
+    timed = [i for i in items if i not in warm]
+    checks = HeaderChecks()
+    built = profiled(f"building {len(timed)} documents (header sample), one by one",
+                     lambda: [_built(lambda item=item: item_to_eo3(item, verify=checks)) for item in timed])
+    statements: list[str] = []
+    event.listen(Engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *a: statements.append(" ".join(statement.split())[:100]))
+    index = connect().index
+    profiled(f"adding {len(timed)} documents in one transaction",
+             lambda: _added(index, [f"{i.collection_id}/{i.id}" for i in timed], built))
+    print(f"{len(statements)} SQL statements:")
+    for text, n in Counter(statements).most_common():
+        print(f"{n:4d}  {text}")
 
 
 def run(sim) -> None:
     from odc.geo import geom
 
-    from flows.pipelines.index import BUILD_THREADS, index_items, index_scenes, read_static_items
+    from flows.pipelines.index import ADD_BATCH, BUILD_THREADS, index_items, index_scenes, read_static_items
     from flows.run.cluster import dask_client, local_worker_count
     from flows.storage.grid import EEA_CRS
     from flows.storage.index import connect
     from flows.storage.load import load
     from products.sensors import S2_L2A, needs
 
+    t = time.perf_counter()
     items = list(read_static_items(sim.catalog))
+    print(f"reading the catalog: {len(items)} items in {time.perf_counter() - t:.2f} s (not in the indexing figures)")
     # warm-up: the index's connection, its products, the projections from each CRS to its spatial indexes
     warm = list({(item.collection_id, item.properties.get("proj:epsg")): item for item in items}.values())
     index_items.fn(warm)
@@ -85,7 +133,8 @@ def run(sim) -> None:
     t, cpu = time.perf_counter(), time.process_time()
     report = index_items.fn(timed)
     direct, cpu = time.perf_counter() - t, time.process_time() - cpu
-    print(f"indexing (indexer only, warm, documents built on {BUILD_THREADS} threads, added in one transaction; "
+    print(f"indexing (indexer only, warm, documents built on {BUILD_THREADS} threads "
+          f"while the previous batch of up to {ADD_BATCH} is added; "
           f"band headers {report.details['band headers']}): {len(report.written)} datasets in {direct:.2f} s = "
           f"{len(report.written) / direct:.1f} datasets/s; {cpu:.2f} CPU-s in this process = "
           f"{len(report.written) / cpu:.1f} datasets per CPU-s (load average {os.getloadavg()[0]:.1f})")

@@ -11,7 +11,7 @@ of them: :class:`flows.storage.sources.stac.HeaderChecks`) and added a few hundr
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -82,26 +82,47 @@ def read_static_items(path: Path) -> Iterator[pystac.Item]:
 BUILD_THREADS = 4
 """Documents built at once: building one reads its files' headers (and for Sentinel-2 a few pixels) through GDAL,
 which releases the GIL, so threads overlap that I/O; more would only queue on a shared machine's cores."""
-ADD_BATCH = 200
-"""Sources added to the index per transaction (``add_datasets``)."""
+ADD_BATCH = 50
+"""Sources added to the index per transaction (``add_datasets``); the next batch is built while one is added."""
 
 Built = tuple[dict[str, Any], str | None]
 HeaderCheck = Literal["sample", "all", "none"]
 
 
 def _index_all(units: Sequence[str], builds: Sequence[Callable[[], Built]], *, label: str) -> list[Outcome]:
-    """Each source's outcome: documents are built (headers read and checked) on threads, then added a batch at a
-    time; a source whose document cannot be built or added is a ``Failed`` outcome, the others go on."""
+    """Each source's outcome: documents are built (headers read and checked) on threads and added a batch at a
+    time, the next batch building while one is added; a source whose document cannot be built or added is a
+    ``Failed`` outcome, the others go on."""
     index = connect().index
     outcomes: list[Outcome] = []
     with progress.units(label, total=len(units)) as done, ThreadPoolExecutor(BUILD_THREADS) as pool:
-        for start in range(0, len(units), ADD_BATCH):
-            first = _built(builds[start])  # alone: it takes the header sample's full check of its layout
-            built = [first, *pool.map(_built, builds[start + 1:start + ADD_BATCH])]
+        for start, built in zip(range(0, len(units), ADD_BATCH), _built_in_batches(pool, builds), strict=True):
             for outcome in _added(index, units[start:start + ADD_BATCH], built):
                 outcomes.append(outcome)
                 done(outcome.status)
     return outcomes
+
+
+def _built_in_batches(pool: ThreadPoolExecutor,
+                      builds: Sequence[Callable[[], Built]]) -> Iterator[list[Built | Exception]]:
+    """The documents of ``builds`` in batches of ``ADD_BATCH``, in order, the next batch submitted to ``pool`` before
+    one is handed over. The first is built alone, before the others: it takes the header sample's full check of
+    its layout."""
+    if not builds:
+        return
+    first = _built(builds[0])
+
+    def submit(start: int) -> list[Future]:
+        return [pool.submit(_built, build) for build in builds[max(start, 1):start + ADD_BATCH]]
+
+    ahead = submit(0)
+    try:
+        for start in range(0, len(builds), ADD_BATCH):
+            current, ahead = ahead, submit(start + ADD_BATCH)
+            yield ([first] if start == 0 else []) + [future.result() for future in current]
+    finally:
+        for future in ahead:  # a transient error stops the batch: its retry builds them again
+            future.cancel()
 
 
 def _built(build: Callable[[], Built]) -> Built | Exception:

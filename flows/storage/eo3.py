@@ -219,7 +219,7 @@ def add_datasets(index: Any, docs: Sequence[tuple[Mapping[str, Any], str | None]
         except BadSourceError as err:
             out.append(err)
             continue
-        new[doc["id"]] = DatasetTuple(dataset.product, dataset.metadata_doc_without_lineage(), uri)
+        new[doc["id"]] = DatasetTuple(dataset.product, dataset.metadata_doc, uri)  # no lineage to strip
         out.append(True)
     if new:
         index.datasets._add_batch(list(new.values()), index.datasets._init_bulk_add_cache())
@@ -227,11 +227,16 @@ def add_datasets(index: Any, docs: Sequence[tuple[Mapping[str, Any], str | None]
 
 
 def _as_dataset(index: Any, doc: Mapping[str, Any], *, uri: str | None, resolvers: dict[str, Doc2Dataset]) -> Dataset:
-    """``doc`` as a datacube ``Dataset`` of its product, checked against it (``resolvers``: one per product, reused)."""
+    """``doc`` as a datacube ``Dataset`` of its product, checked against it (``resolvers``: one per product, reused).
+
+    A document without lineage is prepared as ``Doc2Dataset`` prepares it (``prep_eo3``) without its checks, which
+    cannot fail on it (its product is the one it names; the measurements it lacks are checked by
+    :func:`carried_bands`) and cost half of adding it (datacube evaluates every search field several times).
+    """
     name = doc["product"]["name"]
     has_lineage = bool(doc.get("lineage"))
     product = index.products.get_by_name(name)
-    if product is not None and not has_lineage and set(product.measurements) - set(doc["measurements"]):
+    if product is not None and not has_lineage:
         try:
             return Dataset(product, prep_eo3(copy.deepcopy(dict(doc)), remap_lineage=False), uri=uri)
         except (KeyError, TypeError, ValueError) as err:

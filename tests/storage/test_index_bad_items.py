@@ -109,3 +109,22 @@ def test_sampled_headers_check_each_layouts_first_item_and_the_files_read_anyway
     bands = len(list(tmp_path.joinpath("first").glob("*.tif")))
     assert report.details[f"band headers ({batch})"].startswith(f"{bands + 3} read and checked against their items, "
                                                                 f"{bands - 3} trusted")
+
+
+def test_items_added_over_several_batches_keep_their_order_and_a_second_run_adds_nothing(dc, tmp_path, monkeypatch):
+    """The next batch is built while one is added: outcomes stay in item order, a refused item in a middle batch
+    stops nothing, and running again finds each added item there."""
+    import flows.pipelines.index as indexing
+
+    monkeypatch.setattr(indexing, "ADD_BATCH", 2)
+    paths = [write_tiny_s2_item(tmp_path / f"d{day}", item_id=f"S2B_31TGL_2024040{day}_0_L2A") for day in range(1, 6)]
+    edit_item(paths[2], lambda d: d["assets"].pop("scl"))
+    items = [_item(p) for p in paths]
+
+    first = indexing.index_items.fn(items)
+    assert [o.unit.split("/")[-1] for o in first.outcomes] == [item.id for item in items]
+    assert [o.status for o in first.outcomes] == ["written", "written", "failed", "written", "written"]
+    again = indexing.index_items.fn(items)
+    assert [o.status for o in again.outcomes] == ["already there", "already there", "failed", "already there",
+                                                  "already there"]
+    assert [o.id for o in again.exists] == [o.id for o in first.written]

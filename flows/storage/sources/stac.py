@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Collection, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urljoin, urlparse
@@ -155,11 +156,7 @@ def _parse(item: pystac.Item, keys: Mapping[str, str], *, sensor: Sensor, projec
     other assets (thumbnails, JP2 twins, odd media types) cannot stop it, and that declares the projection
     extension exactly when grids are wanted from the item.
     """
-    view = item.clone()
-    view.assets = {key: view.assets[key] for key in dict.fromkeys(keys.values())}
-    for asset in view.assets.values():
-        asset.href = _absolute(item, asset.href)
-    view.stac_extensions = [e for e in view.stac_extensions if "/projection/" not in e]
+    view = _view(item, dict.fromkeys(keys.values()))
     if projection:
         ProjectionExtension.add_to(view)
     raster = {keys[m.name]: {"data_type": m.encoding.dtype, "nodata": m.encoding.nodata, "unit": m.encoding.units}
@@ -171,11 +168,42 @@ def _parse(item: pystac.Item, keys: Mapping[str, str], *, sensor: Sensor, projec
         raise BadSourceError(f"no projection for the item's bands: {err} {_FROM_FILE}") from err
 
 
+def _view(item: pystac.Item, keys: Iterable[str]) -> pystac.Item:
+    """A copy of ``item`` with only the assets ``keys``, their hrefs absolute, and no projection extension, which
+    shares what odc-stac only reads (geometry, values of properties and asset fields): pystac's ``clone`` copies
+    it all deeply, a fifth of a document's build."""
+    view = pystac.Item(id=item.id, geometry=item.geometry, bbox=item.bbox, datetime=item.datetime,
+                       properties=dict(item.properties), collection=item.collection_id,
+                       stac_extensions=[e for e in item.stac_extensions if "/projection/" not in e],
+                       assets={key: pystac.Asset(href=_absolute(item, asset.href), title=asset.title,
+                                                 description=asset.description, media_type=asset.media_type,
+                                                 roles=asset.roles, extra_fields=dict(asset.extra_fields))
+                               for key in keys for asset in [item.assets[key]]},
+                       extra_fields=dict(item.extra_fields))
+    view.links = [link.clone() for link in item.links if link.rel == pystac.RelType.SELF]
+    for link in view.links:
+        link.set_owner(view)
+    return view
+
+
 _FROM_FILE = "(index it with grid_from='file' to take grids from the files)"
 
 
 def _as_uri(href: str) -> str:
-    return href if urlparse(href).scheme else Path(href).resolve().as_uri()
+    """``href`` as a URI: a path is a local file, its symbolic links resolved."""
+    if urlparse(href).scheme:
+        return href
+    path = Path(href)
+    if not path.is_absolute() or path.name in ("", ".", "..") or path.is_symlink():
+        return path.resolve().as_uri()
+    return (_resolved_folder(str(path.parent)) / path.name).as_uri()
+
+
+@lru_cache(maxsize=256)
+def _resolved_folder(folder: str) -> Path:
+    """A folder's real path, resolved once per process for all the files of its items (each resolve costs a
+    ``lstat`` per path component, a tenth of a document's build)."""
+    return Path(folder).resolve()
 
 
 def _absolute(item: pystac.Item, href: str) -> str:
