@@ -38,6 +38,7 @@ def claim(name: str, *, db_url: str | None = None) -> Iterator[bool]:
     url = make_url(db_url or load_settings().db_url).set(drivername="postgresql")
     conn = psycopg2.connect(url.render_as_string(hide_password=False), application_name="snowland claim",
                             **KEEPALIVE)
+    held = False
     try:
         conn.autocommit = True
         with conn.cursor() as cur:
@@ -45,4 +46,9 @@ def claim(name: str, *, db_url: str | None = None) -> Iterator[bool]:
             held = bool(cur.fetchone()[0])
         yield held
     finally:
-        conn.close()  # the lock goes with the session
+        try:
+            if held:  # at once: a closed session's backend drops its locks only when it has exited, a moment later
+                with conn.cursor() as cur:
+                    cur.execute("select pg_advisory_unlock(%s, %s)", (CLAIM_SPACE, claim_key(name)))
+        finally:
+            conn.close()  # the lock goes with the session in any case

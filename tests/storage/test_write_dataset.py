@@ -180,3 +180,46 @@ def test_bands_chunked_apart_are_written_on_their_common_chunks(tmp_path):
     assert (counts["classes"] == np.bincount(codes.ravel(), minlength=256)).all()
     with rasterio.open(paths["count"]) as count:
         assert (count.read(1) == codes).all()
+
+
+
+def test_products_are_zstd_cogs_with_the_pixels_of_deflate_ones_and_simulated_scenes_stay_deflate(tmp_path,
+                                                                                                    monkeypatch):
+    """ZSTD changes a product's bytes, not its pixels: the same values at every overview level as the DEFLATE COGs
+    the products were before, from memory and streamed; the simulator's scenes keep the DEFLATE of the real COGs
+    they stand for."""
+    import rasterio
+
+    from flows.storage import writer
+
+    gbox = GeoBox.from_bbox((4_000_000, 2_400_000, 4_022_340, 2_421_580), "EPSG:3035", resolution=20)
+    rng = np.random.default_rng(3)
+    bands = xr.Dataset({"codes": (("y", "x"), rng.integers(0, 200, size=gbox.shape, dtype=np.uint8)),
+                        "ndsi": (("y", "x"), rng.integers(-1000, 1000, size=gbox.shape, dtype=np.int16))})
+
+    def written(kind: str, data: xr.Dataset) -> dict[str, list[np.ndarray]]:
+        paths, _ = writer._write_cogs(data, gbox, {n: tmp_path / f"{n}_{kind}.tif" for n in data.data_vars})
+        out = {}
+        for name, path in paths.items():
+            with rasterio.open(path) as src:
+                assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+                assert src.compression.name == ("deflate" if kind == "deflate" else "zstd")
+                out[name], levels = [src.read(1)], len(src.overviews(1))
+            for level in range(levels):
+                with rasterio.open(path, OVERVIEW_LEVEL=level) as src:
+                    out[name].append(src.read(1))
+        return out
+
+    memory, streamed = written("memory", bands), written("streamed", bands.chunk(512))
+    with monkeypatch.context() as m:
+        m.setattr(writer, "PRODUCT_COMPRESSION", writer.SOURCE_COMPRESSION)
+        deflate = written("deflate", bands)
+    for name in bands.data_vars:
+        assert len(deflate[name]) == 3  # the full grid, 2x and 4x
+        for got in (memory[name], streamed[name]):
+            assert len(got) == len(deflate[name])
+            for level, (a, b) in enumerate(zip(got, deflate[name], strict=True)):
+                np.testing.assert_array_equal(a, b, err_msg=f"{name} level {level}")
+    scene = writer.write_cog(tmp_path / "scene.tif", bands.codes.values, geobox=gbox, nodata=None)
+    with rasterio.open(scene) as src:
+        assert src.compression.name == "deflate"
