@@ -136,9 +136,10 @@ CLASSIFIERS: Mapping[str, ClassifierSpec] = {
 }
 DEFAULT_CLASSIFIER = "rf_iota2_adaptive"
 """Chosen by measurement (bench/bench_landcover.py): on the real eo-learn series and the simulated OSO 23 year, a
-paired kappa within 0.005 of `rf_iota2`, and 10.1x / 5.9x its pixels per second on one core, at the former 0.7
-agreement of 5 trees; at 0.8 of 10 trees, 0.96x that speed (bench/README.md, issue 18). `et_compiled` trains
-about 13x faster at the same kappa and predicts at 6.9x / 6.3x: the choice for frequent retraining."""
+paired kappa within 0.005 of `rf_iota2`, and 3.2x its pixels per second on one core on the real series timed on a
+quiet machine (10.1x / 5.9x timed under load 22-32 earlier, which slowed `rf_iota2` most; bench/README.md, issue 21).
+`et_compiled` trains about 13x faster at the same kappa and predicts at 6.9x / 6.3x (under load): the choice for
+frequent retraining."""
 
 
 @dataclass(frozen=True)
