@@ -47,8 +47,10 @@ def claim(name: str, *, db_url: str | None = None) -> Iterator[bool]:
         yield held
     finally:
         try:
-            if held:  # at once: a closed session's backend drops its locks only when it has exited, a moment later
+            if held and not conn.closed:  # at once: a closed session's backend drops its locks only once it has exited
                 with conn.cursor() as cur:
                     cur.execute("select pg_advisory_unlock(%s, %s)", (CLAIM_SPACE, claim_key(name)))
+        except psycopg2.Error:
+            pass  # the connection was lost (a database restart): its session, and the lock, went with it
         finally:
-            conn.close()  # the lock goes with the session in any case
+            conn.close()

@@ -23,6 +23,18 @@ def test_a_claim_has_one_holder_at_a_time_and_is_free_again_after_it(database):
             assert again
 
 
+def test_a_claim_whose_connection_is_lost_ends_without_error_and_frees_its_unit(database):
+    from flows.run.claims import claim
+
+    unit = "land_cover/100kmE41N24/2024/oso23"
+    with claim(unit) as mine:  # its unit done, the database restarts before the claim ends: the unit stays done
+        assert mine
+        database.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
+                      "'snowland claim' AND pid <> pg_backend_pid()", database=database.db_name)
+    with claim(unit) as again:
+        assert again
+
+
 def test_a_killed_holder_does_not_block_its_unit(database):
     from flows.run.claims import claim
 
