@@ -182,7 +182,6 @@ def test_bands_chunked_apart_are_written_on_their_common_chunks(tmp_path):
         assert (count.read(1) == codes).all()
 
 
-
 def test_products_are_zstd_cogs_with_the_pixels_of_deflate_ones_and_simulated_scenes_stay_deflate(tmp_path,
                                                                                                     monkeypatch):
     """ZSTD changes a product's bytes, not its pixels: the same values at every overview level as the DEFLATE COGs

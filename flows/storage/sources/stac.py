@@ -172,13 +172,14 @@ def _view(item: pystac.Item, keys: Iterable[str]) -> pystac.Item:
     """A copy of ``item`` with only the assets ``keys``, their hrefs absolute, and no projection extension, which
     shares what odc-stac only reads (geometry, values of properties and asset fields): pystac's ``clone`` copies
     it all deeply, a fifth of a document's build."""
+    kept = {key: item.assets[key] for key in keys}
     view = pystac.Item(id=item.id, geometry=item.geometry, bbox=item.bbox, datetime=item.datetime,
                        properties=dict(item.properties), collection=item.collection_id,
                        stac_extensions=[e for e in item.stac_extensions if "/projection/" not in e],
-                       assets={key: pystac.Asset(href=_absolute(item, asset.href), title=asset.title,
-                                                 description=asset.description, media_type=asset.media_type,
-                                                 roles=asset.roles, extra_fields=dict(asset.extra_fields))
-                               for key in keys for asset in [item.assets[key]]},
+                       assets={key: pystac.Asset(href=_absolute(item, a.href), title=a.title, description=a.description,
+                                                 media_type=a.media_type, roles=a.roles,
+                                                 extra_fields=dict(a.extra_fields))
+                               for key, a in kept.items()},
                        extra_fields=dict(item.extra_fields))
     view.links = [link.clone() for link in item.links if link.rel == pystac.RelType.SELF]
     for link in view.links:
