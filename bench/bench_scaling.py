@@ -51,6 +51,34 @@ def _noop(i: int) -> int:
     return i
 
 
+def _kernel_cpu(kind: str) -> float:
+    """CPU seconds of a fixed numpy job: "memory" streams 80 MB arrays (as a unit's whole-array passes do),
+    "cache" sorts an array that fits in a core's L2."""
+    import numpy as np
+
+    a = np.random.default_rng(0).random(20_000_000 if kind == "memory" else 50_000).astype(np.float32)
+    start = time.process_time()
+    for _ in range(15 if kind == "memory" else 3000):
+        if kind == "memory":
+            (a * np.float32(1.5) + np.float32(2.0)).sum()
+        else:
+            np.sort(a)
+    return time.process_time() - start
+
+
+def machine_contention(client) -> dict[str, float]:
+    """Extra CPU a job takes when both workers run it at once rather than one alone, per kind of job: what
+    sharing the memory bus and the L3 cache costs on this machine, whatever the code."""
+    first = next(iter(client.scheduler_info()["workers"]))
+    extra = {}
+    for kind in ("cache", "memory"):
+        client.run(_kernel_cpu, kind)  # warm
+        alone = client.run(_kernel_cpu, kind, workers=[first])[first]
+        together = client.run(_kernel_cpu, kind).values()
+        extra[kind] = sum(together) / len(together) / alone - 1
+    return extra
+
+
 @dataclass(frozen=True, kw_only=True)
 class Busy:
     """Where a flow run's wall time went, from dask's task stream: units computing on the workers, and the
@@ -107,6 +135,7 @@ def run(sim, *, size_km: float, end: str, repeat: int, noop_tasks: int) -> None:
         return sum(f.result() for f in noop_task.map(range(n)))
 
     walls: dict[int, float] = {}
+    worker_cpu: dict[int, float] = {}
     for workers in (1, 2):
         with dask_client(workers=workers) as client:  # the flows' own local cluster, as `make demo` makes it
             os.environ["SNOWLAND_DASK_ADDRESS"] = client.scheduler.address  # for a flow that makes its own client
@@ -116,6 +145,7 @@ def run(sim, *, size_km: float, end: str, repeat: int, noop_tasks: int) -> None:
                 t = time.perf_counter()
                 client.gather(client.map(_noop, range(noop_tasks), pure=False))
                 dask_per_task = (time.perf_counter() - t) / noop_tasks
+                contention = machine_contention(client)
             snow_cover(start=START, end=START, overwrite=True)  # warm-up: one day
             client.run(worker_peak_mb, reset=True)
             best, cpu, busy = float("inf"), {}, None
@@ -130,7 +160,7 @@ def run(sim, *, size_km: float, end: str, repeat: int, noop_tasks: int) -> None:
                     best, cpu, busy = wall, account.stop(), Busy.of(stream.data, started=t, wall=wall)
                 else:
                     account.stop()
-            walls[workers] = best
+            walls[workers], worker_cpu[workers] = best, cpu.get("dask worker", 0.0)
             peak = max(client.run(worker_peak_mb).values())
             os.environ.pop("SNOWLAND_DASK_ADDRESS", None)
         done = len(report.written) + len(report.replaced)
@@ -144,6 +174,11 @@ def run(sim, *, size_km: float, end: str, repeat: int, noop_tasks: int) -> None:
     noop_flow(noop_tasks)
     prefect_per_task = (time.perf_counter() - t) / noop_tasks
     print(f"speed-up 2 workers / 1 worker: {walls[1] / walls[2]:.2f}x (goal >= 1.85, floor 1.8, on 2 cores)")
+    extra = worker_cpu[2] / worker_cpu[1] - 1
+    print(f"  the same units took {100 * extra:+.1f} % worker CPU on 2 workers than on 1: two workers busy all the "
+          f"time give at most {2 / (1 + extra):.2f}x; this machine's own cost of running two jobs at once: "
+          f"{100 * contention['memory']:+.1f} % CPU streaming 80 MB arrays, {100 * contention['cache']:+.1f} % "
+          f"within a core's cache")
     print(f"overhead per task: dask client {dask_per_task * 1e3:.1f} ms, "
           f"Prefect task runner (ThreadPool, 2 threads) {prefect_per_task * 1e3:.1f} ms")
     settle()  # Prefect's server still records the no-op tasks' events: stopped now, it logs a failed flush
