@@ -7,11 +7,11 @@ of the trees' votes and its confidence the share of trees voting for it (0-100),
 `Confidence` layer. Other models give the probability of the winning class x 100.
 
 The default, `rf_iota2_adaptive`, is that same forest (trained identically) with early-stopped
-voting: trees vote 5 at a time and a pixel is settled once 70 % of the trees evaluated so far
-agree; only uncertain pixels go through all 100 trees. Its confidence is the vote share among the
-trees evaluated for the pixel. `rf_iota2_compiled` gives the same votes from ONNX graphs, and
-`et_compiled` votes the same way with extremely randomized trees on half-sample bootstraps
-(`compiled.py`). Measurements in `bench/bench_landcover.py`.
+voting: trees vote in stages and a pixel is settled once its leading class leads the runner-up by
+2 x sqrt(trees so far); only uncertain pixels go through all 100 trees. Its confidence is the vote
+share among the trees evaluated for the pixel. `rf_iota2_compiled` runs the forest from ONNX graphs,
+and `et_compiled` extremely randomized trees on half-sample bootstraps, both with the earlier stop
+(`AGREEMENT_VOTING`, `compiled.py`). Measurements in `bench/bench_landcover.py`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from sklearn.ensemble import (
 from products.errors import BadInputError, MissingDataError
 from products.landcover.nomenclature import NODATA
 from products.landcover.samples import Samples, TooFewSamplesError
-from products.landcover.votes import staged_votes
+from products.landcover.votes import staged_votes, tree_groups
 
 
 class FeatureMismatchError(BadInputError):
@@ -48,9 +48,10 @@ class FeatureMismatchError(BadInputError):
 class ClassifierSpec:
     """A model family, its training parameters (sklearn names) and its prediction options.
 
-    Forests accept `vote_batch` and `vote_agreement` as prediction options: trees are evaluated
-    `vote_batch` at a time and a pixel stops being evaluated once at least `vote_agreement` of
-    the trees evaluated so far vote for one class (see `forest_votes`).
+    Forests accept early-stop options for prediction: trees are evaluated in groups, `vote_batch` at a time or
+    up to each cumulative count of `vote_stages`, and a pixel stops being evaluated once `vote_agreement` of the
+    trees evaluated so far vote for one class, or once its leading class leads the runner-up by `vote_margin` x
+    sqrt(trees so far) (see `forest_votes`).
     """
 
     kind: str
@@ -87,13 +88,18 @@ RF_IOTA2 = ClassifierSpec(
 RF_IOTA2_ADAPTIVE = ClassifierSpec(
     "random_forest",
     RF_IOTA2.params,
-    {"vote_batch": 10, "vote_agreement": 0.8},
+    {"vote_stages": (5, 10, 20, 40), "vote_margin": 2.0},
 )
-"""iota2's forest, trained identically, with early-stopped voting for confident pixels: a pixel stops when 8 of the
-first 10 trees agree, 16 of the first 20, and so on. With 5 trees and 0.7 (4 of 5) the demo world's July crop kappa
-lost 0.022 to the same trees all voting, and trailed the plain forest by 0.017; 10 and 0.8 are within 0.002 of the
-full vote there and in March, at 0.96x the speed of 5 and 0.7 on the real series (bench/README.md, "Land cover at
-key dates", issue 18)."""
+"""iota2's forest, trained identically, with early-stopped voting: trees vote in stages of 5, 10, 20, 40 and 100,
+and a pixel stops once its leading class leads the runner-up by 2 x sqrt(trees so far) (5 of 5, 9 of 10, 15 to 6 of
+20, ...), a lead the remaining trees are unlikely to overturn. On the real eo-learn series 1.5x the speed of the
+earlier rule (8 of the first 10 trees, 16 of 20, ...) at the same kappa, on the simulated year the same speed and
+kappa, with fewer pixels whose class differs from the full vote (bench/README.md, issue 21)."""
+
+AGREEMENT_VOTING = {"vote_batch": 10, "vote_agreement": 0.8}
+"""The earlier early stop, kept by the compiled forests (one ONNX graph per batch of 10 trees): a pixel stops when 8
+of the first 10 trees agree, 16 of the first 20, and so on. With 5 trees and 0.7 (4 of 5) the demo world's July crop
+kappa lost 0.022 to the same trees all voting (issue 18)."""
 
 RF_SMALL = ClassifierSpec(
     "random_forest",
@@ -101,13 +107,13 @@ RF_SMALL = ClassifierSpec(
 )
 """The same forest with 20 trees."""
 
-RF_IOTA2_COMPILED = ClassifierSpec("compiled_forest", RF_IOTA2.params, RF_IOTA2_ADAPTIVE.predict_options)
-"""`rf_iota2_adaptive` compiled to ONNX and run by ONNX Runtime (`compiled.py`): the same votes."""
+RF_IOTA2_COMPILED = ClassifierSpec("compiled_forest", RF_IOTA2.params, AGREEMENT_VOTING)
+"""iota2's forest compiled to ONNX and run by ONNX Runtime (`compiled.py`), voting as `AGREEMENT_VOTING`."""
 
 ET_COMPILED = ClassifierSpec(
     "compiled_forest",
     {**RF_IOTA2.params, "family": "extra_trees", "max_samples": 0.5},
-    RF_IOTA2_ADAPTIVE.predict_options,
+    AGREEMENT_VOTING,
 )
 """iota2's forest parameters with random split thresholds (extremely randomized trees), each tree on a bootstrap
 of half the samples, compiled and voted as `rf_iota2_compiled`: no threshold search and half the rows make
@@ -136,8 +142,8 @@ CLASSIFIERS: Mapping[str, ClassifierSpec] = {
 }
 DEFAULT_CLASSIFIER = "rf_iota2_adaptive"
 """Chosen by measurement (bench/bench_landcover.py): on the real eo-learn series and the simulated OSO 23 year, a
-paired kappa within 0.005 of `rf_iota2`, and 3.2x its pixels per second on one core on the real series timed on a
-quiet machine (10.1x / 5.9x timed under load 22-32 earlier, which slowed `rf_iota2` most; bench/README.md, issue 21).
+paired kappa within 0.001 of `rf_iota2`, and 4.7x its pixels per second on one core on both, timed on a quiet
+machine (the agreement rule before it: 3.2x and 4.7x; bench/README.md, issue 21).
 `et_compiled` trains about 13x faster at the same kappa and predicts at 6.9x / 6.3x (under load): the choice for
 frequent retraining."""
 
@@ -255,21 +261,26 @@ def predict(model: TrainedModel, features: np.ndarray, *, nodata: int = NODATA) 
 def _class_shares(estimator: Any, x: np.ndarray, options: Mapping[str, Any]) -> np.ndarray:
     """Share of tree votes per class for forests (hard voting), class probabilities otherwise."""
     if hasattr(estimator, "class_shares"):
-        return estimator.class_shares(x, agreement=options.get("vote_agreement"))
+        return estimator.class_shares(x, agreement=options.get("vote_agreement"), margin=options.get("vote_margin"))
     if isinstance(estimator, (RandomForestClassifier, ExtraTreesClassifier)):
-        return forest_votes(estimator, x, batch=options.get("vote_batch"), agreement=options.get("vote_agreement"))
+        return forest_votes(estimator, x, batch=options.get("vote_batch"), stages=options.get("vote_stages"),
+                            agreement=options.get("vote_agreement"), margin=options.get("vote_margin"))
     return estimator.predict_proba(x)
 
 
-def forest_votes(forest: Any, x: np.ndarray, *, batch: int | None = None, agreement: float | None = None) -> np.ndarray:
+def forest_votes(forest: Any, x: np.ndarray, *, batch: int | None = None, stages: tuple[int, ...] | None = None,
+                 agreement: float | None = None, margin: float | None = None) -> np.ndarray:
     """(n, classes) share of the evaluated trees voting for each class.
 
-    Without `agreement` every tree votes. With it, trees are evaluated `batch` at a time and a
-    pixel is settled as soon as one class has at least `agreement` of the votes so far; its
-    shares are then over the trees evaluated for it. Undecided pixels go on to the last tree.
+    Without `agreement` or `margin` every tree votes. With them, trees are evaluated in groups (`batch` at a
+    time, or up to each of `stages`) and a pixel is settled as soon as one class has at least `agreement` of the
+    votes so far, or leads the next by `margin` x sqrt(votes so far); its shares are then over the trees
+    evaluated for it. Undecided pixels go on to the last tree.
     """
     trees = forest.estimators_
-    step = len(trees) if agreement is None else max(1, int(batch or 1))
+    early = agreement is not None or margin is not None
+    groups_of = tree_groups(len(trees), batch=max(1, int(batch or 1)) if early and stages is None else None,
+                            stages=stages if early else None)
     n_classes = len(forest.classes_)
 
     def group_votes(group: list[Any]) -> Callable[[np.ndarray], np.ndarray]:
@@ -281,8 +292,8 @@ def forest_votes(forest: Any, x: np.ndarray, *, batch: int | None = None, agreem
             return out
         return votes
 
-    groups = [(len(trees[s : s + step]), group_votes(trees[s : s + step])) for s in range(0, len(trees), step)]
-    return staged_votes(groups, x, n_classes=n_classes, agreement=agreement)
+    groups = [(len(trees[g]), group_votes(trees[g])) for g in groups_of]
+    return staged_votes(groups, x, n_classes=n_classes, agreement=agreement, margin=margin)
 
 
 def predict_samples(model: TrainedModel, samples: Samples, *, nodata: int = NODATA) -> tuple[np.ndarray, np.ndarray]:

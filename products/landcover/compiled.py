@@ -71,12 +71,13 @@ class CompiledForest:
             self._sessions = [ort.InferenceSession(g, options, providers=["CPUExecutionProvider"]) for g in self.graphs]
         return self._sessions
 
-    def class_shares(self, x: np.ndarray, *, agreement: float | None = None) -> np.ndarray:
+    def class_shares(self, x: np.ndarray, *, agreement: float | None = None, margin: float | None = None
+                     ) -> np.ndarray:
         """(n, classes) share of the evaluated trees voting for each class; see `classify.forest_votes`."""
         sizes = [min(self.batch, self.n_trees - i) for i in range(0, self.n_trees, self.batch)]
         groups = [(size, partial(_run, session)) for size, session in zip(sizes, self.sessions())]
         return staged_votes(groups, np.ascontiguousarray(x, dtype=np.float32), n_classes=len(self.classes_),
-                            agreement=agreement)
+                            agreement=agreement, margin=margin)
 
 
 def _run(session: Any, x: np.ndarray) -> np.ndarray:

@@ -144,6 +144,34 @@ def test_adaptive_voting_settles_confident_pixels_early_and_keeps_full_votes_for
     np.testing.assert_allclose(adaptive.sum(axis=1), 1.0, rtol=1e-6)
 
 
+def test_a_pixel_stops_once_its_lead_over_the_runner_up_passes_the_margin_and_undecided_ones_vote_to_the_end():
+    """Stages of 5, 10 and 20 trees, margin 2: a lead of 5 of 5 (>= 2 sqrt 5 = 4.47) stops at 5 trees, 8 to 1
+    of 10 (7 >= 6.32) at 10; 3 to 2 never leads enough and is voted by all 20 trees."""
+    from products.landcover.votes import staged_votes, tree_groups
+
+    assert [(g.start, g.stop) for g in tree_groups(20, stages=(5, 10, 30))] == [(0, 5), (5, 10), (10, 20)]
+    assert [(g.start, g.stop) for g in tree_groups(20, batch=8)] == [(0, 8), (8, 16), (16, 20)]
+    assert [(g.start, g.stop) for g in tree_groups(20)] == [(0, 20)]
+    per_tree = np.zeros((3, 20), dtype=int)  # the class each tree votes for, per pixel
+    per_tree[1, [0, 5]] = [1, 2]  # pixel 1: 4 to 1 after 5 trees, 8 to 1 (and 1 for class 2) after 10
+    per_tree[2, 1::2] = 1  # pixel 2: an even split
+    calls = []
+
+    def group(trees: slice):
+        def votes(rows: np.ndarray) -> np.ndarray:
+            calls.append(len(rows))
+            chosen = per_tree[rows[:, 0].astype(int), trees]
+            return np.stack([(chosen == c).sum(axis=1) for c in range(3)], axis=1).astype(np.float32)
+        return trees.stop - trees.start, votes
+
+    x = np.arange(3, dtype=np.float32)[:, None]
+    shares = staged_votes([group(g) for g in tree_groups(20, stages=(5, 10))], x, n_classes=3, margin=2.0)
+    assert calls == [3, 2, 1]
+    np.testing.assert_allclose(shares[0], [1, 0, 0])
+    np.testing.assert_allclose(shares[1], [0.8, 0.1, 0.1])
+    np.testing.assert_allclose(shares[2], [0.5, 0.5, 0])
+
+
 def test_benchmark_compares_models_on_paired_runs():
     """What the comparison computes, not how fast a model was: every model on the same splits, the kappa
     difference taken run by run against the reference, and the goal read from those figures."""
