@@ -197,6 +197,20 @@ def test_a_legend_is_drawn_for_a_class_style(server):
     assert (status, kind) == (200, "image/png") and len(body) > 1000
 
 
+def test_the_snow_legend_shows_its_white_cloud_class_on_a_grey_ground(server):
+    from PIL import Image
+
+    status, kind, body = _ows(server, service="WMS", version="1.3.0", request="GetLegendGraphic",
+                              layer="snow_cover", style="snow", format="image/png")
+    assert (status, kind) == (200, "image/png")
+    rgb = np.asarray(Image.open(io.BytesIO(body)).convert("RGB"))
+    colours, counts = np.unique(rgb.reshape(-1, 3), axis=0, return_counts=True)
+    ground = tuple(colours[counts.argmax()])
+    assert ground == (0xD0, 0xD0, 0xD0)
+    white = int(counts[(colours == 255).all(axis=1)].sum())
+    assert white > 50, "the cloud patch should be drawn in white, apart from the ground"
+
+
 @pytest.mark.parametrize(("params", "message"), [
     ({"layers": "snow_cover", "styles": "snow", "width": "4096"}, "exceeds supported maximum"),
     ({"layers": "no_such_layer", "styles": ""}, "Layer no_such_layer is not defined"),

@@ -56,7 +56,7 @@ def _value_map(band: str, entries, *, name: str, title: str, abstract: str) -> d
     rules = [{"title": label, "abstract": "", "values": [int(code)], "color": colour}
              for code, label, colour in entries]
     return {"name": name, "title": title, "abstract": abstract, "needed_bands": [band],
-            "value_map": {band: rules}}
+            "value_map": {band: rules}, "legend": {"rcParams": {"savefig.facecolor": palette.LEGEND_BACKGROUND}}}
 
 
 def _ramp(band: str, colours: tuple[str, str, str], *, low: float, high: float, name: str, title: str,
