@@ -251,7 +251,8 @@ def predict(model: TrainedModel, features: np.ndarray, *, nodata: int = NODATA) 
     confidence = np.zeros(len(x), dtype=np.uint8)
     ok = np.isfinite(x).all(axis=1)
     if ok.any():
-        share = _class_shares(model.estimator, np.ascontiguousarray(x[ok]), model.spec.predict_options)
+        rows = np.ascontiguousarray(x if ok.all() else x[ok])  # a map's block is seldom gappy: no copy then
+        share = _class_shares(model.estimator, rows, model.spec.predict_options)
         best = share.argmax(axis=1)
         codes[ok] = np.asarray(model.classes, dtype=np.int32)[best]
         confidence[ok] = np.rint(100 * share[np.arange(len(best)), best]).astype(np.uint8)
