@@ -173,6 +173,8 @@ def run(sim) -> None:
           f"= {load_rate:.1f} Mpx/s/core")
     print(f"ratio load-and-reproject / read-only throughput (output vs native pixels): {load_rate / read_rate:.2f}; "
           f"wall time {load_s:.2f} s vs {read_s:.2f} s to read the same files = {load_s / read_s:.1f}x")
+    print(f"  were warping and fusing free, a load reading every native pixel would take the read's time: the ratio "
+          f"would be {out_px / native_px:.2f} (output / native pixels); above that only by reading fewer pixels")
     print(f"peak memory per worker: {peak:.0f} MB ({cores} workers x 1 thread); "
           f"bench process peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 

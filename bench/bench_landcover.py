@@ -8,6 +8,24 @@ t interval. Throughput is measured on one core (BLAS/OpenMP and ONNX Runtime on 
 dask worker thread runs a block), through `classify.predict` on >= 200 000 pixels (the scene's
 pixels tiled), each model in turn, best of `repeats`.
 
+Issue 21, fourth round, a machine of its own (load about 1), 3 paired runs each: the early stop on the leader's
+lead over the runner-up (2 x sqrt(trees so far) at 5, 10, 20, 40 trees), now `rf_iota2_adaptive`, against the
+8-of-10 rule before it (`AGREEMENT_VOTING` on the same forest), after `predict` stopped copying gap-free features:
+
+    real eo-learn series        kappa  dkappa [95 %]            px/s/core  speed
+    rf_iota2                    0.602                             322 255   1.0x
+    8 of 10 (before)            0.602  +0.000 [-0.001, +0.001]  1 055 556   3.3x
+    lead over runner-up (now)   0.602  +0.000 [-0.002, +0.003]  1 608 154   5.0x
+
+    simulated year
+    rf_iota2                    0.926                              80 494   1.0x
+    8 of 10 (before)            0.926  +0.000 [-0.001, +0.001]    359 216   4.5x
+    lead over runner-up (now)   0.926  +0.000 [-0.000, +0.000]    472 237   5.9x
+
+The rule alone (with the copy) gave 4.7x on both, against 3.2x and 4.7x. scikit-learn's `apply` is now 70 % of the
+default's time on the simulated year; the rest is the votes' bookkeeping. Capping undecided pixels at 20-40 trees
+would reach 8-15 trees a pixel but costs 0.002-0.006 kappa (not done).
+
 Issue 21 (ONNX Runtime 1.32, scikit-learn 1.9.1; load average 22-32 on these 2 cores, from other
 jobs, so every rf_iota2 timing is 2-5x slower than below, and ratios are of best-of timings under
 that load). Candidates through `compare_classifiers` with these specs (et_compiled is

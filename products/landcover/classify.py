@@ -91,10 +91,10 @@ RF_IOTA2_ADAPTIVE = ClassifierSpec(
     {"vote_stages": (5, 10, 20, 40), "vote_margin": 2.0},
 )
 """iota2's forest, trained identically, with early-stopped voting: trees vote in stages of 5, 10, 20, 40 and 100,
-and a pixel stops once its leading class leads the runner-up by 2 x sqrt(trees so far) (5 of 5, 9 of 10, 15 to 6 of
-20, ...), a lead the remaining trees are unlikely to overturn. On the real eo-learn series 1.5x the speed of the
-earlier rule (8 of the first 10 trees, 16 of 20, ...) at the same kappa, on the simulated year the same speed and
-kappa, with fewer pixels whose class differs from the full vote (bench/README.md, issue 21)."""
+and a pixel stops once its leading class leads the runner-up by 2 x sqrt(trees so far) (5 of 5, 9 of 10, 15 to 5 of
+20, ...), a lead the remaining trees are unlikely to overturn. 1.5x and 1.3x the speed of the earlier rule (8 of the
+first 10 trees, 16 of 20, ...) on the real eo-learn series and the simulated year, at the same kappa
+(bench/README.md, issue 21)."""
 
 AGREEMENT_VOTING = {"vote_batch": 10, "vote_agreement": 0.8}
 """The earlier early stop, kept by the compiled forests (one ONNX graph per batch of 10 trees): a pixel stops when 8
@@ -142,8 +142,8 @@ CLASSIFIERS: Mapping[str, ClassifierSpec] = {
 }
 DEFAULT_CLASSIFIER = "rf_iota2_adaptive"
 """Chosen by measurement (bench/bench_landcover.py): on the real eo-learn series and the simulated OSO 23 year, a
-paired kappa within 0.001 of `rf_iota2`, and 4.7x its pixels per second on one core on both, timed on a quiet
-machine (the agreement rule before it: 3.2x and 4.7x; bench/README.md, issue 21).
+paired kappa within 0.001 of `rf_iota2`, and 5.0x / 5.9x its pixels per second on one core, timed on a quiet
+machine (the 8-of-10 rule before it: 3.3x and 4.5x in the same runs; bench/README.md, issue 21).
 `et_compiled` trains about 13x faster at the same kappa and predicts at 6.9x / 6.3x (under load): the choice for
 frequent retraining."""
 
