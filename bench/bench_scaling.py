@@ -1,14 +1,16 @@
-"""Scaling benchmark: the snow-cover flow over 8 cells on 1 dask worker, then on 2, in the same run.
+"""Scaling benchmark: the snow-cover flow over 8 cells on 1 dask worker and on 2, in turn, in the same run.
 
 SIMULATED scenes: two square areas, each centred on a corner of the EEA 100 km grid so that it spans four
 cells (8 cells in all), a few Sentinel-2 and Landsat-8 dates each. The default 100 km areas make units of
 6 Mpx (a quarter of a cell, about a third of a real cell-day's 17.5 Mpx); 30 km areas make 0.6 Mpx units
 of under a second, where the per-unit cost of Prefect and the index weighs several times more. Every configuration runs the same flow
-(``snow_cover(overwrite=True)``, so every unit is computed and written again) on a fresh local cluster of
-single-threaded worker processes made as the flows make it, after a warm-up. Also measures the scheduler's overhead per task: many
+(``snow_cover(overwrite=True)``, so every unit is computed and written again) on local clusters of
+single-threaded worker processes made as the flows make them, both open, after a warm-up on each; the runs alternate
+between them, so that a drift of the machine's speed (seen here: the same 1-worker run 51 s, then 64 s) weighs on both.
+It also measures what running two jobs at once costs the machine itself (`machine_contention`). Also measures the scheduler's overhead per task: many
 no-op tasks through the dask client, and through a Prefect flow's task runner. Prints figures; asserts nothing.
 
-    .venv/bin/python bench/bench_scaling.py [--size-km 30] [--days 10] [--repeat 1]
+    .venv/bin/python bench/bench_scaling.py [--size-km 30] [--days 10] [--repeat 2]
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-km", type=float, default=100, help="side of each of the two areas (default 100)")
     parser.add_argument("--days", type=int, default=10, help="length of the period (default 10)")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per configuration; the best is kept")
+    parser.add_argument("--repeat", type=int, default=2, help="runs per configuration, 1 and 2 workers in turn; "
+                        "the best of each is kept and each pair's ratio printed (default 2)")
     parser.add_argument("--noop-tasks", type=int, default=500)
     args = parser.parse_args()
     end = _plus_days(START, args.days)
@@ -103,8 +106,46 @@ class Busy:
                 f"{self.after_last:.1f} s after the last one ended")
 
 
-def run(sim, *, size_km: float, end: str, repeat: int, noop_tasks: int) -> None:
+@dataclass(frozen=True, kw_only=True)
+class Run:
+    """One timed flow run on one cluster."""
+
+    wall: float
+    worker_cpu: float  # the cluster's workers, read from the workers themselves
+    cpu: dict  # this bench's other processes, by kind (CpuAccount; idle workers of the other cluster left out)
+    busy: Busy
+    waited: float
+    units: int
+    skipped: int
+    failed: int
+
+
+def timed_run(client, *, end: str) -> Run:
+    """The snow flow over the period on `client`'s cluster, after the bench's processes have gone quiet."""
     from distributed import get_task_stream
+
+    from flows.pipelines.snow_cover import snow_cover
+
+    os.environ["SNOWLAND_DASK_ADDRESS"] = client.scheduler.address  # for a flow that makes its own client
+    try:
+        with client.as_current():
+            waited = settle()
+            account = CpuAccount().start()
+            before = sum(client.run(time.process_time).values())
+            t = time.perf_counter()
+            with get_task_stream(client) as stream:
+                report = snow_cover(start=START, end=end, overwrite=True)
+            wall = time.perf_counter() - t
+            worker_cpu = sum(client.run(time.process_time).values()) - before
+            cpu = {k: v for k, v in account.stop().items() if k != "dask worker"}
+    finally:
+        os.environ.pop("SNOWLAND_DASK_ADDRESS", None)
+    return Run(wall=wall, worker_cpu=worker_cpu, cpu=cpu, busy=Busy.of(stream.data, started=t, wall=wall),
+               waited=waited, units=len(report.written) + len(report.replaced), skipped=len(report.skipped),
+               failed=len(report.failed))
+
+
+def run(sim, *, size_km: float, end: str, repeat: int, noop_tasks: int) -> None:
     from prefect import flow, task
     from prefect.cache_policies import NONE as NO_CACHE
     from prefect.task_runners import ThreadPoolTaskRunner
@@ -134,51 +175,47 @@ def run(sim, *, size_km: float, end: str, repeat: int, noop_tasks: int) -> None:
     def noop_flow(n: int) -> int:
         return sum(f.result() for f in noop_task.map(range(n)))
 
-    walls: dict[int, float] = {}
-    worker_cpu: dict[int, float] = {}
-    for workers in (1, 2):
-        with dask_client(workers=workers) as client:  # the flows' own local cluster, as `make demo` makes it
-            os.environ["SNOWLAND_DASK_ADDRESS"] = client.scheduler.address  # for a flow that makes its own client
+    runs: dict[int, list[Run]] = {1: [], 2: []}
+    with dask_client(workers=1) as one, dask_client(workers=2) as two:  # the flows' own local clusters
+        clients = {1: one, 2: two}
+        for client in clients.values():
             client.run(lambda: __import__("flows.pipelines.snow_cover"))
-            if workers == 2:
-                client.gather(client.map(_noop, range(10), pure=False))
-                t = time.perf_counter()
-                client.gather(client.map(_noop, range(noop_tasks), pure=False))
-                dask_per_task = (time.perf_counter() - t) / noop_tasks
-                contention = machine_contention(client)
-            snow_cover(start=START, end=START, overwrite=True)  # warm-up: one day
+            with client.as_current():
+                snow_cover(start=START, end=START, overwrite=True)  # warm-up: one day
             client.run(worker_peak_mb, reset=True)
-            best, cpu, busy = float("inf"), {}, None
-            for _ in range(repeat):
-                waited = settle()
-                account = CpuAccount().start()
-                t = time.perf_counter()
-                with get_task_stream(client) as stream:
-                    report = snow_cover(start=START, end=end, overwrite=True)
-                wall = time.perf_counter() - t
-                if wall < best:
-                    best, cpu, busy = wall, account.stop(), Busy.of(stream.data, started=t, wall=wall)
-                else:
-                    account.stop()
-            walls[workers], worker_cpu[workers] = best, cpu.get("dask worker", 0.0)
-            peak = max(client.run(worker_peak_mb).values())
-            os.environ.pop("SNOWLAND_DASK_ADDRESS", None)
-        done = len(report.written) + len(report.replaced)
-        print(f"{workers} worker(s): {best:6.1f} s for {done} unit(s) written, {len(report.skipped)} skipped, "
-              f"{len(report.failed)} failed; {best / max(done, 1):.2f} s per unit; peak worker memory {peak:.0f} MB")
-        print("  CPU seconds in that run: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(cpu.items())) +
-              f"; {sum(cpu.values()) / best:.2f} cores busy on average")
-        print(f"  {busy.describe(workers)}; {waited:.1f} s waited before it for the bench's processes to go quiet")
+        two.gather(two.map(_noop, range(10), pure=False))
+        t = time.perf_counter()
+        two.gather(two.map(_noop, range(noop_tasks), pure=False))
+        dask_per_task = (time.perf_counter() - t) / noop_tasks
+        contention = machine_contention(two)
+        for _ in range(repeat):
+            for workers, client in clients.items():  # in turn, so that a drift of the machine's speed weighs on both
+                runs[workers].append(timed_run(client, end=end))
+        peaks = {w: max(c.run(worker_peak_mb).values()) for w, c in clients.items()}
+    for workers, done in runs.items():
+        best = min(done, key=lambda r: r.wall)
+        print(f"{workers} worker(s): {best.wall:6.1f} s for {best.units} unit(s) written, {best.skipped} skipped, "
+              f"{best.failed} failed; {best.wall / max(best.units, 1):.2f} s per unit; peak worker memory "
+              f"{peaks[workers]:.0f} MB; runs {', '.join(f'{r.wall:.1f}' for r in done)} s")
+        print(f"  CPU seconds in that run: the cluster's workers {best.worker_cpu:.1f}, " +
+              ", ".join(f"{k} {v:.1f}" for k, v in sorted(best.cpu.items())) +
+              f"; {(best.worker_cpu + sum(best.cpu.values())) / best.wall:.2f} cores busy on average")
+        print(f"  {best.busy.describe(workers)}; {best.waited:.1f} s waited before it for the bench's processes to go "
+              "quiet")
     noop_flow(10)  # last: Prefect's server digests the events of these runs for a while after them
     t = time.perf_counter()
     noop_flow(noop_tasks)
     prefect_per_task = (time.perf_counter() - t) / noop_tasks
-    print(f"speed-up 2 workers / 1 worker: {walls[1] / walls[2]:.2f}x (goal >= 1.85, floor 1.8, on 2 cores)")
-    extra = worker_cpu[2] / worker_cpu[1] - 1
-    print(f"  the same units took {100 * extra:+.1f} % worker CPU on 2 workers than on 1: two workers busy all the "
-          f"time give at most {2 / (1 + extra):.2f}x; this machine's own cost of running two jobs at once: "
-          f"{100 * contention['memory']:+.1f} % CPU streaming 80 MB arrays, {100 * contention['cache']:+.1f} % "
-          f"within a core's cache")
+    best = {w: min(r.wall for r in done) for w, done in runs.items()}
+    paired = [a.wall / b.wall for a, b in zip(runs[1], runs[2])]
+    print(f"speed-up 2 workers / 1 worker: {best[1] / best[2]:.2f}x best against best (goal >= 1.85, floor 1.8, on 2 "
+          f"cores); run by run {', '.join(f'{x:.2f}x' for x in paired)}")
+    cpu = {w: sum(r.worker_cpu for r in done) / len(done) for w, done in runs.items()}
+    extra = cpu[2] / cpu[1] - 1
+    print(f"  the same units took {100 * extra:+.1f} % worker CPU on 2 workers than on 1 (mean of the runs): two "
+          f"workers busy all the time give at most {2 / (1 + extra):.2f}x; this machine's own cost of running two "
+          f"jobs at once: {100 * contention['memory']:+.1f} % CPU streaming 80 MB arrays, "
+          f"{100 * contention['cache']:+.1f} % within a core's cache")
     print(f"overhead per task: dask client {dask_per_task * 1e3:.1f} ms, "
           f"Prefect task runner (ThreadPool, 2 threads) {prefect_per_task * 1e3:.1f} ms")
     settle()  # Prefect's server still records the no-op tasks' events: stopped now, it logs a failed flush
