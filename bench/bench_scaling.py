@@ -206,9 +206,9 @@ def run(sim, *, size_km: float, end: str, repeat: int, noop_tasks: int) -> None:
     t = time.perf_counter()
     noop_flow(noop_tasks)
     prefect_per_task = (time.perf_counter() - t) / noop_tasks
-    best = {w: min(r.wall for r in done) for w, done in runs.items()}
+    fastest = {w: min(r.wall for r in done) for w, done in runs.items()}
     paired = [a.wall / b.wall for a, b in zip(runs[1], runs[2])]
-    print(f"speed-up 2 workers / 1 worker: {best[1] / best[2]:.2f}x best against best (goal >= 1.85, floor 1.8, on 2 "
+    print(f"speed-up 2 workers / 1 worker: {fastest[1] / fastest[2]:.2f}x best against best (goal >= 1.85, floor 1.8, on 2 "
           f"cores); run by run {', '.join(f'{x:.2f}x' for x in paired)}")
     cpu = {w: sum(r.worker_cpu for r in done) / len(done) for w, done in runs.items()}
     extra = cpu[2] / cpu[1] - 1
