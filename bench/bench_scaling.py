@@ -7,7 +7,7 @@ of under a second, where the per-unit cost of Prefect and the index weighs sever
 (``snow_cover(overwrite=True)``, so every unit is computed and written again) on local clusters of
 single-threaded worker processes made as the flows make them, both open, after a warm-up on each; the runs alternate
 between them, so that a drift of the machine's speed (seen here: the same 1-worker run 51 s, then 64 s) weighs on both.
-It also measures what running two jobs at once costs the machine itself (`machine_contention`). Also measures the scheduler's overhead per task: many
+It also measures what running two jobs at once costs the machine itself (`machine_contention`) and the scheduler's overhead per task: many
 no-op tasks through the dask client, and through a Prefect flow's task runner. Prints figures; asserts nothing.
 
     .venv/bin/python bench/bench_scaling.py [--size-km 30] [--days 10] [--repeat 2]

@@ -70,6 +70,9 @@ class ClassifierSpec:
             from products.landcover.compiled import CompiledForest
 
             family = params.pop("family", "random_forest")
+            if "vote_stages" in self.predict_options:
+                raise ValueError("a compiled forest votes in batches of `vote_batch` trees (one ONNX graph each); "
+                                 "it takes no `vote_stages`")
             return CompiledForest(kind=family, params=params, batch=int(self.predict_options.get("vote_batch", 5)),
                                   seed=seed, n_jobs=n_jobs)
         if self.kind == "svm":
@@ -279,9 +282,10 @@ def forest_votes(forest: Any, x: np.ndarray, *, batch: int | None = None, stages
     evaluated for it. Undecided pixels go on to the last tree.
     """
     trees = forest.estimators_
-    early = agreement is not None or margin is not None
-    groups_of = tree_groups(len(trees), batch=max(1, int(batch or 1)) if early and stages is None else None,
-                            stages=stages if early else None)
+    if agreement is None and margin is None:
+        groups_of = tree_groups(len(trees))  # every tree votes: one group
+    else:
+        groups_of = tree_groups(len(trees), batch=max(1, int(batch or 1)), stages=stages)
     n_classes = len(forest.classes_)
 
     def group_votes(group: list[Any]) -> Callable[[np.ndarray], np.ndarray]:

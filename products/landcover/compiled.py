@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 
-from products.landcover.votes import staged_votes
+from products.landcover.votes import staged_votes, tree_groups
 
 ONNX_OPSET = 17
 ML_OPSET = 3
@@ -49,9 +49,8 @@ class CompiledForest:
         self.n_trees = len(forest.estimators_)
         trees = forest.estimators_
         self.graphs = tuple(
-            compile_trees([t.tree_ for t in trees[i : i + self.batch]], n_classes=len(self.classes_),
-                          n_features=x.shape[1])
-            for i in range(0, len(trees), self.batch)
+            compile_trees([t.tree_ for t in trees[g]], n_classes=len(self.classes_), n_features=x.shape[1])
+            for g in tree_groups(len(trees), batch=self.batch)
         )
         self._sessions = None
         return self
@@ -74,8 +73,8 @@ class CompiledForest:
     def class_shares(self, x: np.ndarray, *, agreement: float | None = None, margin: float | None = None
                      ) -> np.ndarray:
         """(n, classes) share of the evaluated trees voting for each class; see `classify.forest_votes`."""
-        sizes = [min(self.batch, self.n_trees - i) for i in range(0, self.n_trees, self.batch)]
-        groups = [(size, partial(_run, session)) for size, session in zip(sizes, self.sessions())]
+        groups = [(g.stop - g.start, partial(_run, session))
+                  for g, session in zip(tree_groups(self.n_trees, batch=self.batch), self.sessions(), strict=True)]
         return staged_votes(groups, np.ascontiguousarray(x, dtype=np.float32), n_classes=len(self.classes_),
                             agreement=agreement, margin=margin)
 

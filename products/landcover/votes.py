@@ -11,7 +11,12 @@ import numpy as np
 def tree_groups(n_trees: int, *, batch: int | None = None, stages: Sequence[int] | None = None) -> list[slice]:
     """The trees' groups, evaluated in turn: cut at the cumulative counts `stages`, else every `batch` trees,
     else one group of all."""
-    cuts = stages if stages is not None else range(batch, n_trees, batch) if batch else ()
+    if stages is not None:
+        cuts: Sequence[int] = stages
+    elif batch:
+        cuts = range(batch, n_trees, batch)
+    else:
+        cuts = ()
     bounds = [0, *sorted({int(c) for c in cuts if 0 < c < n_trees}), n_trees]
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
 
@@ -41,10 +46,11 @@ def staged_votes(groups: Sequence[tuple[int, Callable[[np.ndarray], np.ndarray]]
 
 
 def _decided(votes: np.ndarray, done: int, *, agreement: float | None, margin: float | None) -> np.ndarray:
+    """Rows whose vote is settled after `done` trees (a forest has at least two classes: `classify.train`)."""
     settled = np.zeros(len(votes), dtype=bool)
     if agreement is not None:
         settled |= votes.max(axis=1) >= agreement * done
     if margin is not None:
-        top = np.partition(votes, -2, axis=1)[:, -2:] if votes.shape[1] > 1 else np.pad(votes, ((0, 0), (1, 0)))
-        settled |= top[:, 1] - top[:, 0] >= margin * np.sqrt(done)
+        runner_up, leader = np.partition(votes, -2, axis=1)[:, -2:].T
+        settled |= leader - runner_up >= margin * np.sqrt(done)
     return settled

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from helpers import blob_samples
 
 from flows.storage.models import load_model, save_model
@@ -27,3 +28,9 @@ def test_the_compiled_forest_votes_as_scikit_learn_and_survives_its_model_file(t
     for got, want in zip(predict(loaded, x), (codes, confidence)):
         np.testing.assert_array_equal(got, want)
     assert "onnxruntime" in loaded.library_versions and CLASSIFIERS["et_compiled"].kind == "compiled_forest"
+
+
+def test_a_compiled_forest_refuses_voting_stages_it_cannot_follow():
+    spec = ClassifierSpec("compiled_forest", {"n_estimators": 10}, {"vote_stages": (5,), "vote_margin": 2.0})
+    with pytest.raises(ValueError, match="takes no `vote_stages`"):
+        train(blob_samples(), nomenclature="t", spec=spec)
